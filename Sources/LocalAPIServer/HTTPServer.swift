@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdHTTP2
+import KubeJSON
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// Serves the API over HTTPS, HTTP/2 (ALPN h2) and HTTP/1.1, with bearer-token authentication.
+public struct HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var bind: String
+        public var port: Int
+        public var certificates: ServingCertificates
+        public var tokens: Set<String>
+
+        public init(bind: String, port: Int, certificates: ServingCertificates, tokens: Set<String>) {
+            self.bind = bind
+            self.port = port
+            self.certificates = certificates
+            self.tokens = tokens
+        }
+    }
+
+    /// Paths anyone may read, as the real server's system:public-info-viewer role allows.
+    static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
+
+    let api: APIServer
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(api: APIServer, configuration: Configuration, logger: Logger) {
+        self.api = api
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The Hummingbird application, to run as a service.
+    public func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some Service {
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.certificates.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.certificates.keyPath, format: .pem)))
+        let api = self.api
+        let tokens = configuration.tokens
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            await Self.respond(to: request, api: api, tokens: tokens)
+        }
+        var http2 = HTTP2UpgradeChannel.Configuration()
+        // Watches idle for long stretches; the connection must outlive them.
+        http2.idleTimeout = nil
+        return Application(
+            responder: responder,
+            server: try .http2Upgrade(tlsConfiguration: tls, configuration: http2),
+            configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: nil),
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+
+    static func respond(to request: Request, api: APIServer, tokens: Set<String>) async -> Response {
+        let rawPath = request.uri.path
+        let path = rawPath.removingPercentEncoding ?? rawPath
+        if !publicPaths.contains(path) {
+            let authorization = request.headers[.authorization] ?? ""
+            guard authorization.hasPrefix("Bearer "), tokens.contains(String(authorization.dropFirst(7))) else {
+                return response(.error(.unauthorized))
+            }
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: APIServer.maxRequestBodyBytes)
+        } catch {
+            return response(.error(.tooLarge(limit: APIServer.maxRequestBodyBytes)))
+        }
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
+            query[String(key)] = String(value)
+        }
+        let apiRequest = APIRequest(
+            method: request.method.rawValue, path: path, query: query, accept: request.headers[.accept],
+            contentType: request.headers[.contentType], userAgent: request.headers[.userAgent],
+            body: Array(buffer: body))
+        return response(await api.handle(apiRequest))
+    }
+
+    static func response(_ answer: APIResponse) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = answer.contentType
+        headers[.cacheControl] = "no-cache, private"
+        for (name, value) in answer.headers {
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+        }
+        let status = HTTPResponse.Status(code: answer.status)
+        switch answer.body {
+        case .bytes(let bytes):
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .stream(let chunks, let onClose):
+            return Response(status: status, headers: headers, body: ResponseBody { writer in
+                defer { onClose() }
+                for await chunk in chunks {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import KubeJSON
+import Yams
+
+/// One page of a list: the selected objects, the revision they are consistent with, and how to go on.
+struct ListPage {
+    var items: [JSON]
+    var revision: Int64
+    var continueToken: String?
+    var remaining: Int?
+
+    /// Reads a page, applying selectors, `limit` and `continue`.
+    ///
+    /// A continued list reads the store as it is now, from the key after the last one returned; the
+    /// real server reads the snapshot of the first page. Objects changed between pages therefore show
+    /// their newer state (none is returned twice or skipped because of it).
+    static func read(store: ObjectStore, target: APIServer.Target, context: RequestContext) throws(APIError) -> ListPage {
+        let current = store.currentRevision
+        if let text = context.resourceVersion, !text.isEmpty, text != "0" {
+            guard let requested = Int64(text) else {
+                throw APIError.badRequest("resourceVersion: Invalid value: \"\(text)\": must be an integer")
+            }
+            if requested > current {
+                throw APIError.timeout("Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
+            }
+        }
+        var startAfter: String?
+        var revision: Int64?
+        if let token = context.continueToken {
+            let decoded = try ContinueToken.decode(token)
+            startAfter = decoded.start
+            revision = decoded.revision
+        }
+        let (objects, listRevision) = store.list(target.type.storageKey, namespace: target.namespace)
+        let prefixLength = target.namespace.map { $0.utf8.count + 1 } ?? 0
+        let filtered = objects.lazy.filter { entry in
+            if let startAfter, String(entry.key.utf8.dropFirst(prefixLength))! <= startAfter { return false }
+            return context.labelSelector.matches(Render.labels(entry.value.object))
+                && context.fieldSelector.matches(entry.value.object)
+        }
+        var items: [JSON] = []
+        var lastKey = ""
+        var remaining = 0
+        var truncated = false
+        for entry in filtered {
+            if let limit = context.limit, items.count >= limit {
+                truncated = true
+                remaining += 1
+                continue
+            }
+            items.append(entry.value.object)
+            lastKey = String(entry.key.utf8.dropFirst(prefixLength))!
+        }
+        let pageRevision = revision ?? listRevision
+        let token = truncated ? ContinueToken.encode(revision: pageRevision, start: lastKey) : nil
+        let selective = !context.labelSelector.isEmpty || !context.fieldSelector.isEmpty
+        return ListPage(items: items, revision: pageRevision, continueToken: token,
+                        remaining: truncated && !selective ? remaining : nil)
+    }
+}
+
+/// The opaque `continue` token, in the real server's form: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"KEY\u0000"}`.
+enum ContinueToken {
+    static func encode(revision: Int64, start: String) -> String {
+        let json: JSON = ["v": "meta.k8s.io/v1", "rv": .int(revision), "start": .string("/" + start + "\u{0}")]
+        return Base64.encode(json.serialized(), padded: false)
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func decode(_ token: String) throws(APIError) -> (revision: Int64, start: String) {
+        guard let bytes = Base64.decode(token), let json = try? JSON.parse(bytes),
+            json["v"]?.string == "meta.k8s.io/v1", let revision = json["rv"]?.int, var start = json["start"]?.string,
+            start.hasPrefix("/")
+        else {
+            throw APIError.badRequest("continue key is not valid: the continue token is not a token this server issued")
+        }
+        start.removeFirst()
+        if start.hasSuffix("\u{0}") { start.removeLast() }
+        return (revision, start)
+    }
+}
+
+/// Shapes of answers: objects in the requested version, lists, partial metadata, warnings.
+enum Render {
+    static func inVersion(_ object: JSON, _ type: ResourceType) -> JSON {
+        guard type.isCustom, object["apiVersion"]?.string != type.apiVersion, case .object = object else { return object }
+        var copy = object
+        copy["apiVersion"] = .string(type.apiVersion)
+        return copy
+    }
+
+    static func labels(_ object: JSON) -> [String: String] {
+        var labels: [String: String] = [:]
+        for (key, value) in object["metadata"]?["labels"]?.object ?? [:] { labels[key] = value.string ?? "" }
+        return labels
+    }
+
+    static func partialMetadata(_ object: JSON) -> JSON {
+        ["apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": object["metadata"] ?? [:]]
+    }
+
+    static func list(_ page: ListPage, type: ResourceType, partialMetadata: Bool) -> JSON {
+        var metadata: JSONObject = [:]
+        if let token = page.continueToken {
+            metadata["continue"] = .string(token)
+        } else if type.isCustom {
+            metadata["continue"] = ""
+        }
+        if let remaining = page.remaining { metadata["remainingItemCount"] = .int(Int64(remaining)) }
+        metadata["resourceVersion"] = .string(String(page.revision))
+        if partialMetadata {
+            return [
+                "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList", "metadata": .object(metadata),
+                "items": .array(page.items.map(Self.partialMetadata)),
+            ]
+        }
+        return [
+            "apiVersion": .string(type.apiVersion), "items": .array(page.items.map { inVersion($0, type) }),
+            "kind": .string(type.listKind), "metadata": .object(metadata),
+        ]
+    }
+
+    /// Warning headers (RFC 7234 warn-code 299), as the server sends for unknown fields.
+    static func warningHeaders(_ warnings: [String]) -> [(String, String)] {
+        warnings.map { ("Warning", "299 - " + JSON.string($0).text) }
+    }
+
+    /// The word Go's JSON decoder uses for a value's type in its errors.
+    static func goTypeName(_ value: JSON) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool: return "bool"
+        case .int, .double: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+}
+
+/// YAML request bodies (application/yaml, server-side apply), read into JSON.
+enum YAMLBody {
+    static func parse(_ body: [UInt8], type: ResourceType) throws(APIError) -> JSON {
+        let text = String(decoding: body, as: UTF8.self)
+        do {
+            guard let node = try Yams.compose(yaml: text) else { return .null }
+            return try convert(node, depth: 0)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.badRequest("error converting YAML to JSON: \(error)")
+        }
+    }
+
+    private static func convert(_ node: Node, depth: Int) throws -> JSON {
+        if depth > JSON.maximumDepth { throw APIError.badRequest("error converting YAML to JSON: nested too deeply") }
+        switch node {
+        case .scalar(let scalar):
+            // Quoted scalars are strings; plain ones resolve as YAML 1.1 core types.
+            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return .string(scalar.string) }
+            if node.null != nil { return .null }
+            if let bool = node.bool { return .bool(bool) }
+            if let int = node.int { return .int(Int64(int)) }
+            if let float = node.float, scalar.string.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { return .double(float) }
+            return .string(scalar.string)
+        case .mapping(let mapping):
+            var object = JSONObject()
+            for (key, value) in mapping {
+                object[key.string ?? ""] = try convert(value, depth: depth + 1)
+            }
+            return .object(object)
+        case .sequence(let sequence):
+            return .array(try sequence.map { try convert($0, depth: depth + 1) })
+        default:
+            return .null
+        }
+    }
+}
+
+/// The options of a delete: preconditions, grace period, propagation.
+struct DeleteOptions {
+    var uid: String?
+    var resourceVersion: String?
+
+    init() {}
+
+    init(request: APIRequest, server: APIServer, type: ResourceType) throws(APIError) {
+        guard !request.body.isEmpty else { return }
+        let options: JSON
+        do {
+            options = try JSON.parse(request.body)
+        } catch {
+            throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions): \(error.message)")
+        }
+        guard case .object = options else {
+            throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions)")
+        }
+        uid = options["preconditions"]?["uid"]?.string
+        resourceVersion = options["preconditions"]?["resourceVersion"]?.string
+    }
+
+    func check(_ current: StoredObject, type: ResourceType, name: String) throws(APIError) {
+        if let uid, let actual = current.object["metadata"]?["uid"]?.string, uid != actual {
+            throw APIError.preconditionFailed(
+                type, name: name,
+                message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
+        }
+        if let resourceVersion, resourceVersion != String(current.revision) {
+            throw APIError.preconditionFailed(
+                type, name: name,
+                message: "the ResourceVersion in the precondition (\(resourceVersion)) does not match the "
+                    + "ResourceVersion in record (\(current.revision)). The object might have been modified")
+        }
+    }
+}

@@ -1,0 +1,337 @@
+import DequeModule
+import Foundation
+import KubeJSON
+import Synchronization
+
+/// An object as stored, with the revision of its last change.
+public struct StoredObject: Sendable {
+    public var object: JSON
+    public var revision: Int64
+}
+
+/// A change, as the store tells its watchers.
+public struct StoreEvent: Sendable {
+    public enum Kind: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
+    public var revision: Int64
+    public var kind: Kind
+    public var resource: String
+    public var namespace: String
+    public var name: String
+    /// The object after the change; for a deletion, its last state stamped with the deletion's revision.
+    public var object: JSON
+    /// The object before the change, so that a watcher can tell an object entering or leaving its selection.
+    public var previous: JSON?
+}
+
+/// What a mutation asks the store to do with the object it was shown.
+public enum Mutation: Sendable {
+    case put(JSON)
+    case delete
+    case unchanged
+}
+
+/// What a mutation did.
+public enum MutationOutcome: Sendable {
+    case stored(StoredObject, created: Bool)
+    case deleted(StoredObject)
+    case unchanged(StoredObject?)
+}
+
+/// Where a watch starts.
+public enum WatchStart: Sendable {
+    /// Every change after this revision.
+    case after(Int64)
+    /// A synthetic ADDED event for each object there now, then every change.
+    case currentState
+}
+
+/// What a watch's stream carries: changes, and the pacing signals its server-side loop asks for.
+public enum WatchSignal: Sendable {
+    case change(StoreEvent)
+    /// Time for a bookmark; the revision is the store's at the moment the signal was queued, so
+    /// every change up to it is already ahead of the signal in the stream.
+    case bookmark(Int64)
+    /// The watch's time is up.
+    case timeout
+}
+
+/// A registered watch: its signals, and the revision at which it started.
+public struct WatchSubscription: Sendable {
+    public var id: Int
+    public var signals: AsyncStream<WatchSignal>
+    /// Queues a signal behind the changes already queued (used for timeouts).
+    public var continuation: AsyncStream<WatchSignal>.Continuation
+    public var startRevision: Int64
+    /// How many events at the head of the stream describe the state at the start (for `currentState`).
+    public var initialEventCount: Int
+}
+
+/// The API server's storage: every object of every resource, a global revision counter (the
+/// resourceVersion, as etcd's revision), a window of recent changes for watches to resume from,
+/// and the watchers themselves. Changes are written to the write-ahead log before they are
+/// acknowledged.
+///
+/// All state sits behind one lock. Each operation holds it for microseconds (no I/O but one
+/// append), which keeps the ordering of revisions, log and watch events trivially consistent.
+public final class ObjectStore: Sendable {
+    struct Watcher {
+        var resource: String
+        var namespace: String?
+        var continuation: AsyncStream<WatchSignal>.Continuation
+    }
+
+    struct State: ~Copyable {
+        var revision: Int64 = 0
+        var objects: [String: [String: StoredObject]] = [:]
+        var history = Deque<StoreEvent>()
+        /// Every change with a revision at or above this one is in `history`.
+        var historyStart: Int64 = 1
+        var watchers: [Int: Watcher] = [:]
+        var nextWatcherID = 0
+        let log: WriteAheadLog
+    }
+
+    /// How many recent changes are kept for watches to resume from.
+    public let historyLimit: Int
+    /// How many queued events a slow watcher may fall behind before its watch is closed (it then resumes).
+    public let watcherBufferLimit: Int
+    private let state: Mutex<State>
+
+    /// Opens the store in `directory`, replaying its log.
+    public init(directory: String, syncEachWrite: Bool = false, historyLimit: Int = 100_000,
+                watcherBufferLimit: Int = 100_000) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let log = WriteAheadLog(directory: directory, syncEachWrite: syncEachWrite)
+        let recovered = try log.recover()
+        try log.open()
+        var initial = State(log: log)
+        initial.revision = recovered.compactedRevision
+        initial.historyStart = recovered.compactedRevision + 1
+        for record in recovered.records {
+            let key = Self.key(record.namespace, record.name)
+            let previous = initial.objects[record.resource]?[key]
+            let kind: StoreEvent.Kind
+            switch record.operation {
+            case .put:
+                initial.objects[record.resource, default: [:]][key] = StoredObject(object: record.object, revision: record.revision)
+                kind = previous == nil ? .added : .modified
+            case .delete:
+                initial.objects[record.resource]?[key] = nil
+                kind = .deleted
+            }
+            initial.revision = max(initial.revision, record.revision)
+            // Records of a snapshot are not changes; only those after it belong to history.
+            if record.revision > recovered.compactedRevision {
+                initial.history.append(StoreEvent(
+                    revision: record.revision, kind: kind, resource: record.resource, namespace: record.namespace,
+                    name: record.name, object: record.object, previous: previous?.object))
+            }
+        }
+        while initial.history.count > historyLimit {
+            let dropped = initial.history.removeFirst()
+            initial.historyStart = dropped.revision + 1
+        }
+        self.historyLimit = historyLimit
+        self.watcherBufferLimit = watcherBufferLimit
+        state = Mutex(initial)
+    }
+
+    static func key(_ namespace: String, _ name: String) -> String { namespace + "/" + name }
+
+    /// The revision of the last change.
+    public var currentRevision: Int64 { state.withLock { $0.revision } }
+
+    public func get(_ resource: String, namespace: String, name: String) -> StoredObject? {
+        state.withLock { $0.objects[resource]?[Self.key(namespace, name)] }
+    }
+
+    /// The objects of a resource, in one namespace or all, ordered by namespace and name, with the
+    /// revision the list is consistent with.
+    public func list(_ resource: String, namespace: String?) -> (objects: [(key: String, value: StoredObject)], revision: Int64) {
+        let (all, revision) = state.withLock { state in (state.objects[resource] ?? [:], state.revision) }
+        var selected: [(key: String, value: StoredObject)]
+        if let namespace {
+            let prefix = namespace + "/"
+            selected = all.filter { $0.key.hasPrefix(prefix) }.map { ($0.key, $0.value) }
+        } else {
+            selected = all.map { ($0.key, $0.value) }
+        }
+        selected.sort { $0.key < $1.key }
+        return (selected, revision)
+    }
+
+    /// Whether any object of the resource exists in the namespace.
+    public func isEmpty(_ resource: String, namespace: String) -> Bool {
+        let prefix = namespace + "/"
+        return state.withLock { state in !(state.objects[resource]?.keys.contains { $0.hasPrefix(prefix) } ?? false) }
+    }
+
+    /// The resources that have objects in a namespace.
+    public func resources(inNamespace namespace: String) -> [String] {
+        let prefix = namespace + "/"
+        return state.withLock { state in
+            state.objects.compactMap { resource, objects in objects.keys.contains { $0.hasPrefix(prefix) } ? resource : nil }
+        }
+    }
+
+    /// Reads the object, lets `body` decide what becomes of it, and applies the decision, all
+    /// under the lock: the read-decide-write of optimistic concurrency without a window for a race.
+    /// `body` must be quick and must not touch the store.
+    public func mutate(
+        _ resource: String, namespace: String, name: String,
+        _ body: (StoredObject?) throws(APIError) -> Mutation
+    ) throws(APIError) -> MutationOutcome {
+        let key = Self.key(namespace, name)
+        var finished: [AsyncStream<WatchSignal>.Continuation] = []
+        defer { for continuation in finished { continuation.finish() } }
+        return try state.withLock { (state: inout State) throws(APIError) -> MutationOutcome in
+            let current = state.objects[resource]?[key]
+            let decision = try body(current)
+            let revision = state.revision + 1
+            let event: StoreEvent
+            let outcome: MutationOutcome
+            switch decision {
+            case .unchanged:
+                return .unchanged(current)
+            case .put(var object):
+                object.set(path: ["metadata", "resourceVersion"], to: .string(String(revision)))
+                let stored = StoredObject(object: object, revision: revision)
+                event = StoreEvent(
+                    revision: revision, kind: current == nil ? .added : .modified, resource: resource,
+                    namespace: namespace, name: name, object: object, previous: current?.object)
+                outcome = .stored(stored, created: current == nil)
+            case .delete:
+                guard var last = current?.object else { return .unchanged(nil) }
+                last.set(path: ["metadata", "resourceVersion"], to: .string(String(revision)))
+                event = StoreEvent(
+                    revision: revision, kind: .deleted, resource: resource, namespace: namespace, name: name,
+                    object: last, previous: current?.object)
+                outcome = .deleted(StoredObject(object: last, revision: revision))
+            }
+            do {
+                try state.log.append(LogRecord(
+                    revision: revision, operation: event.kind == .deleted ? .delete : .put, resource: resource,
+                    namespace: namespace, name: name, object: event.object))
+            } catch {
+                throw APIError.internalError("storage write failed: \(error)")
+            }
+            state.revision = revision
+            if event.kind == .deleted {
+                state.objects[resource]?[key] = nil
+            } else {
+                state.objects[resource, default: [:]][key] = StoredObject(object: event.object, revision: revision)
+            }
+            Self.record(event, in: &state, historyLimit: historyLimit)
+            finished = Self.notify(event, in: &state)
+            compactIfDue(&state)
+            return outcome
+        }
+    }
+
+    private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int) {
+        state.history.append(event)
+        while state.history.count > historyLimit {
+            let dropped = state.history.removeFirst()
+            state.historyStart = dropped.revision + 1
+        }
+    }
+
+    /// Hands the event to each interested watcher; returns the watchers that fell too far behind,
+    /// to be finished once the lock is released (finishing runs their termination handlers).
+    private static func notify(_ event: StoreEvent, in state: inout State) -> [AsyncStream<WatchSignal>.Continuation] {
+        var overflowed: [AsyncStream<WatchSignal>.Continuation] = []
+        for (id, watcher) in state.watchers where watcher.resource == event.resource {
+            if let namespace = watcher.namespace, namespace != event.namespace { continue }
+            if case .dropped = watcher.continuation.yield(.change(event)) {
+                state.watchers[id] = nil
+                overflowed.append(watcher.continuation)
+            }
+        }
+        return overflowed
+    }
+
+    /// Rewrites the log as a snapshot once it holds many more changes than live objects.
+    private func compactIfDue(_ state: inout State) {
+        let live = state.objects.values.reduce(0) { $0 + $1.count }
+        guard state.log.recordsSinceSnapshot > max(50_000, live * 4) else { return }
+        var records: [LogRecord] = []
+        records.reserveCapacity(live)
+        for (resource, objects) in state.objects {
+            for (key, stored) in objects {
+                let slash = key.firstIndex(of: "/")!
+                records.append(LogRecord(
+                    revision: stored.revision, operation: .put, resource: resource,
+                    namespace: String(key[..<slash]), name: String(key[key.index(after: slash)...]),
+                    object: stored.object))
+            }
+        }
+        records.sort { $0.revision < $1.revision }
+        // History stays in memory; only a restart loses what came before the snapshot.
+        try? state.log.rewrite(compactedAt: state.revision, records: records)
+    }
+
+    /// Starts a watch of one resource, in one namespace or all.
+    /// Throws 410 Expired when the changes after `start` are no longer all kept.
+    public func watch(_ resource: String, namespace: String?, from start: WatchStart) throws(APIError) -> WatchSubscription {
+        let limit = watcherBufferLimit
+        let (stream, continuation, id, startRevision, initialCount) = try state.withLock {
+            (state: inout State) throws(APIError) -> (AsyncStream<WatchSignal>, AsyncStream<WatchSignal>.Continuation, Int, Int64, Int) in
+            var backlog: [StoreEvent] = []
+            var initialCount = 0
+            switch start {
+            case .after(let revision):
+                if revision < state.historyStart - 1 {
+                    throw APIError.expired("too old resource version: \(revision) (\(state.historyStart - 1))")
+                }
+                // History is ordered by revision: find the first change after `revision` by bisection.
+                var low = 0
+                var high = state.history.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if state.history[mid].revision <= revision { low = mid + 1 } else { high = mid }
+                }
+                for event in state.history[low...] where event.resource == resource {
+                    if let namespace, event.namespace != namespace { continue }
+                    backlog.append(event)
+                }
+            case .currentState:
+                let prefix = namespace.map { $0 + "/" }
+                for (key, stored) in state.objects[resource] ?? [:] {
+                    if let prefix, !key.hasPrefix(prefix) { continue }
+                    let slash = key.firstIndex(of: "/")!
+                    backlog.append(StoreEvent(
+                        revision: stored.revision, kind: .added, resource: resource,
+                        namespace: String(key[..<slash]), name: String(key[key.index(after: slash)...]),
+                        object: stored.object, previous: nil))
+                }
+                backlog.sort { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+                initialCount = backlog.count
+            }
+            // The backlog always fits; past it, a watcher may fall `limit` events behind.
+            let (stream, continuation) = AsyncStream<WatchSignal>.makeStream(
+                bufferingPolicy: .bufferingOldest(backlog.count + limit))
+            for event in backlog { continuation.yield(.change(event)) }
+            let id = state.nextWatcherID
+            state.nextWatcherID += 1
+            state.watchers[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation)
+            return (stream, continuation, id, state.revision, initialCount)
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+        }
+        return WatchSubscription(
+            id: id, signals: stream, continuation: continuation, startRevision: startRevision,
+            initialEventCount: initialCount)
+    }
+
+    /// Queues a bookmark for a watcher, under the lock, so that its revision covers every change queued before it.
+    public func queueBookmark(for subscription: WatchSubscription) {
+        state.withLock { state in
+            guard state.watchers[subscription.id] != nil else { return }
+            _ = subscription.continuation.yield(.bookmark(state.revision))
+        }
+    }
+
+    /// The number of open watches, for metrics and tests.
+    public var watcherCount: Int { state.withLock { $0.watchers.count } }
+}

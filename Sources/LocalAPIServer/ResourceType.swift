@@ -1,0 +1,102 @@
+import KubeJSON
+
+/// A column of `kubectl get`, from a CRD's additionalPrinterColumns.
+public struct PrinterColumn: Sendable {
+    public var name: String
+    public var type: String
+    public var format: String
+    public var description: String
+    public var priority: Int
+    public var jsonPath: String
+}
+
+/// Everything the server needs to know to serve one resource in one version: its names, scope,
+/// schema and subresources. Built-in resources are described in code; custom ones come from CRDs.
+public struct ResourceType: Sendable {
+    public var group: String
+    public var version: String
+    public var plural: String
+    public var singular: String
+    public var kind: String
+    public var listKind: String
+    public var namespaced: Bool
+    public var shortNames: [String] = []
+    public var categories: [String] = []
+    /// The structural schema of a custom resource; built-in resources have none.
+    public var schema: StructuralSchema?
+    /// The openAPIV3Schema a CRD gave, for the OpenAPI documents kubectl reads.
+    public var openAPISchema: JSON?
+    public var hasStatusSubresource: Bool
+    /// Extra subresources of built-in types that the server accepts as plain updates (such as namespaces/finalize).
+    public var extraSubresources: [String] = []
+    public var printerColumns: [PrinterColumn] = []
+    /// Field-selector labels besides metadata.name and metadata.namespace, without the leading dot.
+    public var selectableFields: [String] = []
+    public var isCustom: Bool
+    /// Whether an update may omit metadata.resourceVersion. Custom resources demand it.
+    public var allowsUnconditionalUpdate: Bool
+    /// Whether a delete answers with the object rather than a Status.
+    public var deleteReturnsObject: Bool = false
+    /// The storageVersionHash discovery reports: a stable digest of group, version and kind.
+    public var storageVersionHash: String = ""
+
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    public var groupVersion: String { apiVersion }
+    /// `tasks.mcp.io`, or `namespaces` for the core group: how messages name the resource.
+    public var groupResource: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// `Task.mcp.io`, or `Namespace` for the core group.
+    public var groupKind: String { group.isEmpty ? kind : "\(kind).\(group)" }
+    /// The key that identifies the resource in storage, the same for every version.
+    public var storageKey: String { "\(group)/\(plural)" }
+
+    public var subresources: [String] {
+        (hasStatusSubresource ? ["status"] : []) + extraSubresources
+    }
+
+    public static let verbs = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+
+    /// The field-selector labels this resource supports.
+    public var fieldLabels: [String] {
+        var labels = ["metadata.name"]
+        if namespaced { labels.append("metadata.namespace") }
+        return labels + selectableFields
+    }
+}
+
+extension ResourceType {
+    static let namespaces = ResourceType(
+        group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace",
+        listKind: "NamespaceList", namespaced: false, shortNames: ["ns"], hasStatusSubresource: true,
+        extraSubresources: ["finalize"], selectableFields: ["status.phase"], isCustom: false,
+        allowsUnconditionalUpdate: true, deleteReturnsObject: true, storageVersionHash: "Q3oi5N2YM8M=")
+
+    static let coreEvents = ResourceType(
+        group: "", version: "v1", plural: "events", singular: "event", kind: "Event", listKind: "EventList",
+        namespaced: true, shortNames: ["ev"], hasStatusSubresource: false,
+        selectableFields: [
+            "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+            "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+            "reportingComponent", "source", "type",
+        ], isCustom: false, allowsUnconditionalUpdate: true, storageVersionHash: "r2yiGXH7wu8=")
+
+    static let events = ResourceType(
+        group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event",
+        listKind: "EventList", namespaced: true, shortNames: ["ev"], hasStatusSubresource: false,
+        selectableFields: ["regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "type"],
+        isCustom: false, allowsUnconditionalUpdate: true, storageVersionHash: "r2yiGXH7wu8=")
+
+    static let leases = ResourceType(
+        group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease",
+        listKind: "LeaseList", namespaced: true, hasStatusSubresource: false, isCustom: false,
+        allowsUnconditionalUpdate: true, storageVersionHash: "gqkMMb/YqFM=")
+
+    static let customResourceDefinitions = ResourceType(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+        singular: "customresourcedefinition", kind: "CustomResourceDefinition",
+        listKind: "CustomResourceDefinitionList", namespaced: false, shortNames: ["crd", "crds"],
+        categories: ["api-extensions"], hasStatusSubresource: true, isCustom: false,
+        allowsUnconditionalUpdate: true, storageVersionHash: "jfWCUB31mvA=")
+
+    /// The resources every server has, whatever CRDs exist.
+    static let builtIns: [ResourceType] = [namespaces, coreEvents, events, leases, customResourceDefinitions]
+}

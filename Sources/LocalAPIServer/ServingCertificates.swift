@@ -1,0 +1,120 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// The server's TLS identity: a private CA made on first start, and a serving certificate it signs
+/// for localhost and 127.0.0.1 (plus any extra names). Kept in `DATA/pki`, reused on later starts.
+public struct ServingCertificates: Sendable {
+    public let caPath: String
+    public let certificatePath: String
+    public let keyPath: String
+
+    public var caPEM: String { (try? String(contentsOfFile: caPath, encoding: .utf8)) ?? "" }
+
+    /// Loads the files in `directory`, making them first if any is missing.
+    public static func loadOrCreate(in directory: String, extraNames: [String] = []) throws -> ServingCertificates {
+        let certificates = ServingCertificates(
+            caPath: directory + "/ca.crt", certificatePath: directory + "/server.crt", keyPath: directory + "/server.key")
+        let files = FileManager.default
+        if [certificates.caPath, certificates.certificatePath, certificates.keyPath].allSatisfy(files.fileExists(atPath:)) {
+            return certificates
+        }
+        try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let now = Date()
+        let caKey = P256.Signing.PrivateKey()
+        let caName = try DistinguishedName { CommonName("conductor-apiserver-ca") }
+        let ca = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 10 * 365 * 86400, issuer: caName, subject: caName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: .init(caKey))
+
+        let serverKey = P256.Signing.PrivateKey()
+        var alternativeNames: [GeneralName] = [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+        for name in extraNames { alternativeNames.append(.dnsName(name)) }
+        let server = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(serverKey.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 10 * 365 * 86400, issuer: caName,
+            subject: try DistinguishedName { CommonName("conductor-apiserver") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames(alternativeNames)
+            },
+            issuerPrivateKey: .init(caKey))
+
+        try write(try ca.serializeAsPEM().pemString, to: certificates.caPath, mode: 0o644)
+        try write(caKey.pemRepresentation, to: directory + "/ca.key", mode: 0o600)
+        try write(try server.serializeAsPEM().pemString + "\n", to: certificates.certificatePath, mode: 0o644)
+        try write(serverKey.pemRepresentation, to: certificates.keyPath, mode: 0o600)
+        return certificates
+    }
+
+    static func write(_ text: String, to path: String, mode: Int) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    }
+}
+
+/// The bearer tokens the server accepts, from a CSV file as kube-apiserver's `--token-auth-file`
+/// reads it: `token,user,uid,"group1,group2"`. A token is made on first start.
+public struct TokenFile: Sendable {
+    public let path: String
+    public let tokens: Set<String>
+
+    public static func loadOrCreate(at path: String) throws -> TokenFile {
+        if !FileManager.default.fileExists(atPath: path) {
+            var bytes = [UInt8](repeating: 0, count: 32)
+            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+            let token = bytes.map { String(format: "%02x", $0) }.joined()
+            try ServingCertificates.write("\(token),admin,admin,\"system:masters\"\n", to: path, mode: 0o600)
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let tokens = text.split(separator: "\n").compactMap { line -> String? in
+            let token = line.split(separator: ",", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
+            return token?.isEmpty == false ? token : nil
+        }
+        return TokenFile(path: path, tokens: Set(tokens))
+    }
+
+    public var firstToken: String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first?.split(separator: ",").first.map(String.init)
+    }
+}
+
+/// The admin kubeconfig the server writes for kubectl and our own clients.
+public enum AdminKubeconfig {
+    public static func write(to path: String, server: String, caPEM: String, token: String) throws {
+        let ca = Data(caPEM.utf8).base64EncodedString()
+        let text = """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: conductor
+              cluster:
+                server: \(server)
+                certificate-authority-data: \(ca)
+            users:
+            - name: admin
+              user:
+                token: \(token)
+            contexts:
+            - name: conductor
+              context:
+                cluster: conductor
+                user: admin
+                namespace: default
+            current-context: conductor
+
+            """
+        try ServingCertificates.write(text, to: path, mode: 0o600)
+    }
+}

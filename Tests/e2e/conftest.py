@@ -1,0 +1,140 @@
+"""Fixtures that start a real `conductor apiserver` process on loopback and talk to it over HTTPS.
+
+The binary comes from CONDUCTOR_BIN, or from `swift build`'s debug output.
+"""
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHARED = pathlib.Path(os.environ.get("CONDUCTOR_SHARED", ROOT.parent / "shared"))
+REFERENCE = SHARED / "kube-reference"
+
+
+def conductor_binary() -> str:
+    explicit = os.environ.get("CONDUCTOR_BIN")
+    if explicit:
+        return explicit
+    for candidate in (ROOT / ".build" / "debug" / "conductor", ROOT / ".build" / "release" / "conductor"):
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError("conductor binary not found: run `swift build` or set CONDUCTOR_BIN")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class APIServer:
+    """One `conductor apiserver` process with its data directory."""
+
+    def __init__(self, data_dir: pathlib.Path, port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = data_dir / "apiserver.log"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def ca_file(self) -> pathlib.Path:
+        return self.data_dir / "pki" / "ca.crt"
+
+    @property
+    def token(self) -> str:
+        # The token file is a CSV as kube-apiserver's --token-auth-file: token,user,uid,"groups"
+        line = (self.data_dir / "tokens.csv").read_text().splitlines()[0]
+        return line.split(",")[0]
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [conductor_binary(), "apiserver", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--bind", "127.0.0.1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"apiserver exited with {self.process.returncode}: {self.log_path.read_text()}")
+            try:
+                if self.ca_file.exists():
+                    r = httpx.get(f"{self.url}/readyz", verify=str(self.ca_file), timeout=1.0)
+                    if r.status_code == 200:
+                        return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"apiserver not ready within {timeout}s: {self.log_path.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def client(self, http2: bool = True, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=str(self.ca_file), http2=http2,
+                            headers={"Authorization": f"Bearer {self.token}"}, timeout=30.0, **kwargs)
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0):
+        return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=input,
+                              capture_output=True, text=True, check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def apiserver(tmp_path_factory):
+    server = APIServer(tmp_path_factory.mktemp("apiserver"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_apiserver(tmp_path):
+    server = APIServer(tmp_path / "apiserver")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(apiserver):
+    with apiserver.client() as c:
+        yield c
+
+
+def apply_seed_crds(client: httpx.Client) -> None:
+    """Creates the CRDs the reference server was recorded with, and waits until they are served."""
+    import yaml
+    for doc in yaml.safe_load_all((REFERENCE / "seed-crds.yaml").read_text()):
+        if not doc:
+            continue
+        r = client.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=doc)
+        assert r.status_code in (201, 409), r.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if client.get("/apis/mcp.io/v1").status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("mcp.io/v1 not served after creating the CRDs")
