@@ -187,6 +187,8 @@ public final class APIServer: Sendable {
             value = try parseBody(request.body, type: type)
         case "application/yaml":
             value = try YAMLBody.parse(request.body, type: type)
+        case ProtobufBody.mediaType:
+            value = try ProtobufBody.decode(request.body, type: type)
         default:
             throw APIError.unsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: "

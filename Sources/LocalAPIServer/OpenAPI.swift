@@ -83,8 +83,21 @@ enum OpenAPI {
             let ref: JSON = ["$ref": .string("#/components/schemas/\(name)")]
             paths[collection] = ["get": ["description": .string("list objects of kind \(type.kind)"),
                                          "responses": ["200": ["description": "OK", "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(name)List")]]]]]]]
-            paths[collection + "/{name}"] = ["get": ["description": .string("read the specified \(type.kind)"),
-                                                     "responses": ["200": ["description": "OK", "content": ["application/json": ["schema": ref]]]]]]
+            // kubectl looks for the PATCH operation of a kind and its `fieldValidation` parameter to decide
+            // that the server validates fields itself (and then skips client-side validation).
+            let operationGVK: JSON = ["group": .string(type.group), "kind": .string(type.kind), "version": .string(type.version)]
+            let parameters: JSON = .array(["dryRun", "fieldManager", "fieldValidation", "force"].map { name in
+                ["name": .string(name), "in": "query", "schema": ["type": "string", "uniqueItems": true]]
+            })
+            let okObject: JSON = ["200": ["description": "OK", "content": ["application/json": ["schema": ref]]]]
+            paths[collection + "/{name}"] = [
+                "get": ["description": .string("read the specified \(type.kind)"), "responses": okObject,
+                        "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": operationGVK],
+                "put": ["description": .string("replace the specified \(type.kind)"), "parameters": parameters,
+                        "responses": okObject, "x-kubernetes-action": "put", "x-kubernetes-group-version-kind": operationGVK],
+                "patch": ["description": .string("partially update the specified \(type.kind)"), "parameters": parameters,
+                          "responses": okObject, "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": operationGVK],
+            ]
         }
         schemas[objectMetaName] = objectMeta
         schemas[listMetaName] = [

@@ -400,7 +400,7 @@ class BodyMatcher:
             elif key == "metadata" and isinstance(exp[key], dict):
                 self.match_metadata(exp[key], act[key], sub)
             elif key == "rows" and exp.get("kind") == "Table":
-                self.match_table_rows(exp, act, sub)
+                self.match_table_rows(exp, act[key], sub)
             elif key == "uid" and path[-1:] == ("details",):
                 self.report(sub, self.corr.bind_uid(exp[key], act[key]))
             elif key == "message" and exp.get("kind") == "Status" and isinstance(exp[key], str):
