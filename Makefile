@@ -1,0 +1,20 @@
+# The two commands of the README: `make dev` and `make test`.
+.PHONY: deps build dev test test-swift test-e2e
+
+deps:
+	./scripts/install-deps.sh
+
+build:
+	swift build
+
+# Everything on one machine: the local API server (and, as they land, the controller and MCP front end).
+dev: deps build
+	./.build/debug/conductor dev --data-dir conductor-data
+
+test-swift: build
+	swift test
+
+test-e2e: build
+	python3 -m pytest Tests/e2e -q
+
+test: deps test-swift test-e2e
