@@ -423,7 +423,10 @@ class BodyMatcher:
                     self.match(e, ours[key], path + (i,))
             return
         if len(exp) != len(act):
-            self.report(path, [f"expected {len(exp)} entries {short(exp)}, got {len(act)} {short(act)}"])
+            if all(exp_keys + act_keys):   # objects or events: name them, their content is too long to show
+                self.report(path, [f"expected {len(exp)}: {summarize(exp_keys)}, got {len(act)}: {summarize(act_keys)}"])
+            else:
+                self.report(path, [f"expected {len(exp)} entries {short(exp)}, got {len(act)} {short(act)}"])
             return
         for i, (e, a) in enumerate(zip(exp, act)):
             self.match(e, a, path + (i,))
@@ -503,20 +506,28 @@ class BodyMatcher:
                                f"subresource): {[managed_fields_identity(e) for e in act]}"])
 
     def match_table_rows(self, table: dict, act: Any, path: tuple) -> None:
-        """Cells of a `date` column hold an age ("0s", "5m"): a duration no longer than this run."""
+        """Rows are matched by the object they show; cells of a `date` column hold an age ("0s", "5m"):
+        a duration no longer than this run."""
         columns = table.get("columnDefinitions", [])
         date_columns = {i for i, c in enumerate(columns) if c.get("type") == "date"}
         exp = table["rows"]
-        if not isinstance(act, list) or len(act) != len(exp):
-            self.report(path, [f"expected {len(exp)} rows, got {short(act)}"])
+        if not isinstance(act, list) or not all(isinstance(row, dict) for row in act):
+            self.report(path, [f"expected a list of rows, got {short(act)}"])
             return
-        for r, (exp_row, act_row) in enumerate(zip(exp, act)):
-            if not isinstance(act_row, dict):
-                self.report(path + (r,), [f"expected a row object, got {short(act_row)}"])
+        exp_keys = [self.recorded_key(row.get("object")) for row in exp]
+        act_keys = [object_key(row.get("object")) for row in act]
+        if exp_keys != act_keys:
+            self.report(path, [f"expected rows {summarize(exp_keys)}, got {summarize(act_keys)}"])
+        ours = dict(zip(act_keys, act))
+        for r, (key, exp_row) in enumerate(zip(exp_keys, exp)):
+            if key not in ours:
                 continue
-            for key in self.match_keys(exp_row, act_row, path + (r,)):
-                if key != "cells" or not isinstance(act_row["cells"], list) or len(act_row["cells"]) != len(exp_row["cells"]):
-                    self.match(exp_row[key], act_row[key], path + (r, key))
+            act_row = ours[key]
+            for field in self.match_keys(exp_row, act_row, path + (r,)):
+                cells_comparable = (field == "cells" and isinstance(act_row["cells"], list)
+                                    and len(act_row["cells"]) == len(exp_row["cells"]))
+                if not cells_comparable:
+                    self.match(exp_row[field], act_row[field], path + (r, field))
                     continue
                 for c, (exp_cell, act_cell) in enumerate(zip(exp_row["cells"], act_row["cells"])):
                     if c in date_columns:
@@ -551,7 +562,7 @@ def summarize(items: list) -> str:
         if len(key) == 3 or len(key) == 1:   # an event: type, and the object's namespace/name if it has one
             return " ".join([key[0]] + (["/".join(key[1:])] if len(key) == 3 else []))
         return "/".join(key)
-    return short([describe(i) for i in items], 400)
+    return short([describe(i) for i in items], 1000)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -823,6 +834,7 @@ class Replay:
         recorded = step.response["events"]
         expected = [e for e in recorded if "_ended" not in e]
         ended = next((e["_ended"] for e in recorded if "_ended" in e), None)
+        must_end, end_wait = expected_stream_end(step, expected, ended)
         stream = WatchStream(self.apiserver, request)
         self.watches.append(stream)
         problems: list[str] = []
@@ -835,55 +847,64 @@ class Replay:
                 problems.append(f"status: expected {step.response['status']}, got {status}")
             if content_type != step.response["contentType"]:
                 problems.append(f"content type: expected {step.response['contentType']!r}, got {content_type!r}")
-            matcher = BodyMatcher(self.corr, self.overrides.get(step.key))
-            received: list[dict] = []
-            for i, exp in enumerate(expected):
-                kind, line = stream.next(EVENT_DEADLINE)
-                if kind != "line":
-                    problems.append(f"events[{i}]: expected {summarize([exp])}, but the stream "
-                                    f"{describe_stream_state(kind, line, EVENT_DEADLINE)} after {summarize(received)}")
-                    break
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    problems.append(f"events[{i}]: not JSON: {line[:300]!r}")
-                    break
-                received.append(event)
-                matcher.match(exp, event, ("events", i))
-                self.corr.remember_objects(event)
-            else:
-                problems += self.check_stream_end(step, stream, expected, ended)
-            problems = matcher.problems + problems
-            if step.key in EXTRA_STREAM_CHECKS:
-                problems += EXTRA_STREAM_CHECKS[step.key](received)
+            lines, how_it_ended = read_stream(stream, len(expected), end_wait)
         finally:
             stream.close()
+        received = []
+        for i, line in enumerate(lines):
+            try:
+                received.append(json.loads(line))
+            except ValueError:
+                problems.append(f"events[{i}]: not JSON: {line[:300]!r}")
+        matcher = BodyMatcher(self.corr, self.overrides.get(step.key))
+        matcher.match_list(expected, received, ("events",))
+        for event in received:
+            self.corr.remember_objects(event)
+        problems = problems + matcher.problems
+        if len(received) < len(expected):
+            problems.append(f"the stream {describe_stream_state(how_it_ended, EVENT_DEADLINE)} after "
+                            f"{len(received)} of the {len(expected)} recorded events")
+        elif must_end and how_it_ended != "end":
+            problems.append(f"the stream should have ended (as the recorded one did), but it "
+                            f"{describe_stream_state(how_it_ended, end_wait)}")
+        elif not must_end and how_it_ended != "silence":
+            problems.append(f"the stream should have stayed open (as the recorded one did), but it "
+                            f"{describe_stream_state(how_it_ended, end_wait)}")
+        if step.key in EXTRA_STREAM_CHECKS:
+            problems += EXTRA_STREAM_CHECKS[step.key](received)
         return problems
 
-    def check_stream_end(self, step: Step, stream: WatchStream, expected: list[dict], ended: str | None) -> list[str]:
-        """How the recorded stream went on after its last event:
-        - `_ended: ConnectionError`: the recorder's own read timed out, the server kept the watch open;
-        - timeoutSeconds: the server ends the watch by then;
-        - an ERROR event, or a plain object (no watch at all): the server ends the response;
-        - otherwise the recorder stopped reading after these events, and kube-apiserver keeps such a watch
-          open: nothing more may come in QUIET_WINDOW (the window is what showing an absence takes)."""
-        query = step.request.get("query") or {}
-        last = expected[-1] if expected else {}
-        if ended is None and "timeoutSeconds" in query:
-            must_end, wait = True, float(query["timeoutSeconds"]) + STREAM_END_SLACK
-        elif ended is None and (last.get("type") == "ERROR" or "type" not in last):
-            must_end, wait = True, STREAM_END_SLACK
-        else:
-            must_end, wait = False, QUIET_WINDOW
-        kind, line = stream.next(wait)
+
+def expected_stream_end(step: Step, expected: list[dict], ended: str | None) -> tuple[bool, float]:
+    """How the recorded stream went on after its last event, as (must the server end it, how long to wait):
+    - `_ended: ConnectionError`: the recorder's own read timed out while the server kept the watch open;
+    - timeoutSeconds: the server ends the watch by then;
+    - an ERROR event, or a plain object (no watch at all): the server ends the response;
+    - otherwise the recorder stopped reading after these events; kube-apiserver keeps such a watch open.
+    An open watch must stay silent for QUIET_WINDOW: showing that nothing more comes takes a window."""
+    query = step.request.get("query") or {}
+    last = expected[-1] if expected else {}
+    if ended is None and "timeoutSeconds" in query:
+        return True, float(query["timeoutSeconds"]) + STREAM_END_SLACK
+    if ended is None and (last.get("type") == "ERROR" or "type" not in last):
+        return True, STREAM_END_SLACK
+    return False, QUIET_WINDOW
+
+
+def read_stream(stream: WatchStream, expected_count: int, end_wait: float, limit: int = 1000) -> tuple[list[str], str]:
+    """The lines of a stream: the expected number (each within EVENT_DEADLINE), then whatever else comes
+    until it ends or stays silent for end_wait. Returns the lines and how reading stopped ("end",
+    "silence" or "broken: ...")."""
+    lines: list[str] = []
+    while len(lines) < limit:
+        kind, detail = stream.next(EVENT_DEADLINE if len(lines) < expected_count else end_wait)
         if kind == "line":
-            return [f"an event the recording does not have: {line[:300]}"]
-        if must_end and kind != "end":
-            return [f"the stream should have ended, but it {describe_stream_state(kind, line, wait)}"]
-        if not must_end and kind != "silence":
-            return [f"the stream should have stayed open (as the recorded one did), but it "
-                    f"{describe_stream_state(kind, line, wait)}"]
-        return []
+            lines.append(detail)
+        elif kind in ("end", "silence"):
+            return lines, kind
+        else:
+            return lines, f"broken: {detail}"
+    return lines, "silence"
 
 
 def is_page_with_more(body: Any) -> bool:
@@ -891,9 +912,8 @@ def is_page_with_more(body: Any) -> bool:
             and isinstance(body.get("items"), list) and bool(body["items"]))
 
 
-def describe_stream_state(kind: str, detail: Any, waited: float) -> str:
-    return {"end": "ended", "silence": f"sent nothing within {waited:.1f}s",
-            "broken": f"broke: {detail}"}.get(kind, f"{kind}: {detail}")
+def describe_stream_state(how: str, waited: float) -> str:
+    return {"end": "ended", "silence": f"sent nothing more within {waited:.1f}s"}.get(how, how)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,108 @@
+import Testing
+@testable import KubeJSON
+
+@Suite struct ParsingAndWriting {
+    @Test func roundTripKeepsMemberOrderAndNumberKinds() throws {
+        let text = #"{"z":1,"a":[true,false,null],"m":{"x":-2.5,"y":"s\"q\\"},"big":9007199254740993}"#
+        let value = try JSON.parse(text)
+        #expect(value.text == text)
+        #expect(value["big"] == .int(9_007_199_254_740_993))
+        #expect(value["m"]?["x"] == .double(-2.5))
+        #expect(Array(value.object!.keys) == ["z", "a", "m", "big"])
+    }
+
+    @Test func escapesAsGoDoes() throws {
+        let value: JSON = .string("<a&b>\u{2028}\n\u{1}")
+        #expect(value.text == #""\u003ca\u0026b\u003e\u2028\n\u0001""#)
+        #expect(try JSON.parse(value.text) == value)
+    }
+
+    @Test func unicodeEscapesAndSurrogatePairs() throws {
+        #expect(try JSON.parse(#""\u00e9\ud83d\ude00""#) == .string("é😀"))
+    }
+
+    @Test(arguments: [
+        ("{not json", "invalid character 'n' looking for beginning of object key string"),
+        ("[1,]", "invalid character ']' looking for beginning of value"),
+        ("{\"a\" 1}", "invalid character '1' after object key"),
+        ("{\"a\":1 \"b\"}", "invalid character '\"' after object key:value pair"),
+        ("[1 2]", "invalid character '2' after array element"),
+        ("tru", "unexpected end of JSON input"),
+        ("nul!", "invalid character '!' in literal null (expecting 'l')"),
+        ("1 2", "invalid character '2' after top-level value"),
+        ("", "unexpected end of JSON input"),
+    ])
+    func errorsAreWordedLikeGo(input: String, message: String) {
+        #expect(throws: JSONParseError.self) { try JSON.parse(input) }
+        do {
+            _ = try JSON.parse(input)
+        } catch {
+            #expect(error.message == message)
+        }
+    }
+
+    @Test func nestingBeyondTheLimitIsRefused() {
+        let deep = String(repeating: "[", count: JSON.maximumDepth + 1) + String(repeating: "]", count: JSON.maximumDepth + 1)
+        #expect(throws: JSONParseError.self) { try JSON.parse(deep) }
+        let fine = String(repeating: "[", count: JSON.maximumDepth) + String(repeating: "]", count: JSON.maximumDepth)
+        #expect((try? JSON.parse(fine)) != nil)
+    }
+
+    @Test func integersAndFloatsCompareByValue() {
+        #expect(JSON.int(5) == JSON.double(5))
+        #expect(JSON.double(5).text == "5")
+        #expect(JSON.double(0.5).text == "0.5")
+    }
+}
+
+@Suite struct Patches {
+    /// The examples of RFC 7386, appendix A.
+    @Test(arguments: [
+        (#"{"a":"b"}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"b"}"#, #"{"b":"c"}"#, #"{"a":"b","b":"c"}"#),
+        (#"{"a":"b"}"#, #"{"a":null}"#, #"{}"#),
+        (#"{"a":"b","b":"c"}"#, #"{"a":null}"#, #"{"b":"c"}"#),
+        (#"{"a":["b"]}"#, #"{"a":"c"}"#, #"{"a":"c"}"#),
+        (#"{"a":"c"}"#, #"{"a":["b"]}"#, #"{"a":["b"]}"#),
+        (#"{"a":{"b":"c"}}"#, #"{"a":{"b":"d","c":null}}"#, #"{"a":{"b":"d"}}"#),
+        (#"{"a":[{"b":"c"}]}"#, #"{"a":[1]}"#, #"{"a":[1]}"#),
+        (#"["a","b"]"#, #"["c","d"]"#, #"["c","d"]"#),
+        (#"{"a":"b"}"#, #"["c"]"#, #"["c"]"#),
+        (#"{"e":null}"#, #"{"a":1}"#, #"{"e":null,"a":1}"#),
+        (#"[1,2]"#, #"{"a":"b","c":null}"#, #"{"a":"b"}"#),
+        (#"{}"#, #"{"a":{"bb":{"ccc":null}}}"#, #"{"a":{"bb":{}}}"#),
+    ])
+    func mergePatch(target: String, patch: String, result: String) throws {
+        #expect(try JSON.parse(target).mergePatched(with: try JSON.parse(patch)) == JSON.parse(result))
+    }
+
+    @Test func jsonPatchOperations() throws {
+        let document = try JSON.parse(#"{"spec":{"priority":4,"tags":["a","b"]},"x/y":1,"m~n":2}"#)
+        let patch = try JSON.parse(#"""
+            [{"op":"test","path":"/spec/priority","value":4},
+             {"op":"replace","path":"/spec/priority","value":7},
+             {"op":"add","path":"/spec/tags/1","value":"z"},
+             {"op":"add","path":"/spec/tags/-","value":"end"},
+             {"op":"remove","path":"/x~1y"},
+             {"op":"copy","from":"/m~0n","path":"/copied"},
+             {"op":"move","from":"/spec/tags/0","path":"/first"}]
+            """#)
+        let result = try document.jsonPatched(with: patch)
+        #expect(result == (try JSON.parse(#"{"spec":{"priority":7,"tags":["z","b","end"]},"m~n":2,"copied":2,"first":"a"}"#)))
+    }
+
+    @Test func failingTestLeavesNothingApplied() throws {
+        let document = try JSON.parse(#"{"spec":{"priority":4}}"#)
+        let patch = try JSON.parse(#"[{"op":"replace","path":"/spec/priority","value":2},{"op":"test","path":"/spec/priority","value":1}]"#)
+        #expect(throws: JSONPatchError.self) { try document.jsonPatched(with: patch) }
+        #expect(document["spec"]?["priority"] == 4)
+    }
+
+    @Test func pathsThatDoNotExistAreErrors() throws {
+        let document = try JSON.parse(#"{"a":[1]}"#)
+        for patch in [#"[{"op":"remove","path":"/b"}]"#, #"[{"op":"replace","path":"/a/5","value":1}]"#,
+                      #"[{"op":"add","path":"/x/y","value":1}]"#, #"[{"op":"bogus","path":"/a"}]"#, #"{"op":"add"}"#] {
+            #expect(throws: JSONPatchError.self) { try document.jsonPatched(with: try JSON.parse(patch)) }
+        }
+    }
+}
