@@ -36,7 +36,7 @@ struct ListTypeValidator {
     private func visitArray(_ items: [JSON], _ schema: SchemaNode, _ path: FieldPath, _ depth: Int, _ errors: inout [FieldError]) {
         switch schema.listType {
         case "set"?:
-            for index in firstRepeats(items) { errors.append(.duplicate(path.index(index), items[index])) }
+            for index in repeatedIndices(items.map(Self.identity)) { errors.append(.duplicate(path.index(index), items[index])) }
         case "map"?:
             errors += mapErrors(items, schema.listMapKeys, path)
         default:
@@ -46,20 +46,6 @@ struct ListTypeValidator {
         for (index, item) in items.enumerated() {
             visit(item, itemSchema, path.index(index), depth + 1, &errors)
         }
-    }
-
-    /// The index of each value's second appearance (later repeats are not reported again).
-    private func firstRepeats(_ items: [JSON]) -> [Int] {
-        guard items.count > 1 else { return [] }
-        var seen: [String: Int] = [:]
-        var repeats: [Int] = []
-        for (index, item) in items.enumerated() {
-            let identity = Self.identity(item)
-            let times = seen[identity, default: 0]
-            seen[identity] = times + 1
-            if times == 1 { repeats.append(index) }
-        }
-        return repeats
     }
 
     /// A text equal for values Go deems equal: scalars by Go type and value, compound values by their
@@ -88,8 +74,7 @@ struct ListTypeValidator {
             // equal to other unspecified keys only.
             let field = keys[0]
             let values: [JSON?] = items.map { $0[field] }
-            let identities = values.map { $0.map(Self.identity) ?? "unspecified" }
-            return repeatedIndices(identities).map { index in
+            return repeatedIndices(values.map { $0.map(Self.identity) ?? "unspecified" }).map { index in
                 let key: JSON = values[index].map { .object([field: $0]) } ?? .object([:])
                 return .duplicate(path.index(index), key)
             }
@@ -102,6 +87,7 @@ struct ListTypeValidator {
         return repeatedIndices(tuples.map(Self.identity)).map { .duplicate(path.index($0), tuples[$0]) }
     }
 
+    /// The index of each value's second appearance (later repeats are not reported again).
     private func repeatedIndices(_ identities: [String]) -> [Int] {
         var seen: [String: Int] = [:]
         var repeats: [Int] = []

@@ -98,6 +98,8 @@ struct SchemaDecoder {
                 // Unknown keywords are dropped, as the server drops unknown fields when decoding.
                 fields.keywords.remove(key)
             }
+            // Go cannot tell `false` or `""` from an absent keyword, so neither counts as written.
+            if value == .bool(false) || value == .string("") { fields.keywords.remove(key) }
         }
         return SchemaNode(fields)
     }

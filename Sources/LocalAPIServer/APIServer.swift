@@ -30,7 +30,7 @@ public final class APIServer: Sendable {
     private func loadCustomResourceDefinitions() {
         for (_, stored) in store.list(ResourceType.customResourceDefinitions.storageKey, namespace: nil).objects {
             if let name = stored.object["metadata"]?["name"]?.string,
-                let types = try? CustomResourceDefinitions.resourceTypes(of: stored.object)
+                let types = try? CustomResourceDefinitions.resourceTypes(of: stored.object, origin: stored.revision)
             {
                 registry.serve(crd: name, types: types)
             }
@@ -479,8 +479,12 @@ public final class APIServer: Sendable {
         if type.storageKey == ResourceType.customResourceDefinitions.storageKey {
             if deleted {
                 registry.stopServing(crd: name)
-            } else if let types = try? CustomResourceDefinitions.resourceTypes(of: object) {
-                registry.serve(crd: name, types: types)
+            } else {
+                let served = registry.all.first { $0.isCustom && "\($0.plural).\($0.group)" == name }
+                let origin = served?.historyOrigin ?? Int64(object["metadata"]?["resourceVersion"]?.string ?? "") ?? 0
+                if let types = try? CustomResourceDefinitions.resourceTypes(of: object, origin: origin) {
+                    registry.serve(crd: name, types: types)
+                }
             }
         } else if type.storageKey == ResourceType.namespaces.storageKey, !deleted,
             object["metadata"]?["deletionTimestamp"] != nil

@@ -1,10 +1,11 @@
+import Crypto
 import KubeJSON
 
 /// Reads CustomResourceDefinitions: checks one as the real server does, and turns an accepted one
 /// into the resource types it serves and the status the server reports for it.
 enum CustomResourceDefinitions {
     /// The resource types a CRD serves, one per served version; throws the causes that make it invalid.
-    static func resourceTypes(of crd: JSON) throws(CauseList) -> [ResourceType] {
+    static func resourceTypes(of crd: JSON, origin: Int64 = 0) throws(CauseList) -> [ResourceType] {
         var causes: [Cause] = []
         let name = crd["metadata"]?["name"]?.string ?? ""
         let spec = crd["spec"] ?? .object([:])
@@ -62,9 +63,11 @@ enum CustomResourceDefinitions {
             }
             guard version["served"]?.bool ?? false else { continue }
             let columns = (version["additionalPrinterColumns"]?.array ?? []).map { column in
-                PrinterColumn(
+                let path = column["jsonPath"]?.string ?? ""
+                return PrinterColumn(
                     name: column["name"]?.string ?? "", type: column["type"]?.string ?? "string",
-                    format: column["format"]?.string ?? "", description: column["description"]?.string ?? "",
+                    format: column["format"]?.string ?? "",
+                    description: column["description"]?.string ?? "Custom resource definition column (in JSONPath format): \(path)",
                     priority: Int(column["priority"]?.int ?? 0), jsonPath: column["jsonPath"]?.string ?? "")
             }
             let selectable = (version["selectableFields"]?.array ?? []).compactMap { field -> String? in
@@ -78,7 +81,8 @@ enum CustomResourceDefinitions {
                 categories: (names["categories"]?.array ?? []).compactMap(\.string),
                 schema: schema, openAPISchema: version["schema"]?["openAPIV3Schema"], hasStatusSubresource: version["subresources"]?["status"] != nil,
                 printerColumns: columns, selectableFields: selectable, isCustom: true,
-                allowsUnconditionalUpdate: false, storageVersionHash: storageVersionHash(group, versionName, kind)))
+                allowsUnconditionalUpdate: false, historyOrigin: origin,
+                storageVersionHash: storageVersionHash(group, versionName, kind)))
         }
         if !causes.isEmpty { throw CauseList(causes: causes) }
         return types
@@ -108,15 +112,11 @@ enum CustomResourceDefinitions {
         ]
     }
 
-    /// A stable 8-byte digest, base64-encoded, as discovery's storageVersionHash looks.
+    /// Discovery's storageVersionHash, computed as the real server does: the first 8 bytes of the
+    /// SHA-256 of `group/version/kind`, in base64.
     static func storageVersionHash(_ group: String, _ version: String, _ kind: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(group)/\(version)/\(kind)".utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: hash >> (8 * $0)) }
-        return Base64.encode(bytes)
+        let digest = SHA256.hash(data: Array("\(group)/\(version)/\(kind)".utf8))
+        return Base64.encode(Array(digest.prefix(8)))
     }
 }
 

@@ -49,7 +49,7 @@ enum Discovery {
         if let version = aggregatedVersion(request) {
             return aggregated(version, items: all.map { discoveryGroup($0.0, versions: $0.1, registry: registry) })
         }
-        return .json(["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(all.map { apiGroup($0.0, versions: $0.1) })])
+        return .json(["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(all.map { apiGroup($0.0, versions: $0.1, embedded: true) })])
     }
 
     static func group(_ name: String, registry: ResourceRegistry) -> JSON? {
@@ -62,7 +62,7 @@ enum Discovery {
         for type in registry.all where type.group == group && type.version == version {
             var entry: JSONObject = [
                 "name": .string(type.plural), "singularName": .string(type.singular), "namespaced": .bool(type.namespaced),
-                "kind": .string(type.kind), "verbs": .array(ResourceType.verbs.map(JSON.string)),
+                "kind": .string(type.kind), "verbs": .array(type.verbs.map(JSON.string)),
             ]
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map(JSON.string)) }
             if !type.categories.isEmpty { entry["categories"] = .array(type.categories.map(JSON.string)) }
@@ -107,9 +107,14 @@ enum Discovery {
         return rank(a) > rank(b)
     }
 
-    static func apiGroup(_ name: String, versions: [String]) -> JSON {
+    /// An APIGroup; inside an APIGroupList it carries no kind and apiVersion of its own.
+    static func apiGroup(_ name: String, versions: [String], embedded: Bool = false) -> JSON {
         let list: [JSON] = versions.map { ["groupVersion": .string("\(name)/\($0)"), "version": .string($0)] }
-        return ["kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": .array(list), "preferredVersion": list[0]]
+        let group: JSON = ["name": .string(name), "versions": .array(list), "preferredVersion": list[0]]
+        guard !embedded, case .object(let members) = group else { return group }
+        var standalone: JSONObject = ["kind": "APIGroup", "apiVersion": "v1"]
+        for (key, value) in members { standalone[key] = value }
+        return .object(standalone)
     }
 
     static func discoveryGroup(_ name: String, versions: [String], registry: ResourceRegistry) -> JSON {
@@ -122,7 +127,7 @@ enum Discovery {
                     : ["group": "", "version": "", "kind": .string(type.kind)]
                 var entry: JSONObject = [
                     "resource": .string(type.plural), "responseKind": responseKind, "scope": type.namespaced ? "Namespaced" : "Cluster",
-                    "singularResource": .string(type.singular), "verbs": .array(ResourceType.verbs.map(JSON.string)),
+                    "singularResource": .string(type.singular), "verbs": .array(type.verbs.map(JSON.string)),
                 ]
                 if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map(JSON.string)) }
                 if !type.categories.isEmpty { entry["categories"] = .array(type.categories.map(JSON.string)) }

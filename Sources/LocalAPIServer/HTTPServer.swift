@@ -74,15 +74,28 @@ public struct HTTPServer: Sendable {
         } catch {
             return response(.error(.tooLarge(limit: APIServer.maxRequestBodyBytes)))
         }
-        var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
-            query[String(key)] = String(value)
-        }
+        let query = Self.queryParameters(request.uri.query ?? "")
         let apiRequest = APIRequest(
             method: request.method.rawValue, path: path, query: query, accept: request.headers[.accept],
             contentType: request.headers[.contentType], userAgent: request.headers[.userAgent],
             body: Array(buffer: body))
         return response(await api.handle(apiRequest))
+    }
+
+    /// Query parameters as Go's url.ParseQuery reads them: `+` is a space, `%XX` a byte; the first
+    /// value of a repeated name wins.
+    static func queryParameters(_ query: String) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = String(text).replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let key = decode(parts[0])
+            if parameters[key] == nil { parameters[key] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return parameters
     }
 
     static func response(_ answer: APIResponse) -> Response {

@@ -51,8 +51,7 @@ enum ManagedFields {
 
     private static func collect(_ value: JSON, at path: Path, style: Style, into result: inout [Path: JSON?]) {
         switch (value, style) {
-        case (.object(let members), .builtIn(let atomic)) where atomic.contains(path.last!):
-            _ = members
+        case (.object, .builtIn(let atomic)) where atomic.contains(String(path.last!.dropFirst(2))):
             result[path] = .some(value)
         case (.object(let members), _) where !members.isEmpty:
             if case .custom = style { result[path + ["."]] = .some(nil) }

@@ -272,7 +272,9 @@ public final class ObjectStore: Sendable {
 
     /// Starts a watch of one resource, in one namespace or all.
     /// Throws 410 Expired when the changes after `start` are no longer all kept.
-    public func watch(_ resource: String, namespace: String?, from start: WatchStart) throws(APIError) -> WatchSubscription {
+    /// `origin` is the revision the resource's history begins at (a custom resource's CRD creation):
+    /// a watch from before it expires, as on a real server whose watch cache began then.
+    public func watch(_ resource: String, namespace: String?, from start: WatchStart, origin: Int64 = 0) throws(APIError) -> WatchSubscription {
         let limit = watcherBufferLimit
         let (stream, continuation, id, startRevision, initialCount) = try state.withLock {
             (state: inout State) throws(APIError) -> (AsyncStream<WatchSignal>, AsyncStream<WatchSignal>.Continuation, Int, Int64, Int) in
@@ -280,8 +282,9 @@ public final class ObjectStore: Sendable {
             var initialCount = 0
             switch start {
             case .after(let revision):
-                if revision < state.historyStart - 1 {
-                    throw APIError.expired("too old resource version: \(revision) (\(state.historyStart - 1))")
+                let oldest = max(state.historyStart - 1, origin)
+                if revision < oldest {
+                    throw APIError.expired("too old resource version: \(revision) (\(oldest))")
                 }
                 // History is ordered by revision: find the first change after `revision` by bisection.
                 var low = 0

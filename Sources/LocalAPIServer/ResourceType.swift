@@ -37,6 +37,9 @@ public struct ResourceType: Sendable {
     public var allowsUnconditionalUpdate: Bool
     /// Whether a delete answers with the object rather than a Status.
     public var deleteReturnsObject: Bool = false
+    /// The revision this resource's watchable history begins at: for a custom resource, when its
+    /// CRD was first served by this process (its creation, or its last change before a restart).
+    public var historyOrigin: Int64 = 0
     /// The storageVersionHash discovery reports: a stable digest of group, version and kind.
     public var storageVersionHash: String = ""
 
@@ -53,7 +56,13 @@ public struct ResourceType: Sendable {
         (hasStatusSubresource ? ["status"] : []) + extraSubresources
     }
 
-    public static let verbs = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    /// The verbs discovery lists, in the order the real server lists them (its CRD handler and its
+    /// built-in registries differ).
+    public var verbs: [String] {
+        isCustom
+            ? ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+            : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    }
 
     /// The field-selector labels this resource supports.
     public var fieldLabels: [String] {

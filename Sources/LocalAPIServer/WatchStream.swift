@@ -19,7 +19,8 @@ enum WatchStream {
         }
         let subscription: WatchSubscription
         do {
-            subscription = try server.store.watch(target.type.storageKey, namespace: target.namespace, from: start)
+            subscription = try server.store.watch(
+                target.type.storageKey, namespace: target.namespace, from: start, origin: target.type.historyOrigin)
         } catch where error.code == 410 {
             // The real server answers 200 and reports the expiry as the watch's only event.
             let line = event("ERROR", error.status)
@@ -85,6 +86,8 @@ private final class EventWriter: @unchecked Sendable {
     var sentInitialEventsEnd = false
     var sentHeaders = false
     var finished = false
+    /// A bookmark at the revision of the last one tells the client nothing new: it is skipped.
+    var lastBookmark: Int64 = -1
 
     init(target: APIServer.Target, context: RequestContext, subscription: WatchSubscription, now: @escaping @Sendable () -> Date) {
         self.target = target
@@ -112,7 +115,7 @@ private final class EventWriter: @unchecked Sendable {
                 subscription.continuation.finish()
                 return nil
             case .bookmark(let revision):
-                if context.allowBookmarks && (!context.sendInitialEvents || sentInitialEventsEnd) {
+                if context.allowBookmarks && (!context.sendInitialEvents || sentInitialEventsEnd) && revision != lastBookmark {
                     return bookmark(revision, initialEventsEnd: false)
                 }
             case .change(let change):
@@ -160,6 +163,7 @@ private final class EventWriter: @unchecked Sendable {
     }
 
     private func bookmark(_ revision: Int64, initialEventsEnd: Bool) -> [UInt8] {
+        lastBookmark = revision
         var metadata: JSONObject = ["resourceVersion": .string(String(revision))]
         if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
         let apiVersion: JSON = context.format == .json ? .string(target.type.apiVersion) : "meta.k8s.io/v1"
