@@ -33,11 +33,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // CRD structural schemas: validation, defaults, pruning.
+        .target(name: "KubeSchema", dependencies: ["KubeJSON"], swiftSettings: strict),
         // The Kubernetes-compatible API server that runs in one process.
         .target(
             name: "LocalAPIServer",
             dependencies: [
                 "KubeJSON",
+                "KubeSchema",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -61,6 +64,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
     ]
 )

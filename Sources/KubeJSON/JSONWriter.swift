@@ -40,7 +40,7 @@ extension JSON {
 
     static func format(_ d: Double) -> String {
         if !d.isFinite { return "null" }
-        if d.rounded() == d, abs(d) < 1e21 { return String(Int64(d)) }
+        if d.rounded() == d, abs(d) < 9.0e18 { return String(Int64(d)) }
         return "\(d)"
     }
 

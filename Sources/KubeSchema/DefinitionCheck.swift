@@ -108,7 +108,7 @@ struct DefinitionCheck {
     private func listType(_ s: SchemaNode, _ path: FieldPath, _ errors: inout [FieldError]) {
         let listType = s.listType
         let items = s.itemSchema
-        if let listType, s.type != "array" {
+        if listType != nil, s.type != "array" {
             let detail = "must be array if x-kubernetes-list-type is specified"
             errors.append(s.type.isEmpty ? .required(path.child("type"), detail) : .invalid(path.child("type"), .string(s.type), detail))
         } else if listType == "set", let items {

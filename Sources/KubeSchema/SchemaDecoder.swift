@@ -93,7 +93,6 @@ struct SchemaDecoder {
                 fields.additionalItems = true
             case "externalDocs":
                 guard case .object = value else { throw mismatch(value, key: key, goType: "v1.ExternalDocumentation", path: here) }
-                fields.externalDocs = true
             default:
                 // Unknown keywords are dropped, as the server drops unknown fields when decoding.
                 fields.keywords.remove(key)

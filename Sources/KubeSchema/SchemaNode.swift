@@ -21,7 +21,6 @@ struct SchemaFields: Sendable {
     var description = ""
     var nullable = false
     var defaultValue: JSON?
-    var externalDocs = false
 
     // Value validations.
     var maximum: Double?
@@ -69,7 +68,8 @@ struct SchemaFields: Sendable {
     /// `x-kubernetes-validations` rules: accepted and kept, never evaluated (CEL is out of scope).
     var validationRules: [JSON] = []
 
-    /// The keywords written (null ones left out), to recognise a bare `{type: integer}`.
+    /// The keywords written, to recognise a bare `{type: integer}` or a metadata schema that says too
+    /// much. Null, `false` and `""` are left out: Go cannot tell them from an absent keyword.
     var keywords: Set<String> = []
 }
 

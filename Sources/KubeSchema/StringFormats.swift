@@ -4,9 +4,10 @@
 ///
 /// Checked as the server checks: `date-time`, `date`, `byte`, `uuid` (and `uuid3`/`uuid4`/`uuid5`),
 /// `hostname`, `ipv4`, `ipv6`, `cidr`, `mac`, `hexcolor`, `rgbcolor`, `ssn`, `isbn`/`isbn10`/`isbn13`,
-/// `creditcard`, `bsonobjectid`, `k8s-short-name`, `k8s-long-name`, `password` (anything).
-/// Checked more loosely than the server: `email` (an address with one `@`, or `Name <address>`),
-/// `uri` (absolute URI or absolute path, no spaces), `duration`, `quantity`.
+/// `creditcard`, `bsonobjectid`, `k8s-short-name`, `k8s-long-name`, `quantity`, `password` (anything).
+/// Checked more loosely than the server: `email` (an address with one `@`, or `Name <address>`,
+/// where Go parses RFC 5322 in full), `uri` (an absolute URI or path without spaces, where Go parses
+/// the whole URL), `duration` (Go durations, or numbers with unit words).
 enum StringFormats {
     private static let supported: Set<String> = [
         "bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid", "uuid3", "uuid4",
@@ -14,7 +15,7 @@ enum StringFormats {
         "date", "duration", "datetime", "quantity", "k8sshortname", "k8slongname",
     ]
 
-    private static func normalized(_ name: String) -> String { name.replacingOccurrences(of: "-", with: "") }
+    private static func normalized(_ name: String) -> String { name.filter { $0 != "-" } }
 
     /// Whether the server keeps this format on a string node (it blanks the others before validating).
     static func isSupported(_ name: String) -> Bool { supported.contains(normalized(name)) }
@@ -188,12 +189,15 @@ enum StringFormats {
         return !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !parts[1].contains("..")
     }
 
-    /// strfmt's `IsHostname`: dot-separated labels of letters, digits, symbols and dashes (not at a
-    /// label's ends), a last label of at least two characters when there are several, labels of at
-    /// most 63 bytes, 255 bytes in all.
+    /// strfmt's `IsHostname`: its pattern, then at most 63 bytes a label and 255 in all. Labels are
+    /// made of letters, digits and symbols. A name of one label is a character, then an optional
+    /// dash, then at most 62 characters (so `a-bc` but not `ab-c`, as the pattern has it). In a dotted
+    /// name, the labels before the last may hold dashes inside; the last has two or more characters
+    /// and single dashes inside only.
     static func isHostname(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 255 else { return false }
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.allSatisfy({ $0.utf8.count <= 63 }) else { return false }
         func isLabelCharacter(_ s: Unicode.Scalar) -> Bool {
             if s.isASCII { return s.properties.isAlphabetic || ("0"..."9").contains(s) }
             switch s.properties.generalCategory {
@@ -204,16 +208,19 @@ enum StringFormats {
                 return false
             }
         }
+        if labels.count == 1 {
+            var rest = Array(text.unicodeScalars)[...]
+            guard let first = rest.popFirst(), isLabelCharacter(first) else { return false }
+            if rest.first == "-" { rest = rest.dropFirst() }
+            return rest.count <= 62 && rest.allSatisfy(isLabelCharacter)
+        }
         for (n, label) in labels.enumerated() {
             let scalars = Array(label.unicodeScalars)
-            guard let first = scalars.first, let last = scalars.last, label.utf8.count <= 63 else { return false }
-            guard isLabelCharacter(first), isLabelCharacter(last) else { return false }
-            guard scalars.allSatisfy({ isLabelCharacter($0) || $0 == "-" }) else { return false }
-            if labels.count > 1 && n == labels.count - 1 {
-                // The last label of a dotted name is two or more characters and has no double dash.
+            guard let first = scalars.first, let last = scalars.last, isLabelCharacter(first), isLabelCharacter(last),
+                scalars.allSatisfy({ isLabelCharacter($0) || $0 == "-" })
+            else { return false }
+            if n == labels.count - 1 {
                 guard scalars.count >= 2, !label.contains("--") else { return false }
-            } else if labels.count == 1 {
-                guard !label.contains("--") else { return false }
             }
         }
         return true
@@ -255,7 +262,9 @@ enum StringFormats {
         guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return false }
         let scheme = text[..<colon]
         guard let first = scheme.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return scheme.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphanumeric || "+-.".unicodeScalars.contains($0)) }
+        return scheme.utf8.allSatisfy { c in
+            isDigit(c) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c | 0x20) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
+        }
     }
 
     static func isHexColor(_ text: String) -> Bool {

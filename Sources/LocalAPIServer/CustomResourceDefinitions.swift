@@ -1,3 +1,4 @@
+import KubeSchema
 import Crypto
 import KubeJSON
 

@@ -1,3 +1,4 @@
+import KubeSchema
 import KubeJSON
 
 /// A column of `kubectl get`, from a CRD's additionalPrinterColumns.

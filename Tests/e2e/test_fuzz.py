@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import ssl
+import subprocess
 import time
 import urllib.parse
 
@@ -40,6 +41,7 @@ NAMESPACES = "/api/v1/namespaces"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 MiB = 1024 * 1024
 READ_ONLY = {"GET", "HEAD", "OPTIONS"}
+MAX_CRASHES = 25  # per test
 
 
 def n(examples: int) -> int:
@@ -61,8 +63,8 @@ class Req:
     def content_type(self) -> str | None:
         return next((v for k, v in self.headers if k.lower() == "content-type"), None)
 
-    def show(self) -> str:
-        body = "" if self.body is None else f" body({len(self.body)} bytes)={self.body[:240]!r}"
+    def show(self, limit: int = 240) -> str:
+        body = "" if self.body is None else f" body({len(self.body)} bytes)={self.body[:limit]!r}"
         headers = "".join(f" [{k}: {v[:80]}]" for k, v in self.headers)
         target = self.target if len(self.target) <= 200 else f"{self.target[:200]}...({len(self.target)} chars)"
         via = " (HTTP/2)" if self.http2 else ""
@@ -75,6 +77,7 @@ class Res:
     status: int
     content_type: str
     body: bytes
+    unfinished: bool = False  # the body did not end within the read timeout
 
 
 class NoAnswer(Exception):
@@ -120,14 +123,15 @@ class RawHTTP:
                 except (BrokenPipeError, ConnectionResetError) as e:
                     last_error = e  # the server may have answered early (e.g. 413): read it
                 response = conn.getresponse()
+                unfinished = False
                 try:
                     data = response.read()
                 except (socket.timeout, TimeoutError):
-                    data = b""  # a stream (watch): the headers are the answer
+                    data, unfinished = b"", True  # a stream (a watch), or a body that never ends
                     self.close()
                 if response.will_close and self.conn is not None:
                     self.close()
-                return Res(response.status, response.getheader("Content-Type") or "", data)
+                return Res(response.status, response.getheader("Content-Type") or "", data, unfinished)
             except http.client.InvalidURL:
                 raise
             except (http.client.HTTPException, OSError) as e:
@@ -180,7 +184,9 @@ class Fuzzer:
         self.failures: dict[tuple, list[str]] = {}
         self.statuses: collections.Counter = collections.Counter()
         self.sent = 0
+        self.crashes = 0
         self.restarts = 0
+        self.slowest = []
         self.fingerprint_paths = [f"{p}?limit=1" for p in ("/apis/mcp.io/v1/tasks", "/apis/mcp.io/v1/agents",
                                                           NAMESPACES, CRD_PATH, "/apis/coordination.k8s.io/v1/leases")]
         self.baseline = self.fingerprint()
@@ -222,7 +228,7 @@ class Fuzzer:
         self.baseline = last
 
     def fail(self, kind: str, detail: str, req: Req, res: Res | None = None, extra: str = "") -> None:
-        shown = req.show()
+        shown = req.show(1500 if kind == "CRASH" else 240)
         if res is not None:
             shown += f"\n        -> {res.status} {res.content_type} {res.body[:300]!r}"
         if extra:
@@ -232,6 +238,8 @@ class Fuzzer:
             examples.append(shown)
 
     def begin(self) -> None:
+        self.slowest = []
+        self.crashes = 0
         self.failures.clear()
         self.statuses.clear()
         self.sent = 0
@@ -248,23 +256,53 @@ class Fuzzer:
             self.meter.close()
             self.h2.close()
             self.restarts += 1
+            # the first crash printed its backtrace; later ones only their fatal error (a backtrace takes seconds)
+            os.environ["SWIFT_BACKTRACE"] = "enable=no"
             self.server.start()
             self.h2 = H2(self.server)
             self.baseline = self.fingerprint()
 
+    def dying(self) -> bool:
+        """After a dropped connection: is the server going down? (Swift's backtracer keeps a crashing
+        process alive for seconds.) Waits for it to exit when it no longer answers."""
+        if self.server.process.poll() is not None:
+            return True
+        try:
+            with httpx.Client(verify=ssl.create_default_context(cafile=str(self.server.ca_file)), timeout=3) as c:
+                if c.get(f"{self.server.url}/readyz").status_code == 200:
+                    return False
+        except httpx.HTTPError:
+            pass
+        try:
+            self.server.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.server.stop()  # hung: stop it (ours) and say so
+            return True
+        return True
+
     # -- one request
     def exercise(self, req: Req) -> Res | None:
+        if self.crashes >= MAX_CRASHES:
+            return None  # reported already; each crash costs seconds (backtrace, restart)
         self.ensure_alive()
         write = req.method.upper() not in READ_ONLY
+        log_offset = self.server.log_path.stat().st_size
+        started = time.monotonic()
         try:
             res = (self.h2 if req.http2 else self.raw).send(req)
+            self.slowest.append((time.monotonic() - started, req.show()[:160]))
+            self.slowest = sorted(self.slowest, reverse=True)[:5]
         except http.client.InvalidURL:
             return None  # http.client refuses to send it; nothing to learn
         except (Crashed, NoAnswer) as e:
-            if self.server.process.poll() is not None:
-                log = self.server.log_path.read_text(errors="replace")[-1500:]
-                self.fail("CRASH", f"server exited with {self.server.process.returncode}", req,
-                          extra=f"server log tail: {log}")
+            if self.dying():
+                with open(self.server.log_path, "rb") as log:
+                    log.seek(log_offset)
+                    fatal, frames = crash_summary(log.read().decode(errors="replace"))
+                self.fail("CRASH", fatal, req, extra="\n        ".join(frames))
+                self.crashes += 1
+                if self.crashes >= MAX_CRASHES:
+                    self.fail("CRASH", f"{MAX_CRASHES} crashes: the rest of this test was not sent", req)
                 self.ensure_alive()
             else:
                 self.fail("no answer (connection closed or timed out)", str(e).split(":")[0], req)
@@ -281,8 +319,10 @@ class Fuzzer:
                     self.fail("rejected request changed storage", f"{res.status}", req, res,
                               extra=f"list resourceVersions {self.baseline} -> {now}")
                     self.baseline = now
+            elif req.target.startswith((CRD_PATH, NAMESPACES)):
+                self.settle()  # the server writes on its own after these (a CRD's status, a namespace's deletion)
             else:
-                self.settle()
+                self.baseline = self.fingerprint()
         return res
 
     def check(self, req: Req, res: Res) -> None:
@@ -294,10 +334,15 @@ class Fuzzer:
                 pass
             self.fail("5xx", f"{res.status} {reason}", req, res)
             return
+        if res.unfinished and "watch" not in req.target:
+            self.fail("answer never finished (no Content-Length or end of chunks; connection left open)",
+                      f"{res.status}", req, res)
         if req.expect is not None and res.status not in req.expect:
             self.fail("unexpected status", f"want {req.expect} got {res.status} ({req.note})", req, res)
         if res.status < 400 or req.method == "HEAD":
             return
+        if not req.target.startswith(("/", "https://", "*")):
+            return  # not a request-target at all: Go's HTTP server (under kube-apiserver) answers text/plain too
         problem = status_problem(res)
         if problem:
             self.fail("4xx that is not a valid Status", f"{res.status}: {problem}", req, res)
@@ -308,7 +353,8 @@ class Fuzzer:
             ready = c.get("/readyz")
         if ready.status_code != 200:
             self.failures[("readyz", str(ready.status_code))] = [ready.text[:300]]
-        summary = f"{self.sent} requests answered; statuses: {dict(sorted(self.statuses.items()))}"
+        summary = f"{self.sent} requests answered; statuses: {dict(sorted(self.statuses.items()))}; slowest: " + \
+            "; ".join(f"{t:.2f}s {shown}" for t, shown in self.slowest[:3])
         print(summary)
         if self.failures:
             lines = [summary]
@@ -316,7 +362,26 @@ class Fuzzer:
                 lines.append(f"* {kind}: {detail}")
                 lines.extend(f"    {e}" for e in examples)
             pytest.fail("\n".join(lines), pytrace=False)
-        assert self.sent >= minimum_sent, summary
+        assert self.sent >= minimum_sent or self.crashes, summary
+
+
+def crash_summary(log: str) -> tuple[str, list[str]]:
+    """The fatal error line and the project's frames of the crashed thread, from Swift's backtrace."""
+    lines = log.splitlines()
+    fatal = next((l.strip() for l in lines if "Fatal error" in l or "Precondition failed" in l),
+                 next((l.strip() for l in lines if "Program crashed" in l), "server exited (no message in its log)"))
+    frames, in_crashed = [], False
+    for line in lines:
+        if "crashed:" in line and line.startswith("Thread"):
+            in_crashed = True
+        elif in_crashed and "/Sources/" in line and " in conductor at " in line:
+            frames.append(line.split(" in conductor at ")[0].split("]")[-1].strip().split(" ", 1)[-1].strip()
+                          + " at " + line.split(" in conductor at ")[1].replace(str(ROOT) + "/", ""))
+            if len(frames) >= 6:
+                break
+        elif in_crashed and line.startswith("Thread"):
+            break
+    return fatal, frames
 
 
 def status_problem(res: Res) -> str | None:
@@ -363,6 +428,18 @@ def task(name: str | None = None, **spec) -> dict:
 SEEDS = [f"seed-{i}" for i in range(5)]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def short_backtraces():
+    """A crashing server prints only its crashed thread (the full backtrace takes many seconds)."""
+    old = os.environ.get("SWIFT_BACKTRACE")
+    os.environ["SWIFT_BACKTRACE"] = "threads=crashed,registers=none,images=none,limit=24,top=0"
+    yield
+    if old is None:
+        os.environ.pop("SWIFT_BACKTRACE", None)
+    else:
+        os.environ["SWIFT_BACKTRACE"] = old
+
+
 @pytest.fixture(scope="module")
 def fuzz(apiserver):
     with apiserver.client() as c:
@@ -371,7 +448,7 @@ def fuzz(apiserver):
             assert r.status_code in (201, 409), r.text
         deadline = time.monotonic() + 15
         while c.get("/apis/mcp.io/v1").status_code != 200 or \
-                c.get(f"/apis/mcp.io/v1/tasks").status_code != 200:
+                c.get("/apis/mcp.io/v1/tasks").status_code != 200:
             assert time.monotonic() < deadline, "mcp.io/v1 not served"
             time.sleep(0.05)
         for name in (NS, SCRATCH):
@@ -556,10 +633,11 @@ def corpus_patches() -> list[Req]:
     reqs.append(Req("DELETE", seed, dumps({"preconditions": {"uid": "not-the-uid"}}), JSON, (409,),
                     "delete uid precondition fails"))
     reqs.append(Req("DELETE", seed, b"{not json", JSON, (400,), "delete with malformed options"))
-    reqs.append(Req("DELETE", seed, dumps({"propagationPolicy": "Sideways"}), JSON, (400, 422),
+    # (each at another seed: a server that wrongly accepts one deletes its target)
+    reqs.append(Req("DELETE", f"{TASKS}/seed-2", dumps({"propagationPolicy": "Sideways"}), JSON, (400, 422),
                     "delete with an invalid propagationPolicy"))
-    reqs.append(Req("DELETE", seed + "?gracePeriodSeconds=abc", None, [], (400,), "gracePeriodSeconds=abc"))
-    reqs.append(Req("DELETE", seed + "?dryRun=Bogus", None, [], (400,), "dryRun=Bogus"))
+    reqs.append(Req("DELETE", f"{TASKS}/seed-3?gracePeriodSeconds=abc", None, [], (400,), "gracePeriodSeconds=abc"))
+    reqs.append(Req("DELETE", f"{TASKS}/seed-0?dryRun=Bogus", None, [], (400, 422), "dryRun=Bogus"))
     return reqs
 
 
@@ -591,14 +669,14 @@ def corpus_targets() -> list[Req]:
     # query strings
     for query, expect in (("limit=abc", (400,)), ("limit=-1", None), ("limit=99999999999999999999", None),
                           ("continue=garbage", (400,)), ("continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ", (400,)),
-                          ("limit=1&continue=%zz", (400,)), ("resourceVersion=abc", (400,)),
-                          ("resourceVersionMatch=Exact", (400,)), ("resourceVersionMatch=Bogus&resourceVersion=1", (400,)),
+                          ("limit=1&continue=%zz", None), ("resourceVersion=abc", (400, 422)),
+                          ("resourceVersionMatch=Exact", (400, 422)), ("resourceVersionMatch=Bogus&resourceVersion=1", (400, 422)),
                           ("labelSelector=!!!", (400,)), ("labelSelector=a%20in%20(b", (400,)),
                           ("labelSelector=" + "a" * 70000 + "=b", (400,)),
-                          ("fieldSelector=spec.priority%3D5", (400,)), ("fieldSelector=status.phase%3D%3DRunning%3D%3Dx", (400,)),
+                          ("fieldSelector=spec.priority%3D5", (400,)), ("fieldSelector=status.phase%3D%3DRunning%3D%3Dx", None),
                           ("fieldSelector=nonsense", (400,)), ("timeoutSeconds=abc", (400,)),
-                          ("watch=maybe", (400,)), ("allowWatchBookmarks=maybe", None), ("pretty=bogus", None),
-                          ("sendInitialEvents=true", (400,)), ("limit=1&limit=2", None), ("=", None), ("&&&", None),
+                          ("allowWatchBookmarks=maybe", None), ("pretty=bogus", None),
+                          ("sendInitialEvents=true", (400, 422)), ("limit=1&limit=2", None), ("=", None), ("&&&", None),
                           ("a=" + "%FF" * 10, None), ("%00=%00", None)):
         get(f"{TASKS}?{query}", f"list with ?{query[:40]}", expect)
     for query in ("fieldValidation=Bogus", "dryRun=Bogus", "fieldManager=" + "m" * 200, "fieldManager=%01"):
@@ -607,6 +685,7 @@ def corpus_targets() -> list[Req]:
     for query in ("watch=true&resourceVersion=abc&timeoutSeconds=1", "watch=true&resourceVersion=1&timeoutSeconds=1",
                   "watch=true&fieldSelector=spec.priority%3D5&timeoutSeconds=1",
                   "watch=true&labelSelector=!!!&timeoutSeconds=1", "watch=true&timeoutSeconds=-1",
+                  "watch=maybe&timeoutSeconds=1", "watch=1&resourceVersion=0&timeoutSeconds=1",
                   "watch=true&sendInitialEvents=true&timeoutSeconds=1",
                   "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=false&timeoutSeconds=1"):
         get(f"{TASKS}?{query}", f"watch with ?{query[:50]}")
@@ -660,7 +739,10 @@ def test_rejected_batch_changes_nothing(fuzz):
     with fuzz.server.client() as c:
         before = {name: c.get(f"{TASKS}/{name}").json() for name in SEEDS}
     rejected = [r for r in corpus_bodies() + corpus_patches() if r.expect and all(s >= 400 for s in r.expect)]
-    assert len(rejected) >= 30
+    # other names than the corpus test's (a server that wrongly accepted those would answer 409 here)
+    rejected = [dataclasses.replace(r, body=r.body.replace(b'"name": "', b'"name": "b-').replace(b'"name":"', b'"name":"b-'))
+                if r.method == "POST" and r.body else r for r in rejected]
+    assert len(rejected) >= 20
     fingerprint = fuzz.fingerprint()
     for req in rejected:
         fuzz.exercise(req)
@@ -879,25 +961,25 @@ SETTINGS = dict(deadline=None, database=None, derandomize=True, phases=[Phase.ex
 def test_mutated_bodies_http1(fuzz):
     fuzz.begin()
 
-    @settings(max_examples=n(1500), **SETTINGS)
+    @settings(max_examples=n(600), **SETTINGS)
     @given(req=mutated_body())
     def run(req):
         fuzz.exercise(req)
 
     run()
-    fuzz.finish(minimum_sent=n(1500) // 2)
+    fuzz.finish(minimum_sent=n(600) // 2)
 
 
 def test_mutated_bodies_http2(fuzz):
     fuzz.begin()
 
-    @settings(max_examples=n(400), **SETTINGS)
+    @settings(max_examples=n(250), **SETTINGS)
     @given(req=mutated_body())
     def run(req):
         fuzz.exercise(dataclasses.replace(req, http2=True))
 
     run()
-    fuzz.finish(minimum_sent=n(400) // 2)
+    fuzz.finish(minimum_sent=n(250) // 2)
 
 
 @st.composite
@@ -911,13 +993,13 @@ def top_level_values(draw):
 def test_arbitrary_json_values(fuzz):
     fuzz.begin()
 
-    @settings(max_examples=n(400), **SETTINGS)
+    @settings(max_examples=n(250), **SETTINGS)
     @given(req=top_level_values())
     def run(req):
         fuzz.exercise(req)
 
     run()
-    fuzz.finish(minimum_sent=n(400) // 2)
+    fuzz.finish(minimum_sent=n(250) // 2)
 
 
 # -- paths, queries, methods, headers
@@ -1031,25 +1113,25 @@ def valid_targets_random_query(draw):
 def test_random_paths_methods_headers(fuzz):
     fuzz.begin()
 
-    @settings(max_examples=n(900), **SETTINGS)
+    @settings(max_examples=n(500), **SETTINGS)
     @given(req=random_requests())
     def run(req):
         fuzz.exercise(req)
 
     run()
-    fuzz.finish(minimum_sent=n(900) // 2)
+    fuzz.finish(minimum_sent=n(500) // 2)
 
 
 def test_random_query_strings(fuzz):
     fuzz.begin()
 
-    @settings(max_examples=n(600), **SETTINGS)
+    @settings(max_examples=n(300), **SETTINGS)
     @given(req=valid_targets_random_query())
     def run(req):
         fuzz.exercise(req)
 
     run()
-    fuzz.finish(minimum_sent=n(600) // 2)
+    fuzz.finish(minimum_sent=n(300) // 2)
 
 
 def test_server_survived(fuzz):
