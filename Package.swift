@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "conductor", targets: ["conductor"]),
         .library(name: "KubeJSON", targets: ["KubeJSON"]),
         .library(name: "LocalAPIServer", targets: ["LocalAPIServer"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -53,6 +54,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Typed wrappers for libcurl's variadic calls.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // The Kubernetes client: one multiplexed HTTP/2 connection, typed CRUD, watches, informers, leases.
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "CCurl",
+                "KubeJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
@@ -66,5 +80,9 @@ let package = Package(
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
+        .testTarget(
+            name: "KubeClientTests",
+            dependencies: ["KubeClient", "KubeJSON", .product(name: "Yams", package: "Yams")]
+        ),
     ]
 )

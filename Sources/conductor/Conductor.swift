@@ -53,6 +53,7 @@ func runAPIServer(_ options: APIServerOptions) async throws {
         to: kubeconfig, server: "https://\(host):\(options.port)", caPEM: certificates.caPEM, token: tokens.firstToken ?? "")
     let store = try ObjectStore(directory: dataDir + "/store", syncEachWrite: options.fsync)
     let api = APIServer(store: store, logger: logger)
+    await api.ensureSystemNamespaces()
     let server = HTTPServer(
         api: api,
         configuration: .init(bind: options.bind, port: options.port, certificates: certificates, tokens: tokens.tokens),

@@ -1,0 +1,235 @@
+import Foundation
+import KubeJSON
+
+/// Where a kind of resource lives in the API.
+public struct ResourceDescriptor: Sendable, Hashable {
+    public var group: String
+    public var version: String
+    /// The plural resource name in URLs, e.g. `tasks`.
+    public var plural: String
+    public var kind: String
+    public var namespaced: Bool
+
+    public init(group: String, version: String, plural: String, kind: String, namespaced: Bool) {
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+    }
+
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    /// The collection path (`namespace` nil lists across all namespaces), or an object's path with `name`.
+    public func path(namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
+        var path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        if namespaced, let namespace { path += "/namespaces/\(namespace)" }
+        path += "/\(plural)"
+        if let name { path += "/\(name)" }
+        if let subresource { path += "/\(subresource)" }
+        return path
+    }
+
+    public static let leases = ResourceDescriptor(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
+    public static let events = ResourceDescriptor(group: "", version: "v1", plural: "events", kind: "Event", namespaced: true)
+    public static let namespaces = ResourceDescriptor(group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
+}
+
+/// An object the client can send and receive: a Codable model (`KubeResource`) or untyped `JSON`.
+public protocol KubeObject: Sendable {
+    static func decode(_ bytes: [UInt8]) throws -> Self
+    static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<Self>
+    static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<Self>
+    func encoded() throws -> [UInt8]
+
+    var name: String { get }
+    var namespace: String? { get }
+    var resourceVersion: String? { get }
+    var uid: String? { get }
+    var labels: [String: String] { get }
+}
+
+extension KubeObject {
+    /// `namespace/name`, or `name` for a cluster-scoped object: the cache key client-go uses.
+    public var key: String { namespace.map { "\($0)/\(name)" } ?? name }
+}
+
+public struct ObjectList<Object: KubeObject>: Sendable {
+    public var items: [Object]
+    public var resourceVersion: String
+    /// The token for the next page, nil on the last one.
+    public var continueToken: String?
+    public var remainingItemCount: Int?
+}
+
+public enum WatchEvent<Object: KubeObject>: Sendable {
+    case added(Object)
+    case modified(Object)
+    case deleted(Object)
+    /// Progress without a change; `initialEventsEnd` marks the end of the initial events of `sendInitialEvents`.
+    case bookmark(resourceVersion: String, initialEventsEnd: Bool)
+    case error(KubeStatus)
+
+    public var object: Object? {
+        switch self {
+        case .added(let object), .modified(let object), .deleted(let object): object
+        case .bookmark, .error: nil
+        }
+    }
+}
+
+/// A Codable model of a resource with standard object metadata.
+public protocol KubeResource: KubeObject, Codable {
+    static var resource: ResourceDescriptor { get }
+    var metadata: ObjectMeta { get set }
+}
+
+extension KubeResource {
+    public var name: String { metadata.name ?? "" }
+    public var namespace: String? { metadata.namespace }
+    public var resourceVersion: String? { metadata.resourceVersion }
+    public var uid: String? { metadata.uid }
+    public var labels: [String: String] { metadata.labels ?? [:] }
+
+    public static func decode(_ bytes: [UInt8]) throws -> Self {
+        try KubeCoding.decoder.decode(Self.self, from: Data(bytes))
+    }
+
+    public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<Self> {
+        let list = try KubeCoding.decoder.decode(CodableList<Self>.self, from: Data(bytes))
+        return ObjectList(items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? "",
+                          continueToken: list.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 },
+                          remainingItemCount: list.metadata?.remainingItemCount)
+    }
+
+    public static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<Self> {
+        let data = Data(line)
+        var typedError: (any Error)?
+        do {
+            let envelope = try KubeCoding.decoder.decode(TypedWatchEnvelope<Self>.self, from: data)
+            switch envelope.type {
+            case "ADDED": return .added(envelope.object)
+            case "MODIFIED": return .modified(envelope.object)
+            case "DELETED": return .deleted(envelope.object)
+            default: break
+            }
+        } catch {
+            // Not an object of this type: a bookmark (metadata only) or an ERROR carrying a Status.
+            typedError = error
+        }
+        let envelope = try KubeCoding.decoder.decode(GenericWatchEnvelope.self, from: data)
+        return try envelope.event(typedError: typedError)
+    }
+
+    public func encoded() throws -> [UInt8] {
+        Array(try KubeCoding.encoder.encode(self))
+    }
+}
+
+extension JSON: KubeObject {
+    public static func decode(_ bytes: [UInt8]) throws -> JSON {
+        try JSON.parse(bytes)
+    }
+
+    public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<JSON> {
+        let list = try JSON.parse(bytes)
+        let metadata = list["metadata"]
+        return ObjectList(items: list["items"]?.array ?? [], resourceVersion: metadata?["resourceVersion"]?.string ?? "",
+                          continueToken: metadata?["continue"]?.string.flatMap { $0.isEmpty ? nil : $0 },
+                          remainingItemCount: metadata?["remainingItemCount"]?.int.map { Int($0) })
+    }
+
+    public static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<JSON> {
+        let envelope = try JSON.parse(line)
+        let object = envelope["object"] ?? .null
+        switch envelope["type"]?.string {
+        case "ADDED": return .added(object)
+        case "MODIFIED": return .modified(object)
+        case "DELETED": return .deleted(object)
+        case "BOOKMARK":
+            return .bookmark(resourceVersion: object[path: ["metadata", "resourceVersion"]]?.string ?? "",
+                             initialEventsEnd: object[path: ["metadata", "annotations", "k8s.io/initial-events-end"]]?.string == "true")
+        case "ERROR":
+            return .error(try KubeCoding.decoder.decode(KubeStatus.self, from: Data(object.serialized())))
+        case let other:
+            throw WatchProtocolError(message: "unknown watch event type \(other ?? "nil")")
+        }
+    }
+
+    public func encoded() throws -> [UInt8] { serialized() }
+
+    public var name: String { self[path: ["metadata", "name"]]?.string ?? "" }
+    public var namespace: String? { self[path: ["metadata", "namespace"]]?.string }
+    public var resourceVersion: String? { self[path: ["metadata", "resourceVersion"]]?.string }
+    public var uid: String? { self[path: ["metadata", "uid"]]?.string }
+    public var labels: [String: String] {
+        guard let labels = self[path: ["metadata", "labels"]]?.object else { return [:] }
+        return labels.reduce(into: [:]) { $0[$1.key] = $1.value.string }
+    }
+}
+
+public struct WatchProtocolError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+enum KubeCoding {
+    // JSONDecoder and JSONEncoder are thread-safe to use concurrently once configured.
+    nonisolated(unsafe) static let decoder = JSONDecoder()
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+struct ListMeta: Codable, Sendable {
+    var resourceVersion: String?
+    var `continue`: String?
+    var remainingItemCount: Int?
+}
+
+private struct CodableList<Object: Decodable>: Decodable {
+    var metadata: ListMeta?
+    var items: [Object]?
+}
+
+private struct TypedWatchEnvelope<Object: Decodable>: Decodable {
+    var type: String
+    var object: Object
+}
+
+private struct GenericWatchEnvelope: Decodable {
+    struct Object: Decodable {
+        struct Metadata: Decodable {
+            var resourceVersion: String?
+            var annotations: [String: String]?
+        }
+        var metadata: Metadata?
+    }
+
+    var type: String
+    var object: Object
+    var status: KubeStatus?
+
+    enum CodingKeys: String, CodingKey { case type, object }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        object = (try? container.decode(Object.self, forKey: .object)) ?? Object(metadata: nil)
+        status = type == "ERROR" ? try container.decode(KubeStatus.self, forKey: .object) : nil
+    }
+
+    func event<T: KubeObject>(typedError: (any Error)?) throws -> WatchEvent<T> {
+        switch type {
+        case "BOOKMARK":
+            return .bookmark(resourceVersion: object.metadata?.resourceVersion ?? "",
+                             initialEventsEnd: object.metadata?.annotations?["k8s.io/initial-events-end"] == "true")
+        case "ERROR":
+            return .error(status ?? KubeStatus())
+        default:
+            throw WatchProtocolError(message: "a \(type) event whose object does not decode as \(T.self): \(typedError.map { "\($0)" } ?? "")")
+        }
+    }
+}

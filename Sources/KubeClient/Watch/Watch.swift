@@ -1,0 +1,153 @@
+import KubeJSON
+import Logging
+
+public struct WatchOptions: Sendable {
+    public var labelSelector: String?
+    public var fieldSelector: String?
+    public var allowBookmarks: Bool
+    /// How long the server keeps one watch request open. The resuming watch picks a random time between
+    /// 5 and 10 minutes when this is nil, as client-go's reflector does, so replicas do not renew in step.
+    public var timeoutSeconds: Int?
+    public var sendInitialEvents: Bool
+
+    public init(labelSelector: String? = nil, fieldSelector: String? = nil, allowBookmarks: Bool = true,
+                timeoutSeconds: Int? = nil, sendInitialEvents: Bool = false) {
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+        self.allowBookmarks = allowBookmarks
+        self.timeoutSeconds = timeoutSeconds
+        self.sendInitialEvents = sendInitialEvents
+    }
+
+    var listOptions: ListOptions { ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector) }
+
+    func query(resourceVersion: String?) -> [(name: String, value: String)] {
+        var query: [(name: String, value: String)] = [("watch", "true")]
+        if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
+        if allowBookmarks { query.append(("allowWatchBookmarks", "true")) }
+        if let resourceVersion { query.append(("resourceVersion", resourceVersion)) }
+        if sendInitialEvents {
+            query.append(("sendInitialEvents", "true"))
+            query.append(("resourceVersionMatch", "NotOlderThan"))
+        }
+        query.append(("timeoutSeconds", String(timeoutSeconds ?? Int.random(in: 300...600))))
+        return query
+    }
+}
+
+/// How a resuming watch waits before opening a new stream after a failure: doubling from `initial` up to
+/// `maximum`, back to `initial` once a stream delivered something.
+public struct WatchBackoff: Sendable {
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(30)) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+}
+
+/// What a resuming watch delivers.
+public enum WatchUpdate<Object: KubeObject>: Sendable {
+    case event(WatchEvent<Object>)
+    /// The whole current state, from a list: at the start when no resourceVersion was given, and after the
+    /// server expired the resourceVersion (410). Objects the receiver knows that are not in it were deleted.
+    case relisted(ObjectList<Object>)
+}
+
+extension ResourceClient {
+    /// One watch request: events until the server ends it (its timeout) or the connection fails (thrown).
+    /// An ERROR event is delivered as `.error`, not thrown.
+    public func watchOnce(resourceVersion: String?, options: WatchOptions = WatchOptions()) async throws -> AsyncThrowingStream<WatchEvent<Object>, any Error> {
+        let request = KubeClient.Request(method: "GET", path: resource.path(namespace: namespace), query: options.query(resourceVersion: resourceVersion))
+        let stream = try await client.openStream(request)
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent<Object>.self)
+        let reader = Task {
+            var lines = LineSplitter()
+            do {
+                for try await chunk in stream.body {
+                    for line in lines.append(chunk) {
+                        continuation.yield(try Object.decodeWatchEvent(line))
+                    }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in reader.cancel() }
+        return events
+    }
+
+    /// A watch that lasts until the consuming task is cancelled: it opens a new request from the last
+    /// resourceVersion it saw when the server ends one (timeouts) or the connection is lost, and lists again
+    /// when the server answers 410 Expired. With `resourceVersion` nil it lists first.
+    public func watch(resourceVersion: String? = nil, options: WatchOptions = WatchOptions(),
+                      backoff: WatchBackoff = WatchBackoff()) -> AsyncThrowingStream<WatchUpdate<Object>, any Error> {
+        let (updates, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate<Object>.self)
+        let worker = Task {
+            var lastVersion = resourceVersion
+            var delay = backoff.initial
+            let logger = client.logger
+            while !Task.isCancelled {
+                do {
+                    if lastVersion == nil {
+                        let list = try await listAll(options.listOptions)
+                        continuation.yield(.relisted(list))
+                        lastVersion = list.resourceVersion
+                    }
+                    let events = try await watchOnce(resourceVersion: lastVersion, options: options)
+                    for try await event in events {
+                        delay = backoff.initial
+                        switch event {
+                        case .added(let object), .modified(let object), .deleted(let object):
+                            if let version = object.resourceVersion { lastVersion = version }
+                        case .bookmark(let version, _):
+                            if !version.isEmpty { lastVersion = version }
+                        case .error(let status):
+                            throw KubeAPIError(code: status.code ?? 500, status: status, method: "WATCH", path: resource.path(namespace: namespace))
+                        }
+                        continuation.yield(.event(event))
+                    }
+                    // The server ended the request (its timeout): go on from where it stopped, at once.
+                } catch let error as KubeAPIError where error.isResourceVersionTooOld {
+                    logger.info("watch resourceVersion expired; listing again", metadata: ["resource": "\(resource.plural)", "resourceVersion": "\(lastVersion ?? "")"])
+                    lastVersion = nil
+                } catch is CancellationError {
+                    break
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("watch failed; opening it again", metadata: ["resource": "\(resource.plural)", "error": "\(error)", "after": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, backoff.maximum)
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in worker.cancel() }
+        return updates
+    }
+}
+
+/// Splits a byte stream into newline-terminated lines (the watch stream's JSON framing).
+struct LineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func append(_ chunk: [UInt8]) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        var start = chunk.startIndex
+        for index in chunk.indices where chunk[index] == UInt8(ascii: "\n") {
+            if pending.isEmpty {
+                if index > start { lines.append(Array(chunk[start..<index])) }
+            } else {
+                pending += chunk[start..<index]
+                lines.append(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+            start = index + 1
+        }
+        pending += chunk[start...]
+        return lines
+    }
+}

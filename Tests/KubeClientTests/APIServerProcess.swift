@@ -1,0 +1,147 @@
+import Foundation
+import KubeClient
+import KubeJSON
+import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `conductor apiserver` process on loopback, with its own data directory, for tests that talk to
+/// it over HTTPS and HTTP/2. It can be killed (-9) and started again on the same port and data.
+final class APIServerProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` is replaced only by start/kill, which a test calls from one task.
+    let dataDirectory: String
+    let port: Int
+    private var process: Process?
+
+    init() throws {
+        dataDirectory = NSTemporaryDirectory() + "kubeclient-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        port = try Self.freePort()
+    }
+
+    var kubeconfigPath: String { dataDirectory + "/kubeconfig" }
+
+    static func conductorBinary() throws -> String {
+        if let explicit = ProcessInfo.processInfo.environment["CONDUCTOR_BIN"] { return explicit }
+        // The test bundle sits beside the package's executables in the build folder.
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("conductor").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw TestFailure("conductor binary not found beside \(CommandLine.arguments[0]); run `swift build` or set CONDUCTOR_BIN")
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.conductorBinary())
+        process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"]
+        let log = FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log") ?? {
+            _ = FileManager.default.createFile(atPath: dataDirectory + "/apiserver.log", contents: nil)
+            return FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log")!
+        }()
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        try await waitUntil("the API server answers /readyz", timeout: .seconds(30)) {
+            guard process.isRunning else { throw TestFailure("apiserver exited: \(self.log)") }
+            guard FileManager.default.fileExists(atPath: self.kubeconfigPath) else { return false }
+            return Self.isReady(port: self.port)
+        }
+    }
+
+    /// kill -9: the connection is cut without a goodbye.
+    func kill() {
+        guard let process else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func stop() {
+        kill()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+
+    var log: String { (try? String(contentsOfFile: dataDirectory + "/apiserver.log", encoding: .utf8)) ?? "" }
+
+    func clientConfig() throws -> ClientConfig {
+        try ClientConfig.kubeconfig(path: kubeconfigPath)
+    }
+
+    private static func isReady(port: Int) -> Bool {
+        // A plain TCP connect: the process listens once it is ready to serve.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestFailure("cannot bind a free port") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; never a fixed sleep in place of a condition.
+func waitUntil(_ what: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
+               _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: poll)
+    }
+    throw TestFailure("timed out after \(timeout) waiting until \(what)")
+}
+
+/// The Task and Agent CRDs from deploy/crds, applied through the client.
+func applyProjectCRDs(_ client: KubeClient) async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let crds = client.resource(ResourceDescriptor(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+                                                  kind: "CustomResourceDefinition", namespaced: false))
+    for file in ["agents.mcp.io.yaml", "tasks.mcp.io.yaml"] {
+        let yaml = try String(contentsOf: root.appendingPathComponent("deploy/crds/\(file)"), encoding: .utf8)
+        let json = try yamlToJSON(yaml)
+        _ = try? await crds.create(json)
+    }
+    // Served once discovery lists them; a create right after the CRD may race the registration otherwise.
+    let tasks = client.resource(taskResource, namespace: "default")
+    try await waitUntil("the Task CRD is served") {
+        (try? await tasks.list()) != nil
+    }
+}
+
+let taskResource = ResourceDescriptor(group: "mcp.io", version: "v1", plural: "tasks", kind: "Task", namespaced: true)
+
+/// YAML text as JSON, through Foundation's JSON writer (tests only read our own manifests).
+func yamlToJSON(_ yaml: String) throws -> JSON {
+    guard let object = try Yams.load(yaml: yaml) else { throw TestFailure("empty YAML") }
+    return try JSON.parse(Array(try JSONSerialization.data(withJSONObject: object)))
+}
