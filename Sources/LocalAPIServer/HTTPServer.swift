@@ -30,6 +30,7 @@ public struct HTTPServer: Sendable {
     let api: APIServer
     let configuration: Configuration
     let logger: Logger
+    let connections = ConnectionCounter()
 
     public init(api: APIServer, configuration: Configuration, logger: Logger) {
         self.api = api
@@ -44,8 +45,10 @@ public struct HTTPServer: Sendable {
             privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.certificates.keyPath, format: .pem)))
         let api = self.api
         let tokens = configuration.tokens
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            await Self.respond(to: request, api: api, tokens: tokens)
+        let connections = self.connections
+        let responder = CallbackResponder<ConnectionRequestContext> { request, context in
+            connections.observe(context.connection)
+            return await Self.respond(to: request, api: api, tokens: tokens, connections: connections)
         }
         var http2 = HTTP2UpgradeChannel.Configuration()
         // Watches idle for long stretches; the connection must outlive them.
@@ -58,7 +61,7 @@ public struct HTTPServer: Sendable {
             logger: logger)
     }
 
-    static func respond(to request: Request, api: APIServer, tokens: Set<String>) async -> Response {
+    static func respond(to request: Request, api: APIServer, tokens: Set<String>, connections: ConnectionCounter) async -> Response {
         let rawPath = request.uri.path
         let path = rawPath.removingPercentEncoding ?? rawPath
         if !publicPaths.contains(path) {
@@ -66,6 +69,11 @@ public struct HTTPServer: Sendable {
             guard authorization.hasPrefix("Bearer "), tokens.contains(String(authorization.dropFirst(7))) else {
                 return response(.error(.unauthorized))
             }
+        }
+        if path == "/metrics" {
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: connections.metricsText)))
         }
         var request = request
         let body: ByteBuffer

@@ -127,8 +127,10 @@ final class Transfer: @unchecked Sendable {
     }
 
     private func receivedHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.last == "\n" || line.last == "\r" { line.removeLast() }
+        // Trim CR LF as bytes: as a String, "\r\n" is one Character and would not compare equal to either.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
         if line.isEmpty {
             headersEnded()
         } else if line.hasPrefix("HTTP/") {

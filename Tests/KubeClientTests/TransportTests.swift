@@ -1,0 +1,88 @@
+import Foundation
+import KubeClient
+import KubeJSON
+import Testing
+
+/// The server's own count of the connections it accepted (its /metrics).
+func serverConnectionFigures(_ client: KubeClient) async throws -> (accepted: Int, open: Int) {
+    let response = try await client.perform(.init(method: "GET", path: "/metrics", accept: "text/plain"))
+    let text = String(decoding: response.body, as: UTF8.self)
+    func value(_ name: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+    }
+    guard let accepted = value("apiserver_connections_accepted_total"), let open = value("apiserver_connections_open") else {
+        throw TestFailure("no connection figures in /metrics: \(text)")
+    }
+    return (accepted, open)
+}
+
+@Suite struct Transport {
+    @Test func fiftyWatchesAndConcurrentRequestsShareOneConnection() async throws {
+        try await withServer { _, client in
+            try await applyProjectCRDs(client)
+            let tasks = client.resource(taskResource, namespace: "default")
+            let start = try await tasks.list().resourceVersion
+
+            // 50 watches from the same point, each waiting for the same 20 creates.
+            let watchers = (0..<50).map { _ in
+                Task {
+                    var names: [String] = []
+                    for try await event in try await tasks.watchOnce(resourceVersion: start) {
+                        if case .added(let object) = event { names.append(object.name) }
+                        if names.count == 20 { break }
+                    }
+                    return names
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask { _ = try await tasks.create(task("mux-\(index)")) }
+                    group.addTask { _ = try await tasks.list() }
+                }
+                try await group.waitForAll()
+            }
+            for watcher in watchers {
+                #expect(try await watcher.value.count == 20)
+            }
+            let figures = try await serverConnectionFigures(client)
+            #expect(figures.accepted == 1, "the server accepted \(figures.accepted) connections")
+            #expect(client.connectionsOpened == 1)
+        }
+    }
+
+    @Test func reconnectsAfterTheConnectionIsLost() async throws {
+        try await withServer { server, client in
+            let leases = client.resource(Lease.self, namespace: "default")
+            _ = try await leases.create(Lease(metadata: ObjectMeta(name: "before")))
+            server.kill()
+            await #expect(throws: TransportError.self) { _ = try await leases.get("before") }
+            try await server.start()
+            #expect(try await leases.get("before").name == "before")
+            #expect(client.connectionsOpened == 2)
+        }
+    }
+
+    @Test func cancellingTheSwiftTaskCancelsItsTransfer() async throws {
+        try await withServer { _, client in
+            // A watch sent as a whole-body request never ends on its own: only cancellation ends it.
+            let hanging = Task {
+                try await client.perform(.init(method: "GET", path: "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+                                               query: [("watch", "true"), ("timeoutSeconds", "600")]))
+            }
+            let streaming = Task {
+                var count = 0
+                for try await _ in try await client.resource(Lease.self, namespace: "default").watchOnce(resourceVersion: nil) { count += 1 }
+                return count
+            }
+            try await waitUntil("both requests are open on the server") {
+                try await serverConnectionFigures(client).open == 1
+            }
+            hanging.cancel()
+            streaming.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await hanging.value }
+            _ = try? await streaming.value
+            // The connection is still good for more.
+            #expect(try await client.resource(Lease.self, namespace: "default").list().items.isEmpty)
+        }
+    }
+}
