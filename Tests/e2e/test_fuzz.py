@@ -28,10 +28,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
+from conftest import ROOT, apply_project_crds
 
 SCALE = float(os.environ.get("FUZZ_SCALE", "1.0"))
-CRDS = ROOT / "deploy" / "crds"
 NS = "fuzz"
 SCRATCH = "fuzz-scratch"
 TASKS = f"/apis/mcp.io/v1/namespaces/{NS}/tasks"
@@ -268,7 +267,7 @@ class Fuzzer:
         if self.server.process.poll() is not None:
             return True
         try:
-            with httpx.Client(verify=ssl.create_default_context(cafile=str(self.server.ca_file)), timeout=3) as c:
+            with httpx.Client(verify=self.server.tls(), timeout=3) as c:
                 if c.get(f"{self.server.url}/readyz").status_code == 200:
                     return False
         except httpx.HTTPError:
@@ -443,14 +442,7 @@ def short_backtraces():
 @pytest.fixture(scope="module")
 def fuzz(apiserver):
     with apiserver.client() as c:
-        for path in sorted(CRDS.glob("*.yaml")):
-            r = c.post(CRD_PATH, json=yaml.safe_load(path.read_text()))
-            assert r.status_code in (201, 409), r.text
-        deadline = time.monotonic() + 15
-        while c.get("/apis/mcp.io/v1").status_code != 200 or \
-                c.get("/apis/mcp.io/v1/tasks").status_code != 200:
-            assert time.monotonic() < deadline, "mcp.io/v1 not served"
-            time.sleep(0.05)
+        apply_project_crds(c)
         for name in (NS, SCRATCH):
             r = c.post(NAMESPACES, json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
             assert r.status_code == 201, r.text
