@@ -346,10 +346,11 @@ enum Strategy {
         return unknown.map { "metadata.\($0)" }
     }
 
-    /// Unknown fields are an error under Strict validation, a warning under Warn, nothing under Ignore.
+    /// Repeated and unknown fields are an error under Strict validation, a warning under Warn,
+    /// nothing under Ignore. The repeated come first, as the decoder finds them before pruning.
     private static func report(_ unknown: [String], type: ResourceType, context: RequestContext, warnings: inout [String]) throws(APIError) {
-        guard !unknown.isEmpty else { return }
-        let texts = unknown.map { "unknown field \"\($0)\"" }
+        let texts = context.duplicateFields.map { "duplicate field \"\($0)\"" } + unknown.map { "unknown field \"\($0)\"" }
+        guard !texts.isEmpty else { return }
         switch context.fieldValidation {
         case "Strict":
             throw APIError.badRequest(
