@@ -1,7 +1,9 @@
 """Request options as kube-apiserver checks them, before it touches the object: DeleteOptions, CreateOptions,
 PatchOptions and ListOptions (422 Invalid of kind XOptions in group meta.k8s.io, or 400 for a value that does not
-convert), strict decoding of repeated fields, and methods a resource path does not serve.
+convert), strict decoding of repeated fields, methods a resource path does not serve, and the HTTP/1.1 requests
+that NIO's codec would answer without a Status (a method it does not know, CONNECT).
 """
+import http.client
 import json
 
 import pytest
@@ -164,3 +166,30 @@ def test_duplicate_fields_under_strict_validation(c):
     assert r.status_code == 201, r.text
     assert r.json()["spec"]["priority"] == 2  # the last one wins, as in Go
     assert 'duplicate field \\"spec.priority\\"' in r.headers.get_list("warning")[0]
+
+
+# -- HTTP/1.1: methods the parser does not know, CONNECT
+
+def raw_request(server, method: str, path: str) -> tuple[int, dict, bytes]:
+    tls = server.tls()
+    tls.set_alpn_protocols(["http/1.1"])
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=tls, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putheader("Authorization", f"Bearer {server.token}")
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("method", ["FOO", "get", "CONNECT"])
+def test_unserved_methods_get_a_status(apiserver, c, method):
+    status, headers, body = raw_request(apiserver, method, TASKS)
+    assert status == 405
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) == len(body)
+    answer = json.loads(body)
+    assert answer["kind"] == "Status" and answer["reason"] == "MethodNotAllowed" and answer["code"] == 405
+    assert c.get("/readyz").status_code == 200
