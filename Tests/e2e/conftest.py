@@ -130,6 +130,13 @@ def client(apiserver):
         yield c
 
 
+def create_namespace(client: httpx.Client, name: str) -> dict:
+    """Creates a namespace (it must be new) and answers it."""
+    r = client.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def apply_crds(client: httpx.Client, docs, served: tuple[str, ...] = ("/apis/mcp.io/v1",)) -> None:
     """Creates CRDs (an existing one is fine), and waits until each of `served` answers."""
     for doc in docs:

@@ -346,6 +346,19 @@ class Fuzzer:
         if problem:
             self.fail("4xx that is not a valid Status", f"{res.status}: {problem}", req, res)
 
+    def send_generated(self, strategy, examples: int, http2: bool = False) -> None:
+        """Sends the requests a hypothesis strategy draws (`examples`, scaled by FUZZ_SCALE), then reports."""
+        self.begin()
+        count = n(examples)
+
+        @settings(max_examples=count, **SETTINGS)
+        @given(req=strategy)
+        def run(req):
+            self.exercise(dataclasses.replace(req, http2=True) if http2 else req)
+
+        run()
+        self.finish(minimum_sent=count // 2)
+
     def finish(self, minimum_sent: int = 0) -> None:
         self.ensure_alive()
         with self.server.client() as c:
@@ -951,27 +964,11 @@ SETTINGS = dict(deadline=None, database=None, derandomize=True, phases=[Phase.ex
 
 
 def test_mutated_bodies_http1(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(600), **SETTINGS)
-    @given(req=mutated_body())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(600) // 2)
+    fuzz.send_generated(mutated_body(), 600)
 
 
 def test_mutated_bodies_http2(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(250), **SETTINGS)
-    @given(req=mutated_body())
-    def run(req):
-        fuzz.exercise(dataclasses.replace(req, http2=True))
-
-    run()
-    fuzz.finish(minimum_sent=n(250) // 2)
+    fuzz.send_generated(mutated_body(), 250, http2=True)
 
 
 @st.composite
@@ -983,15 +980,7 @@ def top_level_values(draw):
 
 
 def test_arbitrary_json_values(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(250), **SETTINGS)
-    @given(req=top_level_values())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(250) // 2)
+    fuzz.send_generated(top_level_values(), 250)
 
 
 # -- paths, queries, methods, headers
@@ -1103,27 +1092,11 @@ def valid_targets_random_query(draw):
 
 
 def test_random_paths_methods_headers(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(500), **SETTINGS)
-    @given(req=random_requests())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(500) // 2)
+    fuzz.send_generated(random_requests(), 500)
 
 
 def test_random_query_strings(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(300), **SETTINGS)
-    @given(req=valid_targets_random_query())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(300) // 2)
+    fuzz.send_generated(valid_targets_random_query(), 300)
 
 
 def test_server_survived(fuzz):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import apply_project_crds
+from conftest import apply_project_crds, create_namespace
 
 NS = "limits"
 TASKS = f"/apis/mcp.io/v1/namespaces/{NS}/tasks"
@@ -29,8 +29,7 @@ def blob_of(serialized_size: int) -> dict:
 @pytest.fixture(scope="module")
 def c(client):
     apply_project_crds(client)
-    r = client.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    assert r.status_code == 201, r.text
+    create_namespace(client, NS)
     return client
 
 

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from conftest import create_namespace
+
 DEADLINE = 2.0  # seconds from SIGTERM to exit
 NAMESPACES = "/api/v1/namespaces"
 
@@ -40,16 +42,15 @@ class Watch(threading.Thread):
             self.first_event.set()
 
 
-def create_namespace(server, name: str) -> str:
+def new_namespace(server, name: str) -> str:
+    """Creates a namespace; answers its resourceVersion."""
     with server.client() as c:
-        r = c.post(NAMESPACES, json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        assert r.status_code == 201, r.text
-        return r.json()["metadata"]["resourceVersion"]
+        return create_namespace(c, name)["metadata"]["resourceVersion"]
 
 
 def test_sigterm_with_open_watches_exits_promptly(fresh_apiserver):
     server = fresh_apiserver
-    create_namespace(server, "watched")
+    new_namespace(server, "watched")
     # One watch of each kind a client holds: HTTP/2 and HTTP/1.1, from the current state and with bookmarks,
     # and one across all namespaces of a namespaced resource.
     watches = [Watch(server, f"{NAMESPACES}?watch=true", http2=True),
@@ -81,7 +82,7 @@ def test_sigterm_with_open_watches_exits_promptly(fresh_apiserver):
 def test_sigterm_while_idle_and_after_a_watch_closed(fresh_apiserver, http2):
     """No watch open (one came and went): shutdown is as prompt, and the data survives the restart."""
     server = fresh_apiserver
-    version = create_namespace(server, "kept")
+    version = new_namespace(server, "kept")
     with server.client(http2=http2) as c:
         r = c.get(NAMESPACES, params={"watch": "true", "resourceVersion": version, "timeoutSeconds": "1"})
         assert r.status_code == 200
