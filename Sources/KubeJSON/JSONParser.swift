@@ -30,11 +30,52 @@ extension JSON {
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8))
     }
+
+    /// Parses one JSON document and lists the members that appear more than once in their object,
+    /// as paths in the form the API server's strict decoding reports them (`spec.items[0].name`).
+    /// As with Go's decoder, the last of the repeated members wins.
+    public static func parse(_ bytes: some Collection<UInt8>, duplicateKeys: inout [String]) throws(JSONParseError) -> JSON {
+        let contiguous = Array(bytes)
+        let (value, duplicates) = try contiguous.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> (JSON, [String]) in
+            var parser = Parser(bytes: buffer)
+            parser.tracksDuplicates = true
+            parser.skipWhitespace()
+            let value = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.index < buffer.count {
+                throw parser.error("invalid character \(parser.quoted(buffer[parser.index])) after top-level value")
+            }
+            return (value, parser.duplicates)
+        }
+        duplicateKeys = duplicates
+        return value
+    }
 }
 
 private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Whether to note repeated object members (off by default: it costs a path per value).
+    var tracksDuplicates = false
+    var duplicates: [String] = []
+    /// Where the parser is, while `tracksDuplicates`: member names and array indices.
+    var path: [PathStep] = []
+
+    enum PathStep {
+        case member(String)
+        case index(Int)
+    }
+
+    func pathText(adding member: String) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .member(let name): text += text.isEmpty ? name : "." + name
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text.isEmpty ? member : text + "." + member
+    }
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -120,7 +161,14 @@ private struct Parser {
             }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue(depth: depth)
+            if tracksDuplicates {
+                if object[key] != nil { duplicates.append(pathText(adding: key)) }
+                path.append(.member(key))
+                object[key] = try parseValue(depth: depth)
+                path.removeLast()
+            } else {
+                object[key] = try parseValue(depth: depth)
+            }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
             switch bytes[index] {
@@ -143,7 +191,13 @@ private struct Parser {
         }
         while true {
             skipWhitespace()
-            array.append(try parseValue(depth: depth))
+            if tracksDuplicates {
+                path.append(.index(array.count))
+                array.append(try parseValue(depth: depth))
+                path.removeLast()
+            } else {
+                array.append(try parseValue(depth: depth))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
             switch bytes[index] {

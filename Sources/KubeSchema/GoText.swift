@@ -3,13 +3,13 @@ import KubeJSON
 /// Renders values as the Go API server renders them in its messages: fmt's `%v`, `%q` and `%#v`, and
 /// encoding/json. Clients compare these messages with what a real server says, so the spelling matters
 /// down to how a float or a map is printed.
-enum GoText {
+public enum GoText {
     /// Formatting walks values recursively; this keeps it far from the end of the stack for values built
     /// in code, which the parser's depth limit does not cover.
     static let maximumDepth = JSON.maximumDepth + 8
 
     /// `strconv.Quote`, which `%q` uses: printable characters stay, the rest are escaped.
-    static func quote(_ text: String) -> String {
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -38,7 +38,7 @@ enum GoText {
     }
 
     /// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
         if scalar == " " { return true }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,

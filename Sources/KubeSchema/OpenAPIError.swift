@@ -63,14 +63,20 @@ extension OpenAPIError {
         OpenAPIError(code: .required, name: name, message: "\(name) in body is required")
     }
 
+    /// A length or count beyond its bound: "\(name) in body should \(expectation)". Only an upper
+    /// bound is kept as the limit, which the server's TooLong and TooMany errors print.
+    private static func outOfBounds(
+        _ code: Code, _ name: String, value: JSON, upperBound: Int64? = nil, should expectation: String
+    ) -> OpenAPIError {
+        OpenAPIError(code: code, name: name, value: value, limit: upperBound, message: "\(name) in body should \(expectation)")
+    }
+
     static func tooLong(_ name: String, maximum: Int64, value: String) -> OpenAPIError {
-        OpenAPIError(code: .tooLong, name: name, value: .string(value), limit: maximum,
-                     message: "\(name) in body should be at most \(maximum) chars long")
+        outOfBounds(.tooLong, name, value: .string(value), upperBound: maximum, should: "be at most \(maximum) chars long")
     }
 
     static func tooShort(_ name: String, minimum: Int64, value: String) -> OpenAPIError {
-        OpenAPIError(code: .tooShort, name: name, value: .string(value),
-                     message: "\(name) in body should be at least \(minimum) chars long")
+        outOfBounds(.tooShort, name, value: .string(value), should: "be at least \(minimum) chars long")
     }
 
     static func pattern(_ name: String, pattern: String, value: String) -> OpenAPIError {
@@ -95,14 +101,12 @@ extension OpenAPIError {
 
     static func maximum(_ name: String, bound: JSON, exclusive: Bool, value: JSON) -> OpenAPIError {
         let relation = exclusive ? "less than" : "less than or equal to"
-        return OpenAPIError(code: .maximum, name: name, value: value,
-                            message: "\(name) in body should be \(relation) \(GoText.number(bound))")
+        return outOfBounds(.maximum, name, value: value, should: "be \(relation) \(GoText.number(bound))")
     }
 
     static func minimum(_ name: String, bound: JSON, exclusive: Bool, value: JSON) -> OpenAPIError {
         let relation = exclusive ? "greater than" : "greater than or equal to"
-        return OpenAPIError(code: .minimum, name: name, value: value,
-                            message: "\(name) in body should be \(relation) \(GoText.number(bound))")
+        return outOfBounds(.minimum, name, value: value, should: "be \(relation) \(GoText.number(bound))")
     }
 
     static func duplicateItems(_ name: String) -> OpenAPIError {
@@ -110,22 +114,19 @@ extension OpenAPIError {
     }
 
     static func tooManyItems(_ name: String, maximum: Int64, size: Int64) -> OpenAPIError {
-        OpenAPIError(code: .maxItems, name: name, value: .int(size), limit: maximum,
-                     message: "\(name) in body should have at most \(maximum) items")
+        outOfBounds(.maxItems, name, value: .int(size), upperBound: maximum, should: "have at most \(maximum) items")
     }
 
     static func tooFewItems(_ name: String, minimum: Int64, size: Int64) -> OpenAPIError {
-        OpenAPIError(code: .minItems, name: name, value: .int(size), message: "\(name) in body should have at least \(minimum) items")
+        outOfBounds(.minItems, name, value: .int(size), should: "have at least \(minimum) items")
     }
 
     static func tooManyProperties(_ name: String, maximum: Int64, size: Int64) -> OpenAPIError {
-        OpenAPIError(code: .tooManyProperties, name: name, value: .int(size), limit: maximum,
-                     message: "\(name) in body should have at most \(maximum) properties")
+        outOfBounds(.tooManyProperties, name, value: .int(size), upperBound: maximum, should: "have at most \(maximum) properties")
     }
 
     static func tooFewProperties(_ name: String, minimum: Int64, size: Int64) -> OpenAPIError {
-        OpenAPIError(code: .tooFewProperties, name: name, value: .int(size),
-                     message: "\(name) in body should have at least \(minimum) properties")
+        outOfBounds(.tooFewProperties, name, value: .int(size), should: "have at least \(minimum) properties")
     }
 
     static func propertyNotAllowed(_ name: String, key: String) -> OpenAPIError {

@@ -14,6 +14,13 @@ struct ValidationResult {
         matches += other.matches
     }
 
+    /// Merges what one of kube-openapi's validators found, counting the validator itself as one more
+    /// match, as kube-openapi counts each validator that applied.
+    mutating func mergeApplied(_ other: ValidationResult) {
+        merge(other)
+        matches += 1
+    }
+
     static func failure(_ error: OpenAPIError) -> ValidationResult { ValidationResult(errors: [error]) }
 }
 
@@ -37,14 +44,11 @@ struct OpenAPIValidator {
             return result
         }
         if !schema.validationTypes.isEmpty || !schema.validationFormat.isEmpty {
-            result.merge(checkType(data, schema, path))
-            result.matches += 1
+            result.mergeApplied(checkType(data, schema, path))
         }
-        result.merge(checkComposition(data, schema, path))
-        result.matches += 1
+        result.mergeApplied(checkComposition(data, schema, path))
         if case .string(let text) = data {
-            result.merge(checkString(text, schema, path))
-            result.matches += 1
+            result.mergeApplied(checkString(text, schema, path))
             let format = schema.validationFormat
             if !format.isEmpty && StringFormats.isSupported(format) {
                 if !StringFormats.validates(format, text) {
@@ -53,22 +57,14 @@ struct OpenAPIValidator {
                 result.matches += 1
             }
         }
-        if case .int = data {
-            result.merge(checkNumber(data, schema, path))
-            result.matches += 1
-        } else if case .double = data {
-            result.merge(checkNumber(data, schema, path))
-            result.matches += 1
+        switch data {
+        case .int, .double: result.mergeApplied(checkNumber(data, schema, path))
+        case .array(let elements): result.mergeApplied(checkArray(elements, schema, path))
+        default: break
         }
-        if case .array(let elements) = data {
-            result.merge(checkArray(elements, schema, path))
-            result.matches += 1
-        }
-        result.merge(checkEnum(data, schema, path))
-        result.matches += 1
+        result.mergeApplied(checkEnum(data, schema, path))
         if case .object(let members) = data {
-            result.merge(checkObject(members, schema, path))
-            result.matches += 1
+            result.mergeApplied(checkObject(members, schema, path))
         }
         result.matches += 1
         return result

@@ -26,12 +26,16 @@ struct Pruner {
         prune(&value, schema, embedded: schema.embeddedResource, path: "", depth: 0)
     }
 
-    private mutating func prune(_ value: inout JSON, _ schema: SchemaNode?, embedded: Bool, path: String, depth: Int) {
+    /// `preserving` is set below `x-kubernetes-preserve-unknown-fields`: there unknown fields stay,
+    /// declared ones are still pruned inside (where preservation stops unless their own schema says
+    /// it), and arrays carry the preservation down to their items.
+    private mutating func prune(
+        _ value: inout JSON, _ schema: SchemaNode?, embedded: Bool, path: String, depth: Int, preserving: Bool = false
+    ) {
         guard depth < Self.maximumDepth else { return }
-        if let schema, schema.preservesUnknownFields {
-            keepUnknown(&value, schema, embedded: embedded, path: path, depth: depth)
-            return
-        }
+        let preserving = preserving || (schema?.preservesUnknownFields ?? false)
+        // Preserved and described no further: kept as it is.
+        if preserving && schema == nil { return }
         switch value {
         case .object(var members):
             guard let schema else {
@@ -46,7 +50,7 @@ struct Pruner {
                 } else if let additional = schema.additionalProperties {
                     let child: SchemaNode? = if case .schema(let node) = additional { node } else { nil }
                     prune(&members[key]!, child, embedded: child?.embeddedResource ?? false, path: join(path, key), depth: depth + 1)
-                } else {
+                } else if !preserving {
                     removed.append(join(path, key))
                     members.removeValue(forKey: key)
                 }
@@ -56,35 +60,7 @@ struct Pruner {
             let itemSchema = schema?.itemSchema
             for index in items.indices {
                 prune(&items[index], itemSchema, embedded: itemSchema?.embeddedResource ?? false,
-                      path: "\(path)[\(index)]", depth: depth + 1)
-            }
-            value = .array(items)
-        default:
-            break
-        }
-    }
-
-    /// Below `x-kubernetes-preserve-unknown-fields`, unknown fields stay; declared ones are still pruned
-    /// inside, and arrays carry the preservation down to their items.
-    private mutating func keepUnknown(_ value: inout JSON, _ schema: SchemaNode?, embedded: Bool, path: String, depth: Int) {
-        guard let schema, depth < Self.maximumDepth else { return }
-        switch value {
-        case .object(var members):
-            for key in Array(members.keys) {
-                if embedded && Self.metaFields.contains(key) { continue }
-                if let property = schema.properties[key] {
-                    prune(&members[key]!, property, embedded: property.embeddedResource, path: join(path, key), depth: depth + 1)
-                } else if let additional = schema.additionalProperties {
-                    let child: SchemaNode? = if case .schema(let node) = additional { node } else { nil }
-                    prune(&members[key]!, child, embedded: child?.embeddedResource ?? false, path: join(path, key), depth: depth + 1)
-                }
-            }
-            value = .object(members)
-        case .array(var items):
-            let itemSchema = schema.itemSchema
-            for index in items.indices {
-                keepUnknown(&items[index], itemSchema, embedded: itemSchema?.embeddedResource ?? false,
-                            path: "\(path)[\(index)]", depth: depth + 1)
+                      path: "\(path)[\(index)]", depth: depth + 1, preserving: preserving)
             }
             value = .array(items)
         default:

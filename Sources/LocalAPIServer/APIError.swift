@@ -1,4 +1,5 @@
 import KubeJSON
+import KubeSchema
 
 /// A failed request, as the Kubernetes `Status` object the server answers with.
 ///
@@ -75,6 +76,16 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func invalid(_ resource: ResourceType, name: String, causes: [Cause]) -> APIError {
+        invalid(group: resource.group, kind: resource.kind, name: name, causes: causes)
+    }
+
+    /// Invalid request options (CreateOptions, ListOptions, DeleteOptions, ...): the real handlers
+    /// report them as an unnamed object of group meta.k8s.io.
+    public static func invalidOptions(_ kind: String, causes: [Cause]) -> APIError {
+        invalid(group: "meta.k8s.io", kind: kind, name: "", causes: causes)
+    }
+
+    static func invalid(group: String, kind: String, name: String, causes: [Cause]) -> APIError {
         let joined =
             causes.count == 1
             ? causes[0].text : "[" + causes.map(\.text).joined(separator: ", ") + "]"
@@ -82,11 +93,12 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             "causes": .array(
                 causes.map { .object(["field": .string($0.field), "message": .string($0.message), "reason": .string($0.reason)]) })
         ]
-        if !resource.group.isEmpty { d["group"] = .string(resource.group) }
-        d["kind"] = .string(resource.kind)
+        if !group.isEmpty { d["group"] = .string(group) }
+        d["kind"] = .string(kind)
         d["name"] = .string(name)
+        let groupKind = group.isEmpty ? kind : "\(kind).\(group)"
         return APIError(
-            code: 422, reason: "Invalid", message: "\(resource.groupKind) \"\(name)\" is invalid: \(joined)",
+            code: 422, reason: "Invalid", message: "\(groupKind) \"\(name)\" is invalid: \(joined)",
             details: .object(d))
     }
 
@@ -170,10 +182,22 @@ public struct Cause: Sendable, Equatable {
         Cause(field: field, reason: "FieldValueForbidden", message: "Forbidden: \(detail)")
     }
 
-    /// Formats a value as Go's field errors print it: strings quoted, other values bare.
+    /// Go's field.NotSupported: the value as `%#v` shows it (`"x"` for a string, `[]string{"x"}` for
+    /// a list), then the supported values, each quoted.
+    static func notSupported(_ field: String, shown value: String, supported: [String]) -> Cause {
+        Cause(field: field, reason: "FieldValueNotSupported",
+              message: "Unsupported value: \(value): supported values: " + supported.map(GoText.quote).joined(separator: ", "))
+    }
+
+    /// Go's field.TooLong, which leaves the value out of the message.
+    static func tooLong(_ field: String, limit: Int) -> Cause {
+        Cause(field: field, reason: "FieldValueTooLong", message: "Too long: may not be more than \(limit) bytes")
+    }
+
+    /// Formats a value as Go's field errors print it: strings quoted as `%q` does, other values bare.
     static func goValue(_ value: JSON) -> String {
         switch value {
-        case .string(let s): return JSON.string(s).text
+        case .string(let s): return GoText.quote(s)
         default: return value.text
         }
     }

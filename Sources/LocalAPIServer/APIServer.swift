@@ -114,23 +114,32 @@ public final class APIServer: Sendable {
 
     private func resource(_ request: APIRequest, group: String, version: String, rest: [String]) async throws(APIError) -> APIResponse {
         let target = try target(group: group, version: version, rest: rest)
-        let context = try RequestContext(request: request, type: target.type)
+        var context = try RequestContext(request: request, type: target.type)
+        // A namespaced resource's path without a namespace serves only list and watch (the real
+        // server registers no create or deletecollection route there).
+        let acrossNamespaces = target.type.namespaced && target.namespace == nil
         switch (request.method, target.name) {
         case ("GET", nil) where context.isWatch:
+            try context.checkListOptions(target.type)
             return try watch(target, context)
         case ("GET", nil):
+            try context.checkListOptions(target.type)
             return try list(target, context)
         case ("GET", let name?):
             return try get(target, name: name, context)
-        case ("POST", nil):
-            return try create(target, context, body: try decodeObject(request, type: target.type))
+        case ("POST", nil) where !acrossNamespaces:
+            try context.checkWriteOptions("CreateOptions")
+            let body = try decodeObject(request, type: target.type, duplicates: &context.duplicateFields)
+            return try create(target, context, body: body)
         case ("PUT", let name?):
-            return try update(target, name: name, context, body: try decodeObject(request, type: target.type))
+            try context.checkWriteOptions("UpdateOptions")
+            let body = try decodeObject(request, type: target.type, duplicates: &context.duplicateFields)
+            return try update(target, name: name, context, body: body)
         case ("PATCH", let name?):
             return try patch(target, name: name, context, request: request)
         case ("DELETE", let name?):
             return try await delete(target, name: name, context, request: request)
-        case ("DELETE", nil):
+        case ("DELETE", nil) where !acrossNamespaces:
             return try await deleteCollection(target, context, request: request)
         default:
             throw APIError.methodNotAllowed("the server does not allow this method on the requested resource")
@@ -178,13 +187,14 @@ public final class APIServer: Sendable {
 
     // MARK: Writing
 
-    /// Reads a request body as an object of the resource's kind.
-    func decodeObject(_ request: APIRequest, type: ResourceType) throws(APIError) -> JSON {
+    /// Reads a request body as an object of the resource's kind; notes the members a JSON body
+    /// repeats, which strict field validation reports.
+    func decodeObject(_ request: APIRequest, type: ResourceType, duplicates: inout [String]) throws(APIError) -> JSON {
         let media = MediaType.essence(request.contentType)
         let value: JSON
         switch media {
         case "application/json", "", "*/*":
-            value = try parseBody(request.body, type: type)
+            value = try parseBody(request.body, type: type, duplicates: &duplicates)
         case "application/yaml":
             value = try YAMLBody.parse(request.body, type: type)
         case ProtobufBody.mediaType:
@@ -203,9 +213,9 @@ public final class APIServer: Sendable {
         return value
     }
 
-    func parseBody(_ body: [UInt8], type: ResourceType) throws(APIError) -> JSON {
+    func parseBody(_ body: [UInt8], type: ResourceType, duplicates: inout [String]) throws(APIError) -> JSON {
         do {
-            return try JSON.parse(body)
+            return try JSON.parse(body, duplicateKeys: &duplicates)
         } catch {
             let snippet = String(decoding: body.prefix(50), as: UTF8.self)
             throw APIError.badRequest(
@@ -297,10 +307,11 @@ public final class APIServer: Sendable {
         let media = MediaType.essence(request.contentType)
         switch media {
         case "application/merge-patch+json", "application/json-patch+json":
-            break
+            try context.checkWriteOptions("PatchOptions", applyPatch: false)
         case "application/strategic-merge-patch+json" where !target.type.isCustom:
-            break
+            try context.checkWriteOptions("PatchOptions", applyPatch: false)
         case "application/apply-patch+yaml", "application/apply-patch+json":
+            try context.checkWriteOptions("PatchOptions", applyPatch: true)
             return try apply(target, name: name, context, request: request)
         default:
             throw APIError.unsupportedMediaType(
@@ -344,14 +355,9 @@ public final class APIServer: Sendable {
     }
 
     /// Server-side apply, simplified: a missing object is created from the applied configuration;
-    /// an existing one has the configuration merged in. The applying manager owns what it applied.
+    /// an existing one has the configuration merged in. The applying manager owns what it applied
+    /// (`checkWriteOptions` has made sure there is one).
     private func apply(_ target: Target, name: String, _ context: RequestContext, request: APIRequest) throws(APIError) -> APIResponse {
-        guard let manager = context.fieldManager, !manager.isEmpty else {
-            throw APIError(code: 422, reason: "Invalid",
-                           message: "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-                           details: ["causes": [["reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"]],
-                                     "group": "meta.k8s.io", "kind": "PatchOptions"])
-        }
         let applied = try YAMLBody.parse(request.body, type: target.type)
         guard case .object = applied else { throw APIError.badRequest("apply configuration must be an object") }
         var applyContext = context
@@ -414,9 +420,9 @@ public final class APIServer: Sendable {
     // MARK: Deleting
 
     private func delete(_ target: Target, name: String, _ context: RequestContext, request: APIRequest) async throws(APIError) -> APIResponse {
-        let options = try DeleteOptions(request: request, server: self, type: target.type)
+        let options = try DeleteOptions(request: request)
         let outcome = try deleteObject(target.type, namespace: target.namespace ?? "", name: name, options: options,
-                                       dryRun: context.dryRun)
+                                       dryRun: options.isDryRun)
         switch outcome {
         case .deleted(let final):
             if target.type.deleteReturnsObject { return .json(Render.inVersion(final.object, target.type)) }
@@ -453,7 +459,8 @@ public final class APIServer: Sendable {
     }
 
     private func deleteCollection(_ target: Target, _ context: RequestContext, request: APIRequest) async throws(APIError) -> APIResponse {
-        let options = try DeleteOptions(request: request, server: self, type: target.type)
+        try context.checkListOptions(target.type)
+        let options = try DeleteOptions(request: request)
         var listContext = context
         listContext.limit = nil
         listContext.continueToken = nil
@@ -463,7 +470,7 @@ public final class APIServer: Sendable {
             let name = object["metadata"]?["name"]?.string ?? ""
             let namespace = object["metadata"]?["namespace"]?.string ?? ""
             do {
-                _ = try deleteObject(target.type, namespace: namespace, name: name, options: options, dryRun: context.dryRun)
+                _ = try deleteObject(target.type, namespace: namespace, name: name, options: options, dryRun: options.isDryRun)
                 deleted.append(object)
             } catch where error.code == 404 {
                 continue

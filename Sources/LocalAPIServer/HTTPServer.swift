@@ -53,6 +53,7 @@ public struct HTTPServer: Sendable {
         var http2 = HTTP2UpgradeChannel.Configuration()
         // Watches idle for long stretches; the connection must outlive them.
         http2.idleTimeout = nil
+        http2.streamConfiguration = .init(additionalChannelHandlers: [HTTP1EdgeHandler()])
         return Application(
             responder: responder,
             server: try .http2Upgrade(tlsConfiguration: tls, configuration: http2),

@@ -1,5 +1,6 @@
 import Foundation
 import KubeJSON
+import KubeSchema
 import Yams
 
 /// One page of a list: the selected objects, the revision they are consistent with, and how to go on.
@@ -177,26 +178,106 @@ enum YAMLBody {
     }
 }
 
-/// The options of a delete: preconditions, grace period, propagation.
+/// The options of a delete: preconditions, grace period, propagation, dry run. Read as the real
+/// handler reads them: from the body when there is one, else from the query; then checked as
+/// ValidateDeleteOptions checks them, before the object is looked at.
 struct DeleteOptions {
     var uid: String?
     var resourceVersion: String?
+    var propagationPolicy: String?
+    var orphanDependents: Bool?
+    var gracePeriodSeconds: Int64?
+    var dryRun: [String]?
+
+    /// Validation lets only `All` through, so any dry run value means a dry run.
+    var isDryRun: Bool { !(dryRun ?? []).isEmpty }
 
     init() {}
 
-    init(request: APIRequest, server: APIServer, type: ResourceType) throws(APIError) {
-        guard !request.body.isEmpty else { return }
+    init(request: APIRequest) throws(APIError) {
+        if request.body.isEmpty {
+            try readQuery(request.query)
+        } else {
+            try readBody(request.body)
+        }
+        try validate()
+    }
+
+    /// The query's values, converted as the real server's url.Values conversion does: a number that
+    /// does not parse is a 400; a boolean is true unless it is `0` or `false`.
+    private mutating func readQuery(_ query: [String: String]) throws(APIError) {
+        if let text = query["gracePeriodSeconds"] {
+            gracePeriodSeconds = try GoStrconv.parseInt64(text)
+        }
+        if let text = query["orphanDependents"] {
+            orphanDependents = !(text == "0" || text.lowercased() == "false")
+        }
+        propagationPolicy = query["propagationPolicy"]
+        dryRun = query["dryRun"].map { [$0] }
+    }
+
+    private mutating func readBody(_ body: [UInt8]) throws(APIError) {
         let options: JSON
         do {
-            options = try JSON.parse(request.body)
+            options = try JSON.parse(body)
         } catch {
             throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions): \(error.message)")
         }
         guard case .object = options else {
             throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions)")
         }
-        uid = options["preconditions"]?["uid"]?.string
-        resourceVersion = options["preconditions"]?["resourceVersion"]?.string
+        func mismatch(_ field: String, _ value: JSON, _ goType: String) -> APIError {
+            let shown = value.int == nil && value.double != nil ? "number \(value.text)" : Render.goTypeName(value)
+            return APIError.badRequest("json: cannot unmarshal \(shown) into Go struct field DeleteOptions.\(field) of type \(goType)")
+        }
+        if let value = options["gracePeriodSeconds"], !value.isNull {
+            guard let seconds = value.int else { throw mismatch("gracePeriodSeconds", value, "int64") }
+            gracePeriodSeconds = seconds
+        }
+        if let value = options["orphanDependents"], !value.isNull {
+            guard case .bool(let flag) = value else { throw mismatch("orphanDependents", value, "bool") }
+            orphanDependents = flag
+        }
+        if let value = options["propagationPolicy"], !value.isNull {
+            guard let policy = value.string else { throw mismatch("propagationPolicy", value, "v1.DeletionPropagation") }
+            propagationPolicy = policy
+        }
+        if let value = options["dryRun"], !value.isNull {
+            guard let items = value.array else { throw mismatch("dryRun", value, "[]string") }
+            var values: [String] = []
+            for item in items {
+                guard let text = item.string else { throw mismatch("dryRun", item, "string") }
+                values.append(text)
+            }
+            dryRun = values
+        }
+        if let preconditions = options["preconditions"], !preconditions.isNull {
+            guard case .object = preconditions else { throw mismatch("preconditions", preconditions, "v1.Preconditions") }
+            for field in ["uid", "resourceVersion"] {
+                if let value = preconditions[field], !value.isNull, value.string == nil {
+                    throw mismatch("preconditions.\(field)", value, field == "uid" ? "types.UID" : "string")
+                }
+            }
+            uid = preconditions["uid"]?.string
+            resourceVersion = preconditions["resourceVersion"]?.string
+        }
+    }
+
+    /// ValidateDeleteOptions of the real server.
+    private func validate() throws(APIError) {
+        var causes: [Cause] = []
+        if orphanDependents != nil, let propagationPolicy {
+            causes.append(.invalid("propagationPolicy", .string(propagationPolicy),
+                                   "orphanDependents and deletionPropagation cannot be both set"))
+        }
+        if let propagationPolicy, !["Foreground", "Background", "Orphan"].contains(propagationPolicy) {
+            causes.append(.notSupported("propagationPolicy", shown: GoText.quote(propagationPolicy),
+                                        supported: ["Foreground", "Background", "Orphan", "nil"]))
+        }
+        if let dryRun, dryRun.contains(where: { $0 != "All" }) {
+            causes.append(RequestContext.dryRunCause(dryRun))
+        }
+        if !causes.isEmpty { throw APIError.invalidOptions("DeleteOptions", causes: causes) }
     }
 
     func check(_ current: StoredObject, type: ResourceType, name: String) throws(APIError) {
@@ -211,5 +292,17 @@ struct DeleteOptions {
                 message: "the ResourceVersion in the precondition (\(resourceVersion)) does not match the "
                     + "ResourceVersion in record (\(current.revision)). The object might have been modified")
         }
+    }
+}
+
+/// Go's strconv, where the real server's messages quote it.
+enum GoStrconv {
+    /// strconv.ParseInt(text, 10, 64), failing with Go's words as a 400, as a query parameter
+    /// that does not convert is answered.
+    static func parseInt64(_ text: String) throws(APIError) -> Int64 {
+        if let value = Int64(text) { return value }
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        let reason = !digits.isEmpty && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? "value out of range" : "invalid syntax"
+        throw APIError.badRequest("strconv.ParseInt: parsing \(GoText.quote(text)): \(reason)")
     }
 }

@@ -88,6 +88,8 @@ public final class ObjectStore: Sendable {
         var historyStart: Int64 = 1
         var watchers: [Int: Watcher] = [:]
         var nextWatcherID = 0
+        /// Set by `closeWatches` at shutdown: a watch opened after it ends at once.
+        var watchesClosed = false
         let log: WriteAheadLog
     }
 
@@ -275,7 +277,6 @@ public final class ObjectStore: Sendable {
     /// `origin` is the revision the resource's history begins at (a custom resource's CRD creation):
     /// a watch from before it expires, as on a real server whose watch cache began then.
     public func watch(_ resource: String, namespace: String?, from start: WatchStart, origin: Int64 = 0) throws(APIError) -> WatchSubscription {
-        let limit = watcherBufferLimit
         let (stream, continuation, id, startRevision, initialCount) = try state.withLock {
             (state: inout State) throws(APIError) -> (AsyncStream<WatchSignal>, AsyncStream<WatchSignal>.Continuation, Int, Int64, Int) in
             var backlog: [StoreEvent] = []
@@ -310,13 +311,18 @@ public final class ObjectStore: Sendable {
                 backlog.sort { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
                 initialCount = backlog.count
             }
-            // The backlog always fits; past it, a watcher may fall `limit` events behind.
+            // The backlog always fits; past it, a watcher may fall `watcherBufferLimit` events behind.
             let (stream, continuation) = AsyncStream<WatchSignal>.makeStream(
-                bufferingPolicy: .bufferingOldest(backlog.count + limit))
-            for event in backlog { continuation.yield(.change(event)) }
+                bufferingPolicy: .bufferingOldest(backlog.count + watcherBufferLimit))
             let id = state.nextWatcherID
             state.nextWatcherID += 1
-            state.watchers[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation)
+            if state.watchesClosed {
+                // Shutting down: the watch ends before it starts, and the client watches again elsewhere.
+                continuation.finish()
+            } else {
+                for event in backlog { continuation.yield(.change(event)) }
+                state.watchers[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation)
+            }
             return (stream, continuation, id, state.revision, initialCount)
         }
         continuation.onTermination = { [weak self] _ in
@@ -333,6 +339,19 @@ public final class ObjectStore: Sendable {
             guard state.watchers[subscription.id] != nil else { return }
             _ = subscription.continuation.yield(.bookmark(state.revision))
         }
+    }
+
+    /// Ends every open watch, and every watch opened from now on at once. For shutdown: a watch
+    /// never ends by itself, and the HTTP server's graceful shutdown waits for every response.
+    public func closeWatches() {
+        let open = state.withLock { state in
+            state.watchesClosed = true
+            let continuations = state.watchers.values.map(\.continuation)
+            state.watchers.removeAll()
+            return continuations
+        }
+        // Outside the lock: finishing runs each stream's termination handler, which takes it.
+        for continuation in open { continuation.finish() }
     }
 
     /// The number of open watches, for metrics and tests.

@@ -1,5 +1,6 @@
 import Foundation
 import KubeJSON
+import KubeSchema
 
 /// What the query string and headers of a resource request ask for, checked once.
 struct RequestContext {
@@ -22,8 +23,14 @@ struct RequestContext {
     var sendInitialEvents = false
     var allowBookmarks = false
     var timeoutSeconds: Int?
-    /// The `fieldManager` parameter, as given.
+    /// The `fieldManager` parameter, as given (checked by `checkWriteOptions`).
     var fieldManager: String?
+    /// `dryRun`, `fieldValidation`, `force` and `sendInitialEvents` as given: each verb checks those it
+    /// takes, since the real server decodes them into per-verb options and ignores them elsewhere.
+    var dryRunParameter: String?
+    var fieldValidationParameter: String?
+    var forceParameter: String?
+    var sendInitialEventsParameter: String?
     /// Who managedFields credits with the change: the field manager, else the user agent's program name.
     var manager: String
     /// The managedFields operation: Update, or Apply for server-side apply.
@@ -32,6 +39,8 @@ struct RequestContext {
     /// Strict, Warn or Ignore: what unknown fields in a body cause.
     var fieldValidation = "Warn"
     var dryRun = false
+    /// Members the JSON body repeats (`spec.priority`), which field validation reports with unknown fields.
+    var duplicateFields: [String] = []
 
     init(request: APIRequest, type: ResourceType) throws(APIError) {
         let query = request.query
@@ -46,10 +55,8 @@ struct RequestContext {
         continueToken = query["continue"].flatMap { $0.isEmpty ? nil : $0 }
         resourceVersion = query["resourceVersion"]
         resourceVersionMatch = query["resourceVersionMatch"].flatMap { $0.isEmpty ? nil : $0 }
-        if let match = resourceVersionMatch, match != "NotOlderThan", match != "Exact" {
-            throw APIError.badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
-        }
-        sendInitialEvents = Self.flag(query["sendInitialEvents"])
+        sendInitialEventsParameter = query["sendInitialEvents"]
+        sendInitialEvents = Self.flag(sendInitialEventsParameter)
         allowBookmarks = Self.flag(query["allowWatchBookmarks"])
         if let text = query["timeoutSeconds"], !text.isEmpty {
             guard let value = Int(text), value >= 0 else {
@@ -57,29 +64,105 @@ struct RequestContext {
             }
             timeoutSeconds = value
         }
-        if sendInitialEvents {
-            guard isWatch else { throw APIError.badRequest("sendInitialEvents is only supported for watch requests") }
-            guard allowBookmarks else {
-                throw APIError.invalid(type, name: "", causes: [
-                    Cause.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true")
-                ])
-            }
-        }
         fieldManager = query["fieldManager"]
-        if let fieldManager, fieldManager.utf8.count > 128 {
-            throw APIError.badRequest("fieldManager: Too long: may not be more than 128 bytes")
-        }
         let agent = request.userAgent.map { String($0.split(separator: "/", maxSplits: 1).first ?? "") } ?? ""
         manager = fieldManager.flatMap { $0.isEmpty ? nil : $0 } ?? (agent.isEmpty ? "unknown" : String(agent.prefix(128)))
-        if let validation = query["fieldValidation"], !validation.isEmpty {
-            guard ["Strict", "Warn", "Ignore"].contains(validation) else {
-                throw APIError.badRequest("fieldValidation: Unsupported value: \"\(validation)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
-            }
+        fieldValidationParameter = query["fieldValidation"]
+        if let validation = fieldValidationParameter, Self.fieldValidationValues.contains(validation), !validation.isEmpty {
             fieldValidation = validation
         }
-        if let dry = query["dryRun"], !dry.isEmpty {
-            guard dry == "All" else { throw APIError.badRequest("dryRun: Unsupported value: \"\(dry)\": supported values: \"All\"") }
-            dryRun = true
+        dryRunParameter = query["dryRun"]
+        dryRun = dryRunParameter == "All"
+        forceParameter = query["force"]
+    }
+
+    static let fieldValidationValues = ["", "Ignore", "Strict", "Warn"]
+
+    /// ValidateCreateOptions, ValidateUpdateOptions and ValidatePatchOptions of the real server, which
+    /// run before the body is read. `kind` names the options; `applyPatch` is set for PatchOptions.
+    func checkWriteOptions(_ kind: String, applyPatch: Bool? = nil) throws(APIError) {
+        var causes: [Cause] = []
+        if let applyPatch {
+            if applyPatch, (fieldManager ?? "").isEmpty {
+                causes.append(.required("fieldManager", "is required for apply patch"))
+            } else if !applyPatch, forceParameter != nil {
+                causes.append(.forbidden("force", "may not be specified for non-apply patch"))
+            }
+        }
+        causes += Self.fieldManagerCauses(fieldManager ?? "")
+        if let dry = dryRunParameter, dry != "All" { causes.append(Self.dryRunCause([dry])) }
+        if let validation = fieldValidationParameter, !Self.fieldValidationValues.contains(validation) {
+            causes.append(.notSupported("fieldValidation", shown: GoText.quote(validation), supported: Self.fieldValidationValues))
+        }
+        if !causes.isEmpty { throw APIError.invalidOptions(kind, causes: causes) }
+    }
+
+    /// ValidateFieldManager: at most 128 bytes, all printable (positions count bytes, as Go's range does).
+    static func fieldManagerCauses(_ manager: String) -> [Cause] {
+        var causes: [Cause] = []
+        if manager.utf8.count > 128 { causes.append(.tooLong("fieldManager", limit: 128)) }
+        var position = 0
+        for scalar in manager.unicodeScalars {
+            if !GoText.isPrintable(scalar) {
+                let code = String(scalar.value, radix: 16, uppercase: true)
+                let shown = "U+" + String(repeating: "0", count: max(0, 4 - code.count)) + code
+                causes.append(.invalid("fieldManager", .string(manager), "invalid character \(shown) (at position \(position))"))
+            }
+            position += UTF8.width(scalar)
+        }
+        return causes
+    }
+
+    /// ValidateDryRun: every value must be All; the list shows as Go's `%#v` of a []string.
+    static func dryRunCause(_ values: [String]) -> Cause {
+        .notSupported("dryRun", shown: "[]string{" + values.map(GoText.quote).joined(separator: ", ") + "}", supported: ["All"])
+    }
+
+    /// ValidateListOptions of the real server (what resourceVersionMatch and sendInitialEvents may be
+    /// combined with), then the watch cache's own demand that initial events come with bookmarks.
+    func checkListOptions(_ type: ResourceType) throws(APIError) {
+        var causes: [Cause] = []
+        let version = resourceVersion ?? ""
+        let hasContinue = !(continueToken ?? "").isEmpty
+        if isWatch {
+            if sendInitialEventsParameter != nil, resourceVersionMatch != "NotOlderThan" {
+                causes.append(.forbidden("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+            }
+            if let match = resourceVersionMatch {
+                if sendInitialEventsParameter == nil {
+                    causes.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+                }
+                if match != "NotOlderThan" {
+                    causes.append(.notSupported("resourceVersionMatch", shown: GoText.quote(match), supported: ["NotOlderThan"]))
+                }
+                if hasContinue {
+                    causes.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
+                }
+            }
+        } else {
+            if let match = resourceVersionMatch {
+                if version.isEmpty {
+                    causes.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+                }
+                if hasContinue {
+                    causes.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
+                }
+                if match != "Exact" && match != "NotOlderThan" {
+                    causes.append(.notSupported("resourceVersionMatch", shown: GoText.quote(match), supported: ["Exact", "NotOlderThan", ""]))
+                }
+                if match == "Exact" && version == "0" {
+                    causes.append(.forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""))
+                }
+            }
+            if sendInitialEventsParameter != nil {
+                causes.append(.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+            }
+        }
+        if !causes.isEmpty { throw APIError.invalidOptions("ListOptions", causes: causes) }
+        if isWatch && sendInitialEvents && !allowBookmarks {
+            throw APIError.invalid(type, name: "", causes: [
+                Cause.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true")
+            ])
         }
     }
 

@@ -71,6 +71,7 @@ enum Strategy {
                 causes += error.causes
             }
         }
+        causes += sizeCapCauses(object, old: nil, type: type)
         if !causes.isEmpty { throw APIError.invalid(type, name: name, causes: causes) }
 
         let tracked = context.appliedConfiguration ?? object
@@ -168,6 +169,7 @@ enum Strategy {
                 causes += error.causes
             }
         }
+        causes += sizeCapCauses(object, old: old, type: type)
         if !causes.isEmpty { throw APIError.invalid(type, name: name, causes: causes) }
 
         if let generation = old["metadata"]?["generation"]?.int, specChanged(object, old) {
@@ -234,6 +236,29 @@ enum Strategy {
     }
 
     // MARK: Checks
+
+    /// Fields of this project's own resources that are capped in size, by group and kind: a Task's
+    /// payload and result (DESIGN.md, Limits: etcd keeps objects under about 1.5 MiB, so each is held
+    /// well below that). Other resources, built-in or custom, keep only the server's own limits.
+    static let sizeCaps: [String: [[String]]] = ["Task.mcp.io": [["spec", "payload"], ["status", "result"]]]
+    static let sizeCapBytes = 256 * 1024
+
+    /// Capped fields over their cap, measured as JSON is stored. On update a field the request leaves
+    /// as it was is not judged again, so an object stored before a cap still takes other changes.
+    static func sizeCapCauses(_ object: JSON, old: JSON?, type: ResourceType) -> [Cause] {
+        guard let paths = sizeCaps[type.groupKind] else { return [] }
+        var causes: [Cause] = []
+        for path in paths {
+            guard let value = object[path: path], value != old?[path: path] else { continue }
+            let size = value.serialized().count
+            if size > sizeCapBytes {
+                causes.append(Cause(
+                    field: path.joined(separator: "."), reason: "FieldValueTooLong",
+                    message: "Too long: may not be more than \(sizeCapBytes) bytes (256 KiB) serialized, and is \(size) bytes"))
+            }
+        }
+        return causes
+    }
 
     static func checkTypeMeta(_ object: JSON, type: ResourceType, name: String) throws(APIError) {
         let kind = object["kind"]?.string ?? ""
@@ -346,10 +371,11 @@ enum Strategy {
         return unknown.map { "metadata.\($0)" }
     }
 
-    /// Unknown fields are an error under Strict validation, a warning under Warn, nothing under Ignore.
+    /// Repeated and unknown fields are an error under Strict validation, a warning under Warn,
+    /// nothing under Ignore. The repeated come first, as the decoder finds them before pruning.
     private static func report(_ unknown: [String], type: ResourceType, context: RequestContext, warnings: inout [String]) throws(APIError) {
-        guard !unknown.isEmpty else { return }
-        let texts = unknown.map { "unknown field \"\($0)\"" }
+        let texts = context.duplicateFields.map { "duplicate field \"\($0)\"" } + unknown.map { "unknown field \"\($0)\"" }
+        guard !texts.isEmpty else { return }
         switch context.fieldValidation {
         case "Strict":
             throw APIError.badRequest(

@@ -64,9 +64,15 @@ func runAPIServer(_ options: APIServerOptions) async throws {
             "revision": "\(store.currentRevision)",
         ])
     }
-    let group = ServiceGroup(
-        configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    // Services shut down in reverse order: the watches end before the HTTP server drains (see WatchShutdown).
+    let services: [any Service] = [application, WatchShutdown(store: store)]
+    var configuration = ServiceGroupConfiguration(
+        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // A backstop, should a response still not end: the services are cancelled rather than awaited forever.
+    configuration.maximumGracefulShutdownDuration = .seconds(10)
+    let group = ServiceGroup(configuration: configuration)
     try await group.run()
+    logger.info("stopped")
 }
 
 struct APIServerCommand: AsyncParsableCommand {

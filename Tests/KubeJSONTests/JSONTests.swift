@@ -17,6 +17,20 @@ import Testing
         #expect(try JSON.parse(value.text) == value)
     }
 
+    @Test func repeatedMembersAreListedWithTheirPathsAndTheLastWins() throws {
+        var duplicates: [String] = []
+        let value = try JSON.parse(
+            Array(#"{"a":1,"s":{"x":[{"k":1,"k":2}],"y":0,"y":3},"a":2,"l":[[{"z":0,"z":1}]]}"#.utf8),
+            duplicateKeys: &duplicates)
+        #expect(duplicates == ["s.x[0].k", "s.y", "a", "l[0][0].z"])
+        #expect(value["a"] == .int(2))
+        #expect(value["s"]?["y"] == .int(3))
+        #expect(Array(value.object!.keys) == ["a", "s", "l"])
+        var none: [String] = []
+        _ = try JSON.parse(Array(#"{"a":{"a":{"a":1}}}"#.utf8), duplicateKeys: &none)
+        #expect(none.isEmpty)
+    }
+
     @Test func unicodeEscapesAndSurrogatePairs() throws {
         #expect(try JSON.parse(#""\u00e9\ud83d\ude00""#) == .string("é😀"))
     }

@@ -6,6 +6,7 @@ import os
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -15,6 +16,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = pathlib.Path(os.environ.get("CONDUCTOR_SHARED", ROOT.parent / "shared"))
 REFERENCE = SHARED / "kube-reference"
+PROJECT_CRDS = ROOT / "deploy" / "crds"
 
 
 def conductor_binary() -> str:
@@ -54,6 +56,10 @@ class APIServer:
     def ca_file(self) -> pathlib.Path:
         return self.data_dir / "pki" / "ca.crt"
 
+    def tls(self) -> ssl.SSLContext:
+        """Trusts the server's own CA (httpx takes an SSLContext; a CA file path is deprecated)."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
     @property
     def token(self) -> str:
         # The token file is a CSV as kube-apiserver's --token-auth-file: token,user,uid,"groups"
@@ -73,7 +79,7 @@ class APIServer:
                 raise RuntimeError(f"apiserver exited with {self.process.returncode}: {self.log_path.read_text()}")
             try:
                 if self.ca_file.exists():
-                    r = httpx.get(f"{self.url}/readyz", verify=str(self.ca_file), timeout=1.0)
+                    r = httpx.get(f"{self.url}/readyz", verify=self.tls(), timeout=1.0)
                     if r.status_code == 200:
                         return
             except httpx.HTTPError:
@@ -94,7 +100,7 @@ class APIServer:
         self.stop(signal.SIGKILL)
 
     def client(self, http2: bool = True, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, verify=str(self.ca_file), http2=http2,
+        return httpx.Client(base_url=self.url, verify=self.tls(), http2=http2,
                             headers={"Authorization": f"Bearer {self.token}"}, timeout=30.0, **kwargs)
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0):
@@ -124,17 +130,34 @@ def client(apiserver):
         yield c
 
 
-def apply_seed_crds(client: httpx.Client) -> None:
-    """Creates the CRDs the reference server was recorded with, and waits until they are served."""
-    import yaml
-    for doc in yaml.safe_load_all((REFERENCE / "seed-crds.yaml").read_text()):
+def create_namespace(client: httpx.Client, name: str) -> dict:
+    """Creates a namespace (it must be new) and answers it."""
+    r = client.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def apply_crds(client: httpx.Client, docs, served: tuple[str, ...] = ("/apis/mcp.io/v1",)) -> None:
+    """Creates CRDs (an existing one is fine), and waits until each of `served` answers."""
+    for doc in docs:
         if not doc:
             continue
         r = client.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=doc)
         assert r.status_code in (201, 409), r.text
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if client.get("/apis/mcp.io/v1").status_code == 200:
-            return
+    deadline = time.monotonic() + 15
+    while not all(client.get(path).status_code == 200 for path in served):
+        assert time.monotonic() < deadline, f"{served} not served after creating the CRDs"
         time.sleep(0.05)
-    raise AssertionError("mcp.io/v1 not served after creating the CRDs")
+
+
+def apply_seed_crds(client: httpx.Client) -> None:
+    """Creates the CRDs the reference server was recorded with, and waits until they are served."""
+    import yaml
+    apply_crds(client, yaml.safe_load_all((REFERENCE / "seed-crds.yaml").read_text()))
+
+
+def apply_project_crds(client: httpx.Client) -> None:
+    """Creates the project's CRDs (deploy/crds), and waits until tasks and agents are served."""
+    import yaml
+    apply_crds(client, [yaml.safe_load(path.read_text()) for path in sorted(PROJECT_CRDS.glob("*.yaml"))],
+               served=("/apis/mcp.io/v1", "/apis/mcp.io/v1/tasks", "/apis/mcp.io/v1/agents"))

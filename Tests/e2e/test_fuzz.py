@@ -28,10 +28,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
+from conftest import ROOT, apply_project_crds
 
 SCALE = float(os.environ.get("FUZZ_SCALE", "1.0"))
-CRDS = ROOT / "deploy" / "crds"
 NS = "fuzz"
 SCRATCH = "fuzz-scratch"
 TASKS = f"/apis/mcp.io/v1/namespaces/{NS}/tasks"
@@ -268,7 +267,7 @@ class Fuzzer:
         if self.server.process.poll() is not None:
             return True
         try:
-            with httpx.Client(verify=ssl.create_default_context(cafile=str(self.server.ca_file)), timeout=3) as c:
+            with httpx.Client(verify=self.server.tls(), timeout=3) as c:
                 if c.get(f"{self.server.url}/readyz").status_code == 200:
                     return False
         except httpx.HTTPError:
@@ -346,6 +345,19 @@ class Fuzzer:
         problem = status_problem(res)
         if problem:
             self.fail("4xx that is not a valid Status", f"{res.status}: {problem}", req, res)
+
+    def send_generated(self, strategy, examples: int, http2: bool = False) -> None:
+        """Sends the requests a hypothesis strategy draws (`examples`, scaled by FUZZ_SCALE), then reports."""
+        self.begin()
+        count = n(examples)
+
+        @settings(max_examples=count, **SETTINGS)
+        @given(req=strategy)
+        def run(req):
+            self.exercise(dataclasses.replace(req, http2=True) if http2 else req)
+
+        run()
+        self.finish(minimum_sent=count // 2)
 
     def finish(self, minimum_sent: int = 0) -> None:
         self.ensure_alive()
@@ -443,14 +455,7 @@ def short_backtraces():
 @pytest.fixture(scope="module")
 def fuzz(apiserver):
     with apiserver.client() as c:
-        for path in sorted(CRDS.glob("*.yaml")):
-            r = c.post(CRD_PATH, json=yaml.safe_load(path.read_text()))
-            assert r.status_code in (201, 409), r.text
-        deadline = time.monotonic() + 15
-        while c.get("/apis/mcp.io/v1").status_code != 200 or \
-                c.get("/apis/mcp.io/v1/tasks").status_code != 200:
-            assert time.monotonic() < deadline, "mcp.io/v1 not served"
-            time.sleep(0.05)
+        apply_project_crds(c)
         for name in (NS, SCRATCH):
             r = c.post(NAMESPACES, json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
             assert r.status_code == 201, r.text
@@ -959,27 +964,11 @@ SETTINGS = dict(deadline=None, database=None, derandomize=True, phases=[Phase.ex
 
 
 def test_mutated_bodies_http1(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(600), **SETTINGS)
-    @given(req=mutated_body())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(600) // 2)
+    fuzz.send_generated(mutated_body(), 600)
 
 
 def test_mutated_bodies_http2(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(250), **SETTINGS)
-    @given(req=mutated_body())
-    def run(req):
-        fuzz.exercise(dataclasses.replace(req, http2=True))
-
-    run()
-    fuzz.finish(minimum_sent=n(250) // 2)
+    fuzz.send_generated(mutated_body(), 250, http2=True)
 
 
 @st.composite
@@ -991,15 +980,7 @@ def top_level_values(draw):
 
 
 def test_arbitrary_json_values(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(250), **SETTINGS)
-    @given(req=top_level_values())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(250) // 2)
+    fuzz.send_generated(top_level_values(), 250)
 
 
 # -- paths, queries, methods, headers
@@ -1111,27 +1092,11 @@ def valid_targets_random_query(draw):
 
 
 def test_random_paths_methods_headers(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(500), **SETTINGS)
-    @given(req=random_requests())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(500) // 2)
+    fuzz.send_generated(random_requests(), 500)
 
 
 def test_random_query_strings(fuzz):
-    fuzz.begin()
-
-    @settings(max_examples=n(300), **SETTINGS)
-    @given(req=valid_targets_random_query())
-    def run(req):
-        fuzz.exercise(req)
-
-    run()
-    fuzz.finish(minimum_sent=n(300) // 2)
+    fuzz.send_generated(valid_targets_random_query(), 300)
 
 
 def test_server_survived(fuzz):
