@@ -50,6 +50,15 @@ public final class EventRecorder: Sendable {
         public var patched = 0
         /// Refused by the server, without a name to write under, or given up after `maxTries`.
         public var failed = 0
+
+        public init(queued: Int = 0, droppedQueueFull: Int = 0, droppedAsSpam: Int = 0, created: Int = 0, patched: Int = 0, failed: Int = 0) {
+            self.queued = queued
+            self.droppedQueueFull = droppedQueueFull
+            self.droppedAsSpam = droppedAsSpam
+            self.created = created
+            self.patched = patched
+            self.failed = failed
+        }
     }
 
     private enum WriteOutcome {

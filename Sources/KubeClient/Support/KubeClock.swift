@@ -76,6 +76,11 @@ func race<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T, de
 /// An operation run with `withDeadline` did not finish before the clock reached its deadline.
 public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable, Equatable {
     public var deadline: MonotonicInstant
+
+    public init(deadline: MonotonicInstant) {
+        self.deadline = deadline
+    }
+
     public var description: String { "the deadline \(deadline) passed before the operation finished" }
 }
 

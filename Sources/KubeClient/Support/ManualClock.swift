@@ -36,6 +36,9 @@ public final class ManualClock: KubeClock {
     /// Tasks parked in `sleep` (not those bounded by `withDeadline`).
     public var sleeperCount: Int { state.withLock { $0.waiters.values.count { $0.isSleeper } } }
 
+    /// Operations running under a `withDeadline` of this clock.
+    public var deadlineCount: Int { state.withLock { $0.waiters.values.count { !$0.isSleeper } } }
+
     /// When the earliest sleeper wakes; nil when none sleeps.
     public var nextWakeUp: MonotonicInstant? { state.withLock { $0.waiters.values.filter(\.isSleeper).map(\.deadline).min() } }
 
