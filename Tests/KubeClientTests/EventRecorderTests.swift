@@ -19,12 +19,52 @@ func waitUntilWritten(_ recorder: EventRecorder, _ count: Int) async throws {
     }
 }
 
+/// A recorder on a manual clock, writing to a fresh server.
+final class RecorderHarness {
+    let server: APIServerProcess
+    let client: KubeClient
+    let clock = ManualClock()
+    let recorder: EventRecorder
+    private var writer: Task<Void, Never>?
+
+    init(server: APIServerProcess, client: KubeClient, options: EventRecorder.Options, host: String?) {
+        self.server = server
+        self.client = client
+        recorder = EventRecorder(client: client, component: "conductor", host: host, options: options, clock: clock)
+    }
+
+    /// Starts the writer (tests that fill the queue first start it later).
+    func startWriting() {
+        let recorder = recorder
+        writer = writer ?? Task { await recorder.run() }
+    }
+
+    /// Finishes the recorder and waits for the writer to drain it.
+    func finish() async {
+        recorder.finish()
+        await writer?.value
+    }
+}
+
+func withRecorder(options: EventRecorder.Options = EventRecorder.Options(), host: String? = nil,
+                  _ body: (RecorderHarness) async throws -> Void) async throws {
+    try await withServer { server, client in
+        let harness = RecorderHarness(server: server, client: client, options: options, host: host)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.finish()
+            throw error
+        }
+        await harness.finish()
+    }
+}
+
 @Suite struct EventRecording {
     @Test func repeatsAreCountedOnOneEvent() async throws {
-        try await withServer { _, client in
-            let clock = ManualClock()
-            let recorder = EventRecorder(client: client, component: "conductor", host: "node-1", clock: clock)
-            let writer = Task { await recorder.run() }
+        try await withRecorder(host: "node-1") { harness in
+            let (client, clock, recorder) = (harness.client, harness.clock, harness.recorder)
+            harness.startWriting()
             let firstAt = clock.wallTime
             for _ in 0..<5 {
                 recorder.record(pod("web-1"), type: .warning, reason: "BackOff", message: "Back-off restarting failed container")
@@ -51,17 +91,13 @@ func waitUntilWritten(_ recorder: EventRecorder, _ count: Int) async throws {
             try await waitUntilWritten(recorder, 6)
             #expect(try await events(about: "web-1", client).count == 2)
             #expect(recorder.stats == EventRecorder.Stats(queued: 6, created: 2, patched: 4))
-
-            recorder.finish()
-            await writer.value
         }
     }
 
     @Test func similarEventsAreCombinedWithinTheWindow() async throws {
-        try await withServer { _, client in
-            let clock = ManualClock()
-            let recorder = EventRecorder(client: client, component: "conductor", clock: clock)
-            let writer = Task { await recorder.run() }
+        try await withRecorder { harness in
+            let (client, clock, recorder) = (harness.client, harness.clock, harness.recorder)
+            harness.startWriting()
             // Twelve events that differ only in their message, within ten minutes.
             for attempt in 0..<12 {
                 recorder.record(pod("web-2"), type: .warning, reason: "Unhealthy", message: "probe failed: attempt \(attempt)")
@@ -87,19 +123,15 @@ func waitUntilWritten(_ recorder: EventRecorder, _ count: Int) async throws {
             #expect(written.count == 11)
             #expect(written.contains { $0.message == "probe failed: attempt 12" && $0.count == 1 })
             #expect(recorder.stats == EventRecorder.Stats(queued: 13, created: 11, patched: 2))
-
-            recorder.finish()
-            await writer.value
         }
     }
 
     @Test func fullQueueAndSpamAreDroppedAndCountedWithoutBlocking() async throws {
-        try await withServer { _, client in
-            let clock = ManualClock()
-            var options = EventRecorder.Options()
-            options.queueCapacity = 4
-            options.spamBurst = 3
-            let recorder = EventRecorder(client: client, component: "conductor", options: options, clock: clock)
+        var options = EventRecorder.Options()
+        options.queueCapacity = 4
+        options.spamBurst = 3
+        try await withRecorder(options: options) { harness in
+            let (client, clock, recorder) = (harness.client, harness.clock, harness.recorder)
 
             // Nothing drains the queue yet: the first four wait, the rest are dropped at once.
             for index in 0..<7 {
@@ -109,7 +141,7 @@ func waitUntilWritten(_ recorder: EventRecorder, _ count: Int) async throws {
             #expect(recorder.stats == EventRecorder.Stats(queued: 4, droppedQueueFull: 3, failed: 1))
 
             // Draining: the object's burst is three, so the fourth is dropped as spam.
-            let writer = Task { await recorder.run() }
+            harness.startWriting()
             try await waitUntil("the queue is drained") {
                 let stats = recorder.stats
                 return stats.created + stats.droppedAsSpam == 4
@@ -128,10 +160,30 @@ func waitUntilWritten(_ recorder: EventRecorder, _ count: Int) async throws {
             #expect(recorder.stats.droppedAsSpam == 2)
             #expect(try await events(about: "web-3", client).contains { $0.reason == "Later" })
 
-            recorder.finish()
-            await writer.value
+            await harness.finish()
             recorder.record(pod("web-3"), type: .normal, reason: "AfterFinish", message: "dropped")
             #expect(recorder.stats.droppedQueueFull == 4)
+        }
+    }
+
+    @Test func writesFailingWhileTheServerIsDownAreRetriedOnTheClock() async throws {
+        try await withRecorder { harness in
+            let (clock, recorder) = (harness.clock, harness.recorder)
+            harness.startWriting()
+            harness.server.kill()
+            recorder.record(pod("web-4"), type: .warning, reason: "Failed", message: "written once the server is back")
+
+            // The write fails and the writer pauses on the clock, for a random part of the retry delay at first.
+            try await waitUntil("the writer waits to retry") { clock.sleeperCount == 1 }
+            #expect(recorder.stats == EventRecorder.Stats(queued: 1))
+            let retryAt = try #require(clock.nextWakeUp)
+            #expect(retryAt <= clock.now.advanced(by: EventRecorder.Options().retryDelay))
+
+            try await harness.server.start()
+            clock.advance(to: retryAt)
+            try await waitUntilWritten(recorder, 1)
+            #expect(recorder.stats == EventRecorder.Stats(queued: 1, created: 1))
+            #expect(try await events(about: "web-4", harness.client).map(\.message) == ["written once the server is back"])
         }
     }
 }

@@ -210,15 +210,30 @@ final class Election {
     }
 }
 
-@Suite struct LeaderElection {
-    @Test func exactlyOneLeadsAndReleaseOnCancelHandsOverAtOnce() async throws {
-        try await withServer { _, client in
-            let election = Election(client: client, leaseName: "released", releaseOnCancel: true)
+/// Runs `body` on a fresh server with contenders a and b on the Lease `leaseName`, a leading (it started
+/// first) and b following; stops whichever still run afterwards.
+func withElection(_ leaseName: String, releaseOnCancel: Bool,
+                  _ body: (Election, Contender, Contender) async throws -> Void) async throws {
+    try await withServer { _, client in
+        let election = Election(client: client, leaseName: leaseName, releaseOnCancel: releaseOnCancel)
+        do {
             let a = try election.start("a")
             try await election.settle()
-            #expect(a.elector.isLeader && a.elector.leader == "a")
             let b = try election.start("b")
             try await election.settle()
+            try await body(election, a, b)
+        } catch {
+            try? await election.stopAll()
+            throw error
+        }
+        try await election.stopAll()
+    }
+}
+
+@Suite struct LeaderElection {
+    @Test func exactlyOneLeadsAndReleaseOnCancelHandsOverAtOnce() async throws {
+        try await withElection("released", releaseOnCancel: true) { election, a, b in
+            #expect(a.elector.isLeader && a.elector.leader == "a")
             #expect(!b.elector.isLeader)
             #expect(b.reported == ["a"])
             await #expect(throws: LeaderElectionError.alreadyRunning(lock: "default/released")) { try await a.elector.run() }
@@ -249,17 +264,11 @@ final class Election {
             #expect(taken.spec?.leaseTransitions == 1)
             #expect(b.reported.last == "b")
             #expect(election.log.overlaps.isEmpty, "\(election.log.overlaps)")
-            try await election.stopAll()
         }
     }
 
     @Test func leaderThatCannotRenewStopsBeforeTheOtherStarts() async throws {
-        try await withServer { _, client in
-            let election = Election(client: client, leaseName: "cut-off", releaseOnCancel: true)
-            let a = try election.start("a")
-            try await election.settle()
-            let b = try election.start("b")
-            try await election.settle()
+        try await withElection("cut-off", releaseOnCancel: true) { election, a, b in
             try await election.advance(by: .seconds(10))
             #expect(a.elector.isLeader && !b.elector.isLeader)
 
@@ -285,17 +294,11 @@ final class Election {
             try await election.advance(until: "a sees b lead") { a.reported.last == "b" }
             #expect(!a.elector.isLeader && b.elector.isLeader)
             #expect(a.reported == ["a", "b"])
-            try await election.stopAll()
         }
     }
 
     @Test func cancelWithoutReleaseHandsOverOnlyAfterTheLeaseDuration() async throws {
-        try await withServer { _, client in
-            let election = Election(client: client, leaseName: "abandoned", releaseOnCancel: false)
-            let a = try election.start("a")
-            try await election.settle()
-            let b = try election.start("b")
-            try await election.settle()
+        try await withElection("abandoned", releaseOnCancel: false) { election, a, b in
             try await election.advance(by: .seconds(6))
 
             let lastRenewal = try #require(a.lock.lastWrite)
@@ -309,7 +312,6 @@ final class Election {
             #expect(started <= lastRenewal.advanced(by: Election.leaseDuration + Election.longestRetry * 2))
             #expect(try await election.lease().spec?.holderIdentity == "b")
             #expect(election.log.overlaps.isEmpty, "\(election.log.overlaps)")
-            try await election.stopAll()
         }
     }
 

@@ -6,8 +6,10 @@ import Synchronization
 /// Contenders never compare their clocks: each notes, by its own monotonic clock, when it last saw the
 /// record change (`observedTime`) and takes the lock over only once it has seen no change for the record's
 /// `leaseDurationSeconds`. The leader renews every `retryPeriod`; when a renewal has not succeeded within
-/// `renewDeadline` it stops leading. With `leaseDuration > renewDeadline + retryPeriod` (the defaults: 15 >
-/// 10 + 2) and clocks that run at about the same rate, the old leader has stopped before anyone may start.
+/// `renewDeadline` it stops leading. A leader stops at most `retryPeriod + renewDeadline` after its last
+/// renewal returned; a contender starts at least `leaseDuration` after it read that renewal. So with
+/// `leaseDuration > renewDeadline + retryPeriod` (the defaults: 15 > 10 + 2), clocks that run at about the
+/// same rate, and requests faster than the difference, the old leader has stopped before anyone may start.
 /// Writes are conditional on the resourceVersion read, so two contenders never both acquire.
 ///
 /// Where this differs from client-go, on purpose: `run()` contends again after losing the lease (client-go
@@ -43,6 +45,12 @@ public final class LeaderElector: Sendable {
         logger[metadataKey: "lock"] = "\(config.lock)"
         logger[metadataKey: "identity"] = "\(config.lock.identity)"
         self.logger = logger
+        // client-go accepts this too, so it is not refused; but it leaves no margin for the guarantee above.
+        if config.leaseDuration <= config.renewDeadline + config.retryPeriod {
+            logger.warning("leaseDuration is not greater than renewDeadline + retryPeriod: a leader that cannot renew may still lead when another takes over",
+                           metadata: ["leaseDuration": "\(config.leaseDuration)", "renewDeadline": "\(config.renewDeadline)",
+                                      "retryPeriod": "\(config.retryPeriod)"])
+        }
     }
 
     /// Whether this elector leads by its own account: from just before `onStartedLeading` until leading
