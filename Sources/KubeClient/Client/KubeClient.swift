@@ -28,14 +28,17 @@ public final class KubeClient: Sendable {
     let transport: CurlTransport
     private let tokens: TokenProvider
     private let rateLimiter: RateLimiter?
+    /// Paces the rate limit and the waits a server asks for with Retry-After.
+    let clock: any KubeClock
     let logger: Logger
 
-    public init(config: ClientConfig, logger: Logger = Logger(label: "conductor.kube")) throws {
+    public init(config: ClientConfig, logger: Logger = Logger(label: "conductor.kube"), clock: any KubeClock = SystemClock()) throws {
         self.config = config
         self.logger = logger
+        self.clock = clock
         self.transport = try CurlTransport(configuration: .init(tls: config.tls), logger: logger)
         self.tokens = TokenProvider(config.credentials)
-        self.rateLimiter = config.rateLimit.map(RateLimiter.init)
+        self.rateLimiter = config.rateLimit.map { RateLimiter($0, clock: clock) }
     }
 
     /// Connections opened to the server so far; 1 while the first connection holds.
@@ -84,7 +87,7 @@ public final class KubeClient: Sendable {
             if attempt <= config.maxRetries, error.code == 429 || (error.code >= 500 && error.retryAfter != nil) {
                 let wait = error.retryAfter ?? .seconds(1)
                 logger.debug("server asked to retry", metadata: ["path": "\(request.path)", "code": "\(error.code)", "after": "\(wait)"])
-                try await Task.sleep(for: wait)
+                try await clock.sleep(for: wait)
                 continue
             }
             throw error

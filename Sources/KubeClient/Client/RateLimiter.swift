@@ -12,34 +12,24 @@ public struct RateLimit: Sendable, Equatable {
     }
 }
 
-/// A token bucket. Each caller reserves the next token under the lock, then sleeps until its time: callers
-/// are served in order and none spins.
-final class RateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updatedAt: ContinuousClock.Instant
+/// Waits for a token before each request. Each caller reserves the next token under the lock, then sleeps
+/// on the clock until its time: callers are served in order and none spins.
+public final class RateLimiter: Sendable {
+    private let clock: any KubeClock
+    private let bucket: Mutex<TokenBucket>
+
+    public init(_ limit: RateLimit, clock: any KubeClock = SystemClock()) {
+        self.clock = clock
+        self.bucket = Mutex(TokenBucket(rate: limit.qps, burst: limit.burst, now: clock.now))
     }
 
-    private let limit: RateLimit
-    private let bucket: Mutex<Bucket>
-
-    init(_ limit: RateLimit) {
-        self.limit = limit
-        self.bucket = Mutex(Bucket(tokens: Double(limit.burst), updatedAt: .now))
-    }
-
-    func acquire() async throws {
-        let now = ContinuousClock.now
-        let wait: Duration = bucket.withLock { bucket in
-            let elapsed = now - bucket.updatedAt
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(Double(limit.burst), bucket.tokens + seconds * limit.qps)
-            bucket.updatedAt = now
-            bucket.tokens -= 1
-            return bucket.tokens >= 0 ? .zero : .seconds(-bucket.tokens / limit.qps)
-        }
-        if wait > .zero {
-            try await Task.sleep(for: wait)
+    /// Returns once the caller may send; throws `CancellationError` if its task is cancelled while waiting
+    /// (the reserved token is not given back, as before).
+    public func acquire() async throws {
+        let now = clock.now
+        let turn = bucket.withLock { $0.reserve(at: now) }
+        if turn > now {
+            try await clock.sleep(until: turn, tolerance: nil)
         }
     }
 }
