@@ -35,6 +35,7 @@ public struct InformerIndex<Object: KubeObject>: Sendable {
 }
 
 public enum InformerError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// `known`: the names of the indexes there are, sorted.
     case unknownIndex(String, known: [String])
     case duplicateIndex(String)
     case alreadyStarted(resource: String)
@@ -43,7 +44,7 @@ public enum InformerError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         switch self {
-        case .unknownIndex(let name, let known): "no index named \(name) (the informer has \(known.sorted().joined(separator: ", ")))"
+        case .unknownIndex(let name, let known): "no index named \(name) (the informer has \(known.joined(separator: ", ")))"
         case .duplicateIndex(let name): "an index named \(name) is already registered"
         case .alreadyStarted(let resource): "the informer of \(resource) was started already: an informer runs once"
         case .stopped(let resource): "the informer of \(resource) stopped"
@@ -77,13 +78,13 @@ struct InformerCache<Object: KubeObject>: Sendable {
     }
 
     func byIndex(_ name: String, _ value: String) throws(InformerError) -> [Object] {
-        guard let entries = filed[name] else { throw .unknownIndex(name, known: Array(indexes.keys)) }
+        guard let entries = filed[name] else { throw .unknownIndex(name, known: indexes.keys.sorted()) }
         return (entries[value] ?? []).sorted().compactMap { objects[$0] }
     }
 
     /// The values an index holds objects under.
     func indexValues(_ name: String) throws(InformerError) -> [String] {
-        guard let entries = filed[name] else { throw .unknownIndex(name, known: Array(indexes.keys)) }
+        guard let entries = filed[name] else { throw .unknownIndex(name, known: indexes.keys.sorted()) }
         return entries.keys.sorted()
     }
 
