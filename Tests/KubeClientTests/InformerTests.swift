@@ -200,7 +200,7 @@ func versions(_ objects: [JSON]) -> [String: String] {
                 let filed = Set(try informer.byIndex("label:group", group).map(\.key))
                 #expect(filed == Set(informer.list().filter { $0.labels["group"] == group }.map(\.key)), "group \(group)")
             }
-            print("churn: \(writers * operationsEach) writes, \(handled.withLock { $0.count }) events, \(truth.count) objects at the end, \(client.connectionsOpened) connections")
+            print("churn: \(writers * operationsEach) writes, \(handled.withLock { $0.count }) events, \(truth.count) objects at the end")
         }
     }
 
