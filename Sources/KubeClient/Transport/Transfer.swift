@@ -127,10 +127,12 @@ final class Transfer: @unchecked Sendable {
     }
 
     private func receivedHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        // Trim CR LF as bytes: as a String, "\r\n" is one Character and would not compare equal to either.
+        // CR and LF are cut as bytes: in a String "\r\n" is one Character, equal to neither "\r" nor "\n", so
+        // trimming Characters left the blank line that ends the head non-empty (a stream's head then waited
+        // for the end of its body) and every header value ending in "\r\n".
         var end = bytes.count
         while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
         if line.isEmpty {
             headersEnded()
         } else if line.hasPrefix("HTTP/") {

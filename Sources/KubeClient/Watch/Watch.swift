@@ -68,8 +68,11 @@ extension ResourceClient {
             do {
                 for try await chunk in stream.body {
                     for line in lines.append(chunk) {
-                        continuation.yield(try Object.decodeWatchEvent(line))
+                        continuation.yield(try decodeEvent(line))
                     }
+                }
+                if let last = lines.finish() {
+                    continuation.yield(try decodeEvent(last))
                 }
                 continuation.finish()
             } catch {
@@ -80,9 +83,20 @@ extension ResourceClient {
         return events
     }
 
+    private func decodeEvent(_ line: [UInt8]) throws -> WatchEvent<Object> {
+        do {
+            return try Object.decodeWatchEvent(line)
+        } catch {
+            throw KubeDecodingError(what: "\(resource.kind) watch event", method: "WATCH", path: resource.path(namespace: namespace),
+                                    underlying: "\(error): \(String(decoding: line.prefix(200), as: UTF8.self))")
+        }
+    }
+
     /// A watch that lasts until the consuming task is cancelled: it opens a new request from the last
     /// resourceVersion it saw when the server ends one (timeouts) or the connection is lost, and lists again
-    /// when the server answers 410 Expired. With `resourceVersion` nil it lists first.
+    /// when the server answers 410 Expired. With `resourceVersion` nil it starts with the whole state: a list,
+    /// or, with `options.sendInitialEvents`, the initial events of a watch up to their end bookmark (the
+    /// watch-list of client-go). Either way the receiver gets it as one `.relisted`.
     public func watch(resourceVersion: String? = nil, options: WatchOptions = WatchOptions(),
                       backoff: WatchBackoff = WatchBackoff()) -> AsyncThrowingStream<WatchUpdate<Object>, any Error> {
         let (updates, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate<Object>.self)
@@ -90,27 +104,52 @@ extension ResourceClient {
             var lastVersion = resourceVersion
             var delay = backoff.initial
             let logger = client.logger
+            // Initial events are asked for only to start from nothing: a resumed request that asked again
+            // would be sent the whole state once more, as ADDED events the receiver already has.
+            var resuming = options
+            resuming.sendInitialEvents = false
             while !Task.isCancelled {
                 do {
+                    var initialEvents: InitialEvents<Object>?
                     if lastVersion == nil {
-                        let list = try await listAll(options.listOptions)
-                        continuation.yield(.relisted(list))
-                        lastVersion = list.resourceVersion
+                        if options.sendInitialEvents {
+                            initialEvents = InitialEvents()
+                        } else {
+                            let list = try await listAll(options.listOptions)
+                            continuation.yield(.relisted(list))
+                            lastVersion = list.resourceVersion
+                        }
                     }
-                    let events = try await watchOnce(resourceVersion: lastVersion, options: options)
+                    let events = try await watchOnce(resourceVersion: lastVersion, options: initialEvents == nil ? resuming : options)
+                    var delivered = false
                     for try await event in events {
+                        delivered = true
                         delay = backoff.initial
-                        switch event {
-                        case .added(let object), .modified(let object), .deleted(let object):
-                            if let version = object.resourceVersion { lastVersion = version }
-                        case .bookmark(let version, _):
-                            if !version.isEmpty { lastVersion = version }
-                        case .error(let status):
+                        if case .error(let status) = event {
                             throw KubeAPIError(code: status.code ?? 500, status: status, method: "WATCH", path: resource.path(namespace: namespace))
                         }
+                        if var collecting = initialEvents {
+                            if let list = try collecting.take(event) {
+                                continuation.yield(.relisted(list))
+                                lastVersion = list.resourceVersion
+                                initialEvents = nil
+                            } else {
+                                initialEvents = collecting
+                            }
+                            continue
+                        }
+                        if let version = event.resourceVersion { lastVersion = version }
                         continuation.yield(.event(event))
                     }
-                    // The server ended the request (its timeout): go on from where it stopped, at once.
+                    if initialEvents != nil {
+                        throw WatchProtocolError(message: "the watch of \(resource.plural) ended before its initial events did")
+                    }
+                    // The server ended the request (its timeout): go on from where it stopped, at once, unless
+                    // it ended without a word, which a server that closes every watch at once would do forever.
+                    if !delivered {
+                        try await Task.sleep(for: delay)
+                        delay = min(delay * 2, backoff.maximum)
+                    }
                 } catch let error as KubeAPIError where error.isResourceVersionTooOld {
                     logger.info("watch resourceVersion expired; listing again", metadata: ["resource": "\(resource.plural)", "resourceVersion": "\(lastVersion ?? "")"])
                     lastVersion = nil
@@ -130,7 +169,34 @@ extension ResourceClient {
     }
 }
 
-/// Splits a byte stream into newline-terminated lines (the watch stream's JSON framing).
+/// The state a watch with `sendInitialEvents` describes before its initial-events-end bookmark, gathered
+/// into what a list would have answered.
+struct InitialEvents<Object: KubeObject> {
+    private var objects: [String: Object] = [:]
+
+    /// Takes one event; returns the whole state once the end bookmark arrives.
+    mutating func take(_ event: WatchEvent<Object>) throws -> ObjectList<Object>? {
+        switch event {
+        case .added(let object), .modified(let object):
+            objects[object.key] = object
+        case .deleted(let object):
+            objects[object.key] = nil
+        case .bookmark(let version, let initialEventsEnd):
+            guard initialEventsEnd else { return nil }
+            guard !version.isEmpty else {
+                throw WatchProtocolError(message: "the initial-events-end bookmark has no resourceVersion")
+            }
+            let items = objects.values.sorted { $0.key < $1.key }
+            return ObjectList(items: items, resourceVersion: version, continueToken: nil, remainingItemCount: nil)
+        case .error:
+            break
+        }
+        return nil
+    }
+}
+
+/// Splits a byte stream into newline-terminated lines (the watch stream's JSON framing). A carriage return
+/// before the newline is dropped, and blank lines (keep-alives some proxies send) are skipped.
 struct LineSplitter {
     private var pending: [UInt8] = []
 
@@ -138,16 +204,24 @@ struct LineSplitter {
         var lines: [[UInt8]] = []
         var start = chunk.startIndex
         for index in chunk.indices where chunk[index] == UInt8(ascii: "\n") {
-            if pending.isEmpty {
-                if index > start { lines.append(Array(chunk[start..<index])) }
-            } else {
-                pending += chunk[start..<index]
-                lines.append(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
+            pending += chunk[start..<index]
+            if let line = Self.content(pending) { lines.append(line) }
+            pending.removeAll(keepingCapacity: true)
             start = index + 1
         }
         pending += chunk[start...]
         return lines
+    }
+
+    /// What is left after the stream ended: a last line that had no newline, if any.
+    mutating func finish() -> [UInt8]? {
+        defer { pending.removeAll() }
+        return Self.content(pending)
+    }
+
+    private static func content(_ line: [UInt8]) -> [UInt8]? {
+        var end = line.endIndex
+        while end > line.startIndex, [UInt8(ascii: "\r"), UInt8(ascii: " "), UInt8(ascii: "\t")].contains(line[end - 1]) { end -= 1 }
+        return end == line.startIndex ? nil : Array(line[..<end])
     }
 }

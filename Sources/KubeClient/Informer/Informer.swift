@@ -1,0 +1,241 @@
+import Synchronization
+
+/// Keeps a cache of one kind of resource in step with the server, and tells each subscriber and handler
+/// every change once, in order: client-go's SharedIndexInformer with its Reflector.
+///
+/// `run()` lists, then watches from the list's resourceVersion; when the watch is lost it resumes from the
+/// last resourceVersion it saw, and when the server answers 410 it lists again and tells only the difference
+/// (`InformerCache.replace`). So after a lost connection or a 410 the cache neither misses nor repeats a
+/// change, and neither do the events.
+///
+///     let informer = try Informer(client.resource(taskResource), indexes: [.label("team")])
+///     informer.addHandler(onAdd: { task in ... }, onUpdate: { old, new in ... }, onDelete: { task in ... })
+///     group.addTask { try await informer.run() }
+///     try await informer.waitUntilSynced()
+///     let mine = try informer.byIndex("label:team", "blue")
+public final class Informer<Object: KubeObject>: Sendable {
+    public typealias Handler = @Sendable (InformerEvent<Object>) async -> Void
+
+    private struct State: ~Copyable {
+        var cache: InformerCache<Object>
+        var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
+        var syncWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var synced = false
+        var started = false
+        var stopped = false
+        var lastSyncResourceVersion: String?
+    }
+
+    private struct HandlerRegistration: Sendable {
+        var events: AsyncStream<InformerEvent<Object>>
+        var handler: Handler
+    }
+
+    public let resource: ResourceClient<Object>
+    public let options: WatchOptions
+    public let backoff: WatchBackoff
+    private let state: Mutex<State>
+    private let nextID = Atomic<Int>(0)
+    /// Handlers added before or while `run()` runs; `run()` gives each a task that delivers its events.
+    private let registrations: AsyncStream<HandlerRegistration>
+    private let registrar: AsyncStream<HandlerRegistration>.Continuation
+
+    /// `resource` decides the namespace (nil: all of them); `options` the selectors and watch timeouts.
+    /// The namespace index is always there; `indexes` adds more (their names must differ).
+    public init(_ resource: ResourceClient<Object>, options: WatchOptions = WatchOptions(),
+                indexes: [InformerIndex<Object>] = [], backoff: WatchBackoff = WatchBackoff()) throws(InformerError) {
+        self.resource = resource
+        self.options = options
+        self.backoff = backoff
+        state = Mutex(State(cache: try InformerCache(indexes: [.namespace] + indexes)))
+        (registrations, registrar) = AsyncStream.makeStream(of: HandlerRegistration.self)
+    }
+
+    // MARK: Running
+
+    /// Lists, watches and delivers events to the handlers until the calling task is cancelled; then it
+    /// returns, after ending every subscriber's stream. An informer runs once.
+    /// Errors of the server and the connection are retried with `backoff`, never thrown.
+    public func run() async throws(InformerError) {
+        try state.withLock { (state: inout State) throws(InformerError) in
+            guard !state.started else { throw .alreadyStarted(resource: resource.resource.plural) }
+            state.started = true
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.reflect() }
+            // Ends when the task is cancelled: an AsyncStream's iteration stops then.
+            for await registration in registrations {
+                group.addTask {
+                    for await event in registration.events { await registration.handler(event) }
+                }
+            }
+            group.cancelAll()
+        }
+        stop()
+    }
+
+    /// The Reflector: the resuming watch's updates into the cache.
+    private func reflect() async {
+        do {
+            for try await update in resource.watch(options: options, backoff: backoff) {
+                apply(update)
+            }
+        } catch {
+            // The resuming watch retries every failure and only finishes when cancelled; say so if that changes.
+            resource.client.logger.error("informer watch ended", metadata: ["resource": "\(resource.resource.plural)", "error": "\(error)"])
+        }
+    }
+
+    private func apply(_ update: WatchUpdate<Object>) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            let events: [InformerEvent<Object>]
+            switch update {
+            case .relisted(let list):
+                events = state.cache.replace(with: list.items)
+                state.lastSyncResourceVersion = list.resourceVersion
+            case .event(let event):
+                events = state.cache.apply(event)
+                if let version = event.resourceVersion { state.lastSyncResourceVersion = version }
+            }
+            // Under the lock, so that a subscriber that joins now gets the cache and then exactly the changes
+            // after it. Yielding never runs the consumer here; it only queues.
+            for continuation in state.subscribers.values {
+                for event in events { continuation.yield(event) }
+            }
+            guard case .relisted = update, !state.synced else { return [] }
+            state.synced = true
+            defer { state.syncWaiters.removeAll() }
+            return Array(state.syncWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func stop() {
+        let (subscribers, waiters) = state.withLock { state in
+            state.stopped = true
+            defer {
+                state.subscribers.removeAll()
+                state.syncWaiters.removeAll()
+            }
+            return (Array(state.subscribers.values), Array(state.syncWaiters.values))
+        }
+        // Outside the lock: finishing runs each stream's termination handler, which takes the lock.
+        registrar.finish()
+        for subscriber in subscribers { subscriber.finish() }
+        for waiter in waiters { waiter.resume(throwing: InformerError.stopped(resource: resource.resource.plural)) }
+    }
+
+    // MARK: Sync
+
+    /// Whether the cache holds the first complete list.
+    public var hasSynced: Bool { state.withLock { $0.synced } }
+
+    /// The resourceVersion of the last list or event the cache took in.
+    public var lastSyncResourceVersion: String? { state.withLock { $0.lastSyncResourceVersion } }
+
+    /// Returns once the cache holds the first complete list. Throws `CancellationError` when the waiting task
+    /// is cancelled, `InformerError.stopped` when the informer stopped first.
+    public func waitUntilSynced() async throws {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome = state.withLock { state -> Result<Void, any Error>? in
+                    if state.synced { return .success(()) }
+                    if state.stopped { return .failure(InformerError.stopped(resource: resource.resource.plural)) }
+                    // Checked under the lock: a cancellation handler that ran before this found nothing to resume.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.syncWaiters[id] = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.syncWaiters.removeValue(forKey: id) }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    // MARK: Events
+
+    /// Every change from now on, in order, after an `.added` for each object cached now (by key), as client-go
+    /// tells a handler added late. The stream ends when the informer stops; ending its iteration unsubscribes.
+    /// It buffers without bound: a consumer that falls behind costs memory, never events.
+    public func events() -> AsyncStream<InformerEvent<Object>> {
+        let (stream, continuation) = AsyncStream.makeStream(of: InformerEvent<Object>.self)
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        continuation.onTermination = { [weak self] _ in
+            // The removed continuation is released outside the lock.
+            let removed = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            _ = removed
+        }
+        let stopped = state.withLock { state in
+            for object in state.cache.objects.values.sorted(by: { $0.key < $1.key }) {
+                continuation.yield(.added(object))
+            }
+            if !state.stopped { state.subscribers[id] = continuation }
+            return state.stopped
+        }
+        if stopped { continuation.finish() }
+        return stream
+    }
+
+    /// Calls `handler` with every event of `events()`, one at a time and in order, on a task of `run()`.
+    public func addHandler(_ handler: @escaping Handler) {
+        registrar.yield(HandlerRegistration(events: events(), handler: handler))
+    }
+
+    /// The three handlers of client-go's ResourceEventHandlerFuncs; a deletion found by a list passes the
+    /// last state the cache saw.
+    public func addHandler(onAdd: @escaping @Sendable (Object) async -> Void = { _ in },
+                           onUpdate: @escaping @Sendable (_ old: Object, _ new: Object) async -> Void = { _, _ in },
+                           onDelete: @escaping @Sendable (Object) async -> Void = { _ in }) {
+        addHandler { event in
+            switch event {
+            case .added(let object): await onAdd(object)
+            case .updated(let old, let new): await onUpdate(old, new)
+            case .deleted(let object, _): await onDelete(object)
+            }
+        }
+    }
+
+    // MARK: The cache
+
+    public func get(_ key: String) -> Object? { state.withLock { $0.cache.objects[key] } }
+
+    /// Every cached object, by key.
+    public func list() -> [Object] {
+        state.withLock { state in state.cache.objects.values.sorted { $0.key < $1.key } }
+    }
+
+    public var keys: [String] { state.withLock { $0.cache.objects.keys.sorted() } }
+
+    /// The objects an index files under `value`, by key.
+    public func byIndex(_ name: String, _ value: String) throws(InformerError) -> [Object] {
+        try state.withLock { (state: inout State) throws(InformerError) in try state.cache.byIndex(name, value) }
+    }
+
+    public func byIndex(_ index: InformerIndex<Object>, _ value: String) throws(InformerError) -> [Object] {
+        try byIndex(index.name, value)
+    }
+
+    /// The values an index files objects under now.
+    public func indexValues(_ name: String) throws(InformerError) -> [String] {
+        try state.withLock { (state: inout State) throws(InformerError) in try state.cache.indexValues(name) }
+    }
+
+    /// Adds an index, filing what is cached already.
+    public func addIndex(_ index: InformerIndex<Object>) throws(InformerError) {
+        try state.withLock { (state: inout State) throws(InformerError) in try state.cache.addIndex(index) }
+    }
+}
+
+extension WatchEvent {
+    /// The resourceVersion the event brings the receiver to; nil for an error or an empty bookmark.
+    var resourceVersion: String? {
+        switch self {
+        case .added(let object), .modified(let object), .deleted(let object): object.resourceVersion
+        case .bookmark(let version, _): version.isEmpty ? nil : version
+        case .error: nil
+        }
+    }
+}
