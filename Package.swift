@@ -77,6 +77,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The load-test harness (loadtest/README.md).
+        .executableTarget(
+            name: "loadtest",
+            dependencies: [
+                "KubeClient",
+                "KubeJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "loadtest/Sources",
+            swiftSettings: strict
+        ),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
