@@ -4,7 +4,7 @@ import KubeJSON
 /// An `mcp.io/v1` Agent (deploy/crds/agents.mcp.io.yaml): a worker that registered what it can do and
 /// executes Tasks. The agent writes its spec when it registers; its status is kept by the agent and by the
 /// controller's health monitor.
-public struct Agent: KubeResource, Equatable {
+public struct Agent: SpecAndStatusResource {
     public static let resource = ResourceDescriptor.agents
 
     public var apiVersion: String = ResourceDescriptor.agents.apiVersion

@@ -63,9 +63,8 @@ public struct ConditionType: OpenStringValue {
     public static let running: ConditionType = "Running"
     /// Task: True when the task finished successfully (`Succeeded`).
     public static let complete: ConditionType = "Complete"
-    /// Task: True when the task finished unsuccessfully, with the failure reason (`Cancelled`,
-    /// `DeadlineExceeded`, `RetriesExhausted`, `AgentLossRetriesExhausted`, `ExecutionFailed`,
-    /// `ResultTooLarge`, `InvalidSpec`).
+    /// Task: True once the task failed for good, with the reason (one of `Reason.finalFailures`). Set by the
+    /// controller when it decides not to retry.
     public static let failed: ConditionType = "Failed"
 }
 
@@ -112,10 +111,16 @@ public struct Reason: OpenStringValue {
     /// The agent started the current attempt (Running=True).
     public static let started: Reason = "Started"
 
-    // MARK: Task, final
+    // MARK: Task, finished
 
     /// The agent finished the task successfully (Complete=True, phase Completed).
     public static let succeeded: Reason = "Succeeded"
+    /// The agent reports a failed attempt (phase Failed; the message says why). Not final: the controller
+    /// retries it while `retryPolicy.maxRetries` allows, and ends it with `retriesExhausted` after that.
+    /// An agent may use its own reason instead; it is treated the same.
+    public static let executionFailed: Reason = "ExecutionFailed"
+
+    // MARK: Task, failed for good (the Failed condition True): never retried
     /// The task's `spec.cancel` was set before it finished.
     public static let cancelled: Reason = "Cancelled"
     /// `spec.deadline` passed before the task finished.
@@ -124,16 +129,14 @@ public struct Reason: OpenStringValue {
     public static let retriesExhausted: Reason = "RetriesExhausted"
     /// Agents were lost while holding the task more often than the agent-loss budget allows.
     public static let agentLossRetriesExhausted: Reason = "AgentLossRetriesExhausted"
-    /// The agent reported the attempt as failed (the message says why); retried while retries remain.
-    public static let executionFailed: Reason = "ExecutionFailed"
-    /// The agent's result is above `Limits.maximumResultBytes`.
+    /// The agent's result is above `Limits.maximumResultBytes`: another attempt would not be smaller.
     public static let resultTooLarge: Reason = "ResultTooLarge"
     /// The spec cannot be run as written (for example a resource quantity that does not parse).
     public static let invalidSpec: Reason = "InvalidSpec"
 
-    /// The reasons a task ends Failed with.
-    public static let failure: Set<Reason> = [
-        .cancelled, .deadlineExceeded, .retriesExhausted, .agentLossRetriesExhausted, .executionFailed, .resultTooLarge, .invalidSpec,
+    /// The reasons a task is Failed for good with: a Failed task with another reason is an attempt to retry.
+    public static let finalFailures: Set<Reason> = [
+        .cancelled, .deadlineExceeded, .retriesExhausted, .agentLossRetriesExhausted, .resultTooLarge, .invalidSpec,
     ]
 }
 

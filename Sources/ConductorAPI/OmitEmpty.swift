@@ -1,3 +1,14 @@
+import KubeClient
+
+/// An Agent or a Task: a resource with a spec its owner writes and a status written through the status
+/// subresource. Lets code that handles both (status writes, mirrors, tests) be written once.
+public protocol SpecAndStatusResource: KubeResource, Equatable {
+    associatedtype Spec: EmptyDefaultable & Sendable
+    associatedtype Status: EmptyDefaultable & Sendable
+    var spec: Spec { get set }
+    var status: Status { get set }
+}
+
 /// A value with an empty form that stands for "not set": an empty list, or a spec or status with no field set.
 public protocol EmptyDefaultable: Codable, Hashable {
     /// The empty value.

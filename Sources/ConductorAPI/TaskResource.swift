@@ -5,8 +5,9 @@ import KubeJSON
 /// Named `TaskResource` because `Task` would shadow Swift concurrency's `Task`.
 ///
 /// Lifecycle: Pending → Assigned (controller: `assignedAgent`, `attempt` + 1) → Running (agent) → Completed
-/// or Failed (agent, or the controller for deadlines, cancellation and exhausted budgets).
-public struct TaskResource: KubeResource, Equatable {
+/// or Failed (agent, or the controller for deadlines, cancellation and exhausted budgets). A failed attempt
+/// is not the end: the controller sends it back to Pending while retries remain (see `TaskStatus.isFinal`).
+public struct TaskResource: SpecAndStatusResource {
     public static let resource = ResourceDescriptor.tasks
 
     public var apiVersion: String = ResourceDescriptor.tasks.apiVersion
@@ -170,6 +171,18 @@ public struct TaskStatus: EmptyDefaultable, Sendable {
 
     /// `phase`, Pending when unset (a task the controller has not written yet).
     public var effectivePhase: TaskPhase { phase ?? .pending }
+
+    /// Whether nothing will move the task again, so that its waiters can be answered: Completed, or Failed
+    /// with a reason that is not retried (`Reason.finalFailures`). An agent reports a failed attempt as Failed
+    /// with `Reason.executionFailed` or its own reason; the controller then either sends it back to Pending
+    /// (`Reason.retryBackoff`) or makes it final with `Reason.retriesExhausted`, setting the Failed condition.
+    public var isFinal: Bool {
+        switch phase {
+        case .completed: true
+        case .failed: reason.map(Reason.finalFailures.contains) ?? false
+        default: false
+        }
+    }
 }
 
 /// The progress of the running attempt, as the agent reports it.
@@ -198,11 +211,10 @@ public enum TaskPhase: String, Codable, Sendable, Hashable, CaseIterable {
     case running = "Running"
     /// Finished successfully: final.
     case completed = "Completed"
-    /// Finished unsuccessfully (`status.reason` says why): final.
+    /// The attempt, or the task, ended unsuccessfully (`status.reason` says why). Final only with one of
+    /// `Reason.finalFailures`; otherwise the controller retries it (`TaskStatus.isFinal`).
     case failed = "Failed"
 
-    /// Completed or Failed: nothing moves it again.
-    public var isFinal: Bool { self == .completed || self == .failed }
     /// Assigned or Running: the task holds a slot of its agent.
     public var holdsAgent: Bool { self == .assigned || self == .running }
 }

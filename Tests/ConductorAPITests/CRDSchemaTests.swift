@@ -12,17 +12,19 @@ import Testing
     @Test func theAgentModelHasExactlyTheFieldsOfTheAgentCRD() throws {
         var agent = Fixtures.agent()
         agent.status = Fixtures.agentStatus()
-        let comparison = SchemaComparison(schema: try Self.schema("agents.mcp.io.yaml"), value: try Fixtures.json(agent))
-        #expect(comparison.unknownToSchema.isEmpty, "fields the CRD does not have: \(comparison.unknownToSchema)")
-        #expect(comparison.notWritten.isEmpty, "CRD fields the model did not write: \(comparison.notWritten)")
+        try Self.expectSameFields(agent, as: "agents.mcp.io.yaml")
     }
 
     @Test func theTaskModelHasExactlyTheFieldsOfTheTaskCRD() throws {
         var task = Fixtures.task()
         task.status = Fixtures.taskStatus()
-        let comparison = SchemaComparison(schema: try Self.schema("tasks.mcp.io.yaml"), value: try Fixtures.json(task))
-        #expect(comparison.unknownToSchema.isEmpty, "fields the CRD does not have: \(comparison.unknownToSchema)")
-        #expect(comparison.notWritten.isEmpty, "CRD fields the model did not write: \(comparison.notWritten)")
+        try Self.expectSameFields(task, as: "tasks.mcp.io.yaml")
+    }
+
+    private static func expectSameFields(_ object: some KubeObject, as crd: String) throws {
+        let comparison = SchemaComparison(schema: try schema(crd), value: try Fixtures.json(object))
+        #expect(comparison.unknownToSchema.isEmpty, "fields \(crd) does not have: \(comparison.unknownToSchema)")
+        #expect(comparison.notWritten.isEmpty, "fields of \(crd) the model did not write: \(comparison.notWritten)")
     }
 
     @Test func theEnumsHoldExactlyTheCRDsValues() throws {

@@ -63,8 +63,23 @@ import Testing
         #expect(condition.reason == "UpstreamTimeout")
         #expect(condition.status == .unknown)
         #expect(try JSON.parse(Array(try JSONEncoder().encode(condition))) == (try JSON.parse(json)))
-        #expect(Reason.unschedulable.isDisjoint(with: Reason.failure))
+        #expect(Reason.unschedulable.isDisjoint(with: Reason.finalFailures))
         #expect(Reason.unschedulable.contains(.tagsNotMatched))
+    }
+}
+
+@Suite struct TaskFinality {
+    @Test func aTaskIsFinalWhenCompletedOrFailedForAReasonThatIsNotRetried() {
+        #expect(TaskStatus(phase: .completed, reason: .succeeded).isFinal)
+        #expect(TaskStatus(phase: .failed, reason: .deadlineExceeded).isFinal)
+        #expect(TaskStatus(phase: .failed, reason: .retriesExhausted).isFinal)
+        // A failed attempt, as the agent reports it, waits for the controller's verdict.
+        #expect(!TaskStatus(phase: .failed, reason: .executionFailed).isFinal)
+        #expect(!TaskStatus(phase: .failed, reason: "ToolCrashed").isFinal)
+        #expect(!TaskStatus(phase: .failed).isFinal)
+        #expect(!TaskStatus(phase: .running).isFinal)
+        #expect(!TaskStatus().isFinal)
+        #expect(TaskPhase.allCases.filter(\.holdsAgent) == [.assigned, .running])
     }
 }
 

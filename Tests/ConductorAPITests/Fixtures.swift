@@ -37,7 +37,7 @@ enum Fixtures {
             conditions: [
                 Condition(type: .ready, status: .true, reason: .heartbeatRenewed, message: "lease renewed 2s ago",
                           observedGeneration: 1, lastTransitionTime: try! Timestamp(rfc3339: "2030-01-02T03:00:00Z")),
-                Condition(type: .draining, status: .false, reason: .drainRequested, message: "not draining",
+                Condition(type: .draining, status: .false, reason: .registered, message: "not draining",
                           observedGeneration: 1, lastTransitionTime: try! Timestamp(rfc3339: "2030-01-02T03:00:00Z")),
             ])
     }

@@ -10,51 +10,17 @@ import Testing
 @Suite struct ServerRoundTrip {
     @Test func agentWithEveryFieldRoundTrips() async throws {
         try await withProjectServer { client in
-            let agents = client.resource(Agent.self, namespace: Fixtures.namespace)
-            let agent = Fixtures.agent()
-            let created = try await agents.create(agent, fieldValidation: "Strict")
-            #expect(created.spec == agent.spec)
-            #expect(created.metadata.labels == agent.metadata.labels)
-
-            var withStatus = created
-            withStatus.status = Fixtures.agentStatus()
-            let updated = try await agents.updateStatus(withStatus, fieldValidation: "Strict")
-            #expect(updated.status == Fixtures.agentStatus())
-            #expect(updated.spec == agent.spec)
-
-            let fetched = try await agents.get(agent.name)
-            #expect(fetched == updated)
-            // What the server stores is exactly what the model wrote: no member pruned, defaulted or rewritten.
-            let stored = try await client.resource(.agents, namespace: Fixtures.namespace).get(agent.name)
-            let written = try Fixtures.json(withStatus)
-            #expect(stored["spec"] == written["spec"])
-            #expect(stored["status"] == written["status"])
+            try await Self.expectRoundTrip(Fixtures.agent(), status: Fixtures.agentStatus(), client: client)
         }
     }
 
     @Test func taskWithEveryFieldRoundTrips() async throws {
         try await withProjectServer { client in
-            let tasks = client.resource(TaskResource.self, namespace: Fixtures.namespace)
-            let task = Fixtures.task()
-            let created = try await tasks.create(task, fieldValidation: "Strict")
-            #expect(created.spec == task.spec)
-            // Status is not written on create (the status subresource): the server starts the task without one.
-            #expect(created.status.isEmpty)
-
-            var withStatus = created
-            withStatus.status = Fixtures.taskStatus()
-            let updated = try await tasks.updateStatus(withStatus, fieldValidation: "Strict")
-            #expect(updated.status == Fixtures.taskStatus())
-
-            let fetched = try await tasks.get(task.name)
-            #expect(fetched == updated)
-            #expect(fetched.status.nextAttemptTime?.nanoseconds == 123_456_789)
-            let stored = try await client.resource(.tasks, namespace: Fixtures.namespace).get(task.name)
-            let written = try Fixtures.json(withStatus)
-            #expect(stored["spec"] == written["spec"])
-            #expect(stored["status"] == written["status"])
+            let task = try await Self.expectRoundTrip(Fixtures.task(), status: Fixtures.taskStatus(), client: client)
+            #expect(task.status.nextAttemptTime?.nanoseconds == 123_456_789)
 
             // The selectable fields the agents' and the controller's watches use.
+            let tasks = client.resource(TaskResource.self, namespace: Fixtures.namespace)
             let assigned = try await tasks.list(ListOptions(fieldSelector: Selectors.tasksAssigned(to: "data-processor-full")))
             #expect(assigned.items.map(\.name) == [task.name])
             let running = try await tasks.list(ListOptions(fieldSelector: Selectors.tasks(in: .running)))
@@ -62,6 +28,34 @@ import Testing
             let labelled = try await tasks.list(ListOptions(labelSelector: Selectors.tasksLabelledAssigned(to: "data-processor-full")))
             #expect(labelled.items.map(\.name) == [task.name])
         }
+    }
+
+    /// Creates `object`, then writes `status`, both under Strict; each answer, a fresh read and the stored JSON
+    /// must be what the model wrote. Returns the object as read back.
+    @discardableResult
+    private static func expectRoundTrip<Object: SpecAndStatusResource>(_ object: Object, status: Object.Status,
+                                                                        client: KubeClient) async throws -> Object {
+        let typed = client.resource(Object.self, namespace: Fixtures.namespace)
+        let created = try await typed.create(object, fieldValidation: "Strict")
+        #expect(created.spec == object.spec)
+        #expect(created.metadata.labels == object.metadata.labels)
+        // Status is not written on create (the status subresource): the server starts the object without one.
+        #expect(created.status.isEmpty)
+
+        var withStatus = created
+        withStatus.status = status
+        let updated = try await typed.updateStatus(withStatus, fieldValidation: "Strict")
+        #expect(updated.status == status)
+        #expect(updated.spec == object.spec)
+
+        let fetched = try await typed.get(object.name)
+        #expect(fetched == updated)
+        // What the server stores is exactly what the model wrote: no member pruned, defaulted or rewritten.
+        let stored = try await client.resource(Object.resource, namespace: Fixtures.namespace).get(object.name)
+        let written = try Fixtures.json(withStatus)
+        #expect(stored["spec"] == written["spec"])
+        #expect(stored["status"] == written["status"])
+        return fetched
     }
 
     @Test func aMinimalTaskGetsTheServersDefaultsAndTheModelsEffectiveValuesAgree() async throws {
