@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "KubeJSON", targets: ["KubeJSON"]),
         .library(name: "LocalAPIServer", targets: ["LocalAPIServer"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "ConductorAPI", targets: ["ConductorAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -67,6 +68,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The Agent and Task models, phases, conditions, quantities and constants every other part shares.
+        .target(name: "ConductorAPI", dependencies: ["KubeClient", "KubeJSON"], swiftSettings: strict),
         .executableTarget(
             name: "conductor",
             dependencies: [
@@ -91,9 +94,19 @@ let package = Package(
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
+        // What tests that start a real `conductor apiserver` share: the process, a client of it, the project's CRDs.
+        .target(
+            name: "ConductorTestSupport",
+            dependencies: ["KubeClient", "KubeJSON", .product(name: "Yams", package: "Yams")],
+            path: "Tests/ConductorTestSupport"
+        ),
         .testTarget(
             name: "KubeClientTests",
-            dependencies: ["KubeClient", "KubeJSON", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KubeClient", "KubeJSON", "ConductorTestSupport", .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "ConductorAPITests",
+            dependencies: ["ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport", .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

@@ -3,22 +3,6 @@ import KubeClient
 import KubeJSON
 import Testing
 
-/// Starts a server process and a client of it for the length of `body`.
-func withServer<T>(_ body: (APIServerProcess, KubeClient) async throws -> T) async throws -> T {
-    let server = try APIServerProcess()
-    defer { server.stop() }
-    try await server.start()
-    let client = try KubeClient(config: try server.clientConfig())
-    do {
-        let result = try await body(server, client)
-        await client.shutdown()
-        return result
-    } catch {
-        await client.shutdown()
-        throw error
-    }
-}
-
 func task(_ name: String, capability: String = "echo", labels: [String: String] = [:]) -> JSON {
     var metadata: JSONObject = ["name": .string(name)]
     if !labels.isEmpty { metadata["labels"] = .object(JSONObject(uniqueKeysWithValues: labels.map { ($0.key, JSON.string($0.value)) })) }

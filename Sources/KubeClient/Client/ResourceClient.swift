@@ -137,13 +137,14 @@ public struct ResourceClient<Object: KubeObject>: Sendable {
     }
 
     /// Replaces the object (PUT); with its resourceVersion set this is conditional: 409 Conflict if changed.
-    public func update(_ object: Object) async throws -> Object {
-        try await put(object, subresource: nil)
+    /// `fieldValidation` (Strict, Warn, Ignore) says what unknown fields cause, as for `create`.
+    public func update(_ object: Object, fieldValidation: String? = nil) async throws -> Object {
+        try await put(object, subresource: nil, fieldValidation: fieldValidation)
     }
 
     /// Replaces the object's status (PUT on the status subresource).
-    public func updateStatus(_ object: Object) async throws -> Object {
-        try await put(object, subresource: "status")
+    public func updateStatus(_ object: Object, fieldValidation: String? = nil) async throws -> Object {
+        try await put(object, subresource: "status", fieldValidation: fieldValidation)
     }
 
     public func patch(_ name: String, _ patch: Patch, subresource: String? = nil) async throws -> Object {
@@ -176,9 +177,11 @@ public struct ResourceClient<Object: KubeObject>: Sendable {
 
     // MARK: Helpers
 
-    private func put(_ object: Object, subresource: String?) async throws -> Object {
+    private func put(_ object: Object, subresource: String?, fieldValidation: String?) async throws -> Object {
         let path = resource.path(namespace: try targetNamespace(object), name: object.name, subresource: subresource)
-        let response = try await client.perform(.init(method: "PUT", path: path, body: try object.encoded(), contentType: "application/json"))
+        let query = fieldValidation.map { [(name: "fieldValidation", value: $0)] } ?? []
+        let response = try await client.perform(.init(method: "PUT", path: path, query: query, body: try object.encoded(),
+                                                      contentType: "application/json"))
         return try decode(response, path: path, method: "PUT")
     }
 

@@ -6,23 +6,39 @@ import Yams
 import Glibc
 #endif
 
+/// Starts a server process and a client of it for the length of `body`.
+public func withServer<T>(_ body: (APIServerProcess, KubeClient) async throws -> T) async throws -> T {
+    let server = try APIServerProcess()
+    defer { server.stop() }
+    try await server.start()
+    let client = try KubeClient(config: try server.clientConfig())
+    do {
+        let result = try await body(server, client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
 /// A real `conductor apiserver` process on loopback, with its own data directory, for tests that talk to
 /// it over HTTPS and HTTP/2. It can be killed (-9) and started again on the same port and data.
-final class APIServerProcess: @unchecked Sendable {
+public final class APIServerProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is replaced only by start/kill, which a test calls from one task.
-    let dataDirectory: String
-    let port: Int
+    public let dataDirectory: String
+    public let port: Int
     private var process: Process?
 
-    init() throws {
+    public init() throws {
         dataDirectory = NSTemporaryDirectory() + "kubeclient-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         port = try Self.freePort()
     }
 
-    var kubeconfigPath: String { dataDirectory + "/kubeconfig" }
+    public var kubeconfigPath: String { dataDirectory + "/kubeconfig" }
 
-    static func conductorBinary() throws -> String {
+    public static func conductorBinary() throws -> String {
         if let explicit = ProcessInfo.processInfo.environment["CONDUCTOR_BIN"] { return explicit }
         // The test bundle sits beside the package's executables in the build folder.
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -34,7 +50,7 @@ final class APIServerProcess: @unchecked Sendable {
         throw TestFailure("conductor binary not found beside \(CommandLine.arguments[0]); run `swift build` or set CONDUCTOR_BIN")
     }
 
-    func start() async throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.conductorBinary())
         process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"]
@@ -55,21 +71,21 @@ final class APIServerProcess: @unchecked Sendable {
     }
 
     /// kill -9: the connection is cut without a goodbye.
-    func kill() {
+    public func kill() {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
     }
 
-    func stop() {
+    public func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
-    var log: String { (try? String(contentsOfFile: dataDirectory + "/apiserver.log", encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: dataDirectory + "/apiserver.log", encoding: .utf8)) ?? "" }
 
-    func clientConfig() throws -> ClientConfig {
+    public func clientConfig() throws -> ClientConfig {
         try ClientConfig.kubeconfig(path: kubeconfigPath)
     }
 
@@ -105,13 +121,13 @@ final class APIServerProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Polls `condition` until it holds or `timeout` passes; never a fixed sleep in place of a condition.
-func waitUntil(_ what: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
+public func waitUntil(_ what: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
                _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
@@ -122,8 +138,8 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(10), poll: Duration 
 }
 
 /// The Task and Agent CRDs from deploy/crds, applied through the client.
-func applyProjectCRDs(_ client: KubeClient) async throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public func applyProjectCRDs(_ client: KubeClient) async throws {
+    let root = repositoryRoot
     let crds = client.resource(ResourceDescriptor(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
                                                   kind: "CustomResourceDefinition", namespaced: false))
     for file in ["agents.mcp.io.yaml", "tasks.mcp.io.yaml"] {
@@ -132,16 +148,22 @@ func applyProjectCRDs(_ client: KubeClient) async throws {
         _ = try? await crds.create(json)
     }
     // Served once discovery lists them; a create right after the CRD may race the registration otherwise.
-    let tasks = client.resource(taskResource, namespace: "default")
-    try await waitUntil("the Task CRD is served") {
-        (try? await tasks.list()) != nil
+    for (kind, plural) in [("Task", "tasks"), ("Agent", "agents")] {
+        let served = client.resource(ResourceDescriptor(group: "mcp.io", version: "v1", plural: plural, kind: kind, namespaced: true),
+                                     namespace: "default")
+        try await waitUntil("the \(kind) CRD is served") {
+            (try? await served.list()) != nil
+        }
     }
 }
 
-let taskResource = ResourceDescriptor(group: "mcp.io", version: "v1", plural: "tasks", kind: "Task", namespaced: true)
+/// The package's root folder, to read its manifests (deploy/).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+public let taskResource = ResourceDescriptor(group: "mcp.io", version: "v1", plural: "tasks", kind: "Task", namespaced: true)
 
 /// YAML text as JSON, through Foundation's JSON writer (tests only read our own manifests).
-func yamlToJSON(_ yaml: String) throws -> JSON {
+public func yamlToJSON(_ yaml: String) throws -> JSON {
     guard let object = try Yams.load(yaml: yaml) else { throw TestFailure("empty YAML") }
     return try JSON.parse(Array(try JSONSerialization.data(withJSONObject: object)))
 }

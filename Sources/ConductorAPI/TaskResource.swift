@@ -1,0 +1,220 @@
+import KubeClient
+import KubeJSON
+
+/// An `mcp.io/v1` Task (deploy/crds/tasks.mcp.io.yaml): one unit of work, typically one MCP tool call.
+/// Named `TaskResource` because `Task` would shadow Swift concurrency's `Task`.
+///
+/// Lifecycle: Pending → Assigned (controller: `assignedAgent`, `attempt` + 1) → Running (agent) → Completed
+/// or Failed (agent, or the controller for deadlines, cancellation and exhausted budgets). A failed attempt
+/// is not the end: the controller sends it back to Pending while retries remain (see `TaskStatus.isFinal`).
+public struct TaskResource: SpecAndStatusResource {
+    public static let resource = ResourceDescriptor.tasks
+
+    public var apiVersion: String = ResourceDescriptor.tasks.apiVersion
+    public var kind: String = ResourceDescriptor.tasks.kind
+    public var metadata: ObjectMeta
+    @OmitEmpty public var spec: TaskSpec
+    @OmitEmpty public var status: TaskStatus
+
+    public init(metadata: ObjectMeta, spec: TaskSpec = TaskSpec(), status: TaskStatus = TaskStatus()) {
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+}
+
+/// What a task needs and how it is run; written by the submitter.
+public struct TaskSpec: EmptyDefaultable, Sendable {
+    /// Only an agent offering every one of these can be assigned the task.
+    @OmitEmpty public var requiredCapabilities: [String]
+    /// 1 to 10, higher is more urgent; nil means `Defaults.priority`.
+    public var priority: Int?
+    /// The task's input (for a tool call, its arguments), passed to the agent as it is. A JSON object, at
+    /// most `Limits.maximumPayloadBytes`.
+    public var payload: JSON?
+    /// Past it the task is Failed with `Reason.deadlineExceeded`.
+    public var deadline: Timestamp?
+    /// nil means the defaults (`RetryPolicy.default`).
+    public var retryPolicy: RetryPolicy?
+    /// What the task needs of its agent.
+    public var resources: ComputeResources?
+    /// Placement on the agents' tags.
+    public var affinity: TaskAffinity?
+    /// A cancellation request: when true, a task not yet finished is stopped and ends Failed (`Reason.cancelled`).
+    public var cancel: Bool?
+    /// A second submission with the same key in the same namespace returns the existing task. At most 253 characters.
+    public var idempotencyKey: String?
+
+    public init(requiredCapabilities: [String] = [], priority: Int? = nil, payload: JSON? = nil, deadline: Timestamp? = nil,
+                retryPolicy: RetryPolicy? = nil, resources: ComputeResources? = nil, affinity: TaskAffinity? = nil,
+                cancel: Bool? = nil, idempotencyKey: String? = nil) {
+        self.requiredCapabilities = requiredCapabilities
+        self.priority = priority
+        self.payload = payload
+        self.deadline = deadline
+        self.retryPolicy = retryPolicy
+        self.resources = resources
+        self.affinity = affinity
+        self.cancel = cancel
+        self.idempotencyKey = idempotencyKey
+    }
+
+    public init() { self.init(requiredCapabilities: []) }
+
+    public var isEmpty: Bool { self == TaskSpec() }
+
+    /// `priority`, or `Defaults.priority` when unset.
+    public var effectivePriority: Int { priority ?? Defaults.priority }
+
+    /// `retryPolicy` with the CRD's defaults filled in. (The server defaults the policy's fields only when the
+    /// policy is present, so an absent policy is defaulted here.)
+    public var effectiveRetryPolicy: RetryPolicy {
+        RetryPolicy(maxRetries: retryPolicy?.maxRetries ?? RetryPolicy.defaultMaxRetries,
+                    backoffStrategy: retryPolicy?.backoffStrategy ?? RetryPolicy.defaultBackoffStrategy)
+    }
+
+    /// `cancel`, false when unset.
+    public var isCancelRequested: Bool { cancel ?? false }
+}
+
+/// How a failed attempt is retried.
+public struct RetryPolicy: Codable, Sendable, Hashable {
+    public static let defaultMaxRetries = 3
+    public static let defaultBackoffStrategy = BackoffStrategy.exponential
+    /// The CRD's defaults.
+    public static let `default` = RetryPolicy(maxRetries: defaultMaxRetries, backoffStrategy: defaultBackoffStrategy)
+
+    /// Retries after failed attempts; attempts lost with their agent have a separate budget. At least 0.
+    public var maxRetries: Int?
+    public var backoffStrategy: BackoffStrategy?
+
+    public init(maxRetries: Int? = nil, backoffStrategy: BackoffStrategy? = nil) {
+        self.maxRetries = maxRetries
+        self.backoffStrategy = backoffStrategy
+    }
+}
+
+/// The wait before a retry grows linearly or exponentially with the retries spent, up to a cap.
+public enum BackoffStrategy: String, Codable, Sendable, Hashable, CaseIterable {
+    case linear
+    case exponential
+}
+
+/// Placement constraints and preferences on agents' tags.
+public struct TaskAffinity: Codable, Sendable, Hashable {
+    /// An agent must have all of these.
+    @OmitEmpty public var required: [String]
+    /// Each of these an agent has makes it more likely to be chosen.
+    @OmitEmpty public var preferred: [String]
+    /// An agent with any of these is not chosen.
+    @OmitEmpty public var avoided: [String]
+
+    public init(required: [String] = [], preferred: [String] = [], avoided: [String] = []) {
+        self.required = required
+        self.preferred = preferred
+        self.avoided = avoided
+    }
+}
+
+/// What happened to a task; written by the controller and by the assigned agent.
+public struct TaskStatus: EmptyDefaultable, Sendable {
+    /// nil means not yet seen by the controller, which treats it as Pending.
+    public var phase: TaskPhase?
+    public var assignedAgent: String?
+    /// When the current attempt started running.
+    public var startTime: Timestamp?
+    /// When the task reached Completed or Failed.
+    public var completionTime: Timestamp?
+    /// The agent's result, a JSON object of at most `Limits.maximumResultBytes`.
+    public var result: JSON?
+    /// Raised at each assignment: the fencing token. An agent's write counts only for the attempt it was given.
+    public var attempt: Int?
+    /// Retries spent after failed attempts (bounded by `spec.retryPolicy.maxRetries`).
+    public var retries: Int?
+    /// Times the task went back to Pending because its agent was lost (bounded by `Defaults.maxAgentLossRetries`).
+    public var agentLossRetries: Int?
+    /// A retried task is not assigned before this (its backoff).
+    public var nextAttemptTime: Timestamp?
+    public var progress: TaskProgress?
+    /// Why the task is in its phase, notably why it failed: a `Reason` constant or the agent's own.
+    public var reason: Reason?
+    /// Details for people about the phase or the error.
+    public var message: String?
+    /// The `metadata.generation` this status reflects.
+    public var observedGeneration: Int?
+    /// `ConditionType.scheduled`, `.running`, `.complete`, `.failed`.
+    @OmitEmpty public var conditions: [Condition]
+
+    public init(phase: TaskPhase? = nil, assignedAgent: String? = nil, startTime: Timestamp? = nil, completionTime: Timestamp? = nil,
+                result: JSON? = nil, attempt: Int? = nil, retries: Int? = nil, agentLossRetries: Int? = nil,
+                nextAttemptTime: Timestamp? = nil, progress: TaskProgress? = nil, reason: Reason? = nil, message: String? = nil,
+                observedGeneration: Int? = nil, conditions: [Condition] = []) {
+        self.phase = phase
+        self.assignedAgent = assignedAgent
+        self.startTime = startTime
+        self.completionTime = completionTime
+        self.result = result
+        self.attempt = attempt
+        self.retries = retries
+        self.agentLossRetries = agentLossRetries
+        self.nextAttemptTime = nextAttemptTime
+        self.progress = progress
+        self.reason = reason
+        self.message = message
+        self.observedGeneration = observedGeneration
+        self.conditions = conditions
+    }
+
+    public init() { self.init(phase: nil) }
+
+    public var isEmpty: Bool { self == TaskStatus() }
+
+    /// `phase`, Pending when unset (a task the controller has not written yet).
+    public var effectivePhase: TaskPhase { phase ?? .pending }
+
+    /// Whether nothing will move the task again, so that its waiters can be answered: Completed, or Failed
+    /// with a reason that is not retried (`Reason.finalFailures`). An agent reports a failed attempt as Failed
+    /// with `Reason.executionFailed` or its own reason; the controller then either sends it back to Pending
+    /// (`Reason.retryBackoff`) or makes it final with `Reason.retriesExhausted`, setting the Failed condition.
+    public var isFinal: Bool {
+        switch phase {
+        case .completed: true
+        case .failed: reason.map(Reason.finalFailures.contains) ?? false
+        default: false
+        }
+    }
+}
+
+/// The progress of the running attempt, as the agent reports it.
+public struct TaskProgress: Codable, Sendable, Hashable {
+    /// Work done so far, in the unit of `total`.
+    public var current: Double?
+    /// The total amount of work, when known.
+    public var total: Double?
+    /// The current step, for people.
+    public var message: String?
+
+    public init(current: Double? = nil, total: Double? = nil, message: String? = nil) {
+        self.current = current
+        self.total = total
+        self.message = message
+    }
+}
+
+/// A task's execution phase (`status.phase`).
+public enum TaskPhase: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Waiting for an agent (new, backing off, or back after its agent was lost).
+    case pending = "Pending"
+    /// Given to an agent, which has not started it yet.
+    case assigned = "Assigned"
+    /// The agent is executing it.
+    case running = "Running"
+    /// Finished successfully: final.
+    case completed = "Completed"
+    /// The attempt, or the task, ended unsuccessfully (`status.reason` says why). Final only with one of
+    /// `Reason.finalFailures`; otherwise the controller retries it (`TaskStatus.isFinal`).
+    case failed = "Failed"
+
+    /// Assigned or Running: the task holds a slot of its agent.
+    public var holdsAgent: Bool { self == .assigned || self == .running }
+}
