@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdHTTP2
 import KubeJSON
 import Logging
@@ -56,7 +57,9 @@ public struct HTTPServer: Sendable {
         http2.streamConfiguration = .init(additionalChannelHandlers: [HTTP1EdgeHandler()])
         return Application(
             responder: responder,
-            server: try .http2Upgrade(tlsConfiguration: tls, configuration: http2),
+            server: HTTPServerBuilder { [http2] responder in
+                ResetFilteringChannel(inner: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: http2, responder: responder))
+            },
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: nil),
             onServerRunning: onServerRunning,
             logger: logger)

@@ -17,6 +17,8 @@ public final class CurlTransport: Sendable {
         /// Connections per host. One keeps every request on one HTTP/2 connection; a server that only
         /// speaks HTTP/1.1 lifts the limit (see `connectionWasNegotiated`).
         public var maxConnectionsPerHost: Int
+        /// libcurl's own trace of every transfer on stderr (CURLOPT_VERBOSE); on when CONDUCTOR_CURL_VERBOSE=1.
+        public var verbose = ProcessInfo.processInfo.environment["CONDUCTOR_CURL_VERBOSE"] == "1"
 
         public init(tls: TLSSettings = TLSSettings(), connectTimeout: Duration = .seconds(10), maxConnectionsPerHost: Int = 1) {
             self.tls = tls

@@ -64,6 +64,7 @@ final class Transfer: @unchecked Sendable {
             set(ccurl_easy_set_long(easy, CURLOPT_TIMEOUT_MS, Int(timeout.milliseconds)))
         }
         set(ccurl_easy_set_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
+        if configuration.verbose { set(ccurl_easy_set_long(easy, CURLOPT_VERBOSE, 1)) }
 
         let tls = configuration.tls
         if let ca = tls.caPEM {
