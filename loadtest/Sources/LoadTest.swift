@@ -52,6 +52,9 @@ struct Raw: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Delete the Tasks this run created when it ends.")
     var cleanup = true
 
+    @Flag(inversion: .prefixedNo, help: "First measure a baseline in the same run: as many GETs of the namespace as the lifecycles make requests, at the same concurrency.")
+    var baseline = true
+
     func validate() throws {
         guard tasks > 0 else { throw ValidationError("--tasks must be at least 1") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
@@ -66,12 +69,15 @@ struct Raw: AsyncParsableCommand {
             throw ValidationError("Tasks are not served in namespace \(connection.namespace) (\(error.message)): apply deploy/crds first (kubectl apply -f deploy/crds)")
         }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let baselineResult = baseline
+            ? try await BaselineRun(client: client, namespace: connection.namespace, count: tasks * 4, concurrency: concurrency).run()
+            : nil
         let result = try await RawLifecycleRun(tasks: taskClient, runID: runID, count: tasks, concurrency: concurrency).run()
         if cleanup {
             try? await taskClient.deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/run=\(runID)"))
         }
         await client.shutdown()
-        print(json ? result.jsonText : result.report(tasks: tasks, concurrency: concurrency, server: client.config.server))
+        print(json ? result.jsonText(baseline: baselineResult) : result.report(tasks: tasks, concurrency: concurrency, server: client.config.server, baseline: baselineResult))
         if result.errors.total == result.lifecycles + result.errors.total && result.lifecycles == 0 {
             throw ExitCode.failure
         }
@@ -79,6 +85,21 @@ struct Raw: AsyncParsableCommand {
 }
 
 let taskResource = ResourceDescriptor(group: "mcp.io", version: "v1", plural: "tasks", kind: "Task", namespaced: true)
+
+/// The same transport, TLS and HTTP/2 path with the least server work: GET the namespace, `count` times.
+struct BaselineRun: Sendable {
+    let client: KubeClient
+    let namespace: String
+    let count: Int
+    let concurrency: Int
+
+    func run() async throws -> RunResult {
+        let path = "/api/v1/namespaces/\(namespace)"
+        return try await measure(count: count, concurrency: concurrency) { _ in
+            _ = try await client.perform(.init(method: "GET", path: path))
+        }
+    }
+}
 
 /// Runs `count` lifecycles with `concurrency` workers and measures each one.
 struct RawLifecycleRun: Sendable {
@@ -88,36 +109,7 @@ struct RawLifecycleRun: Sendable {
     let concurrency: Int
 
     func run() async throws -> RunResult {
-        let next = IndexDispenser()
-        let clock = ContinuousClock()
-        let started = clock.now
-        let perWorker = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
-            for _ in 0..<min(concurrency, count) {
-                group.addTask {
-                    var result = WorkerResult()
-                    while true {
-                        let index = next.take()
-                        guard index < count else { return result }
-                        let begin = clock.now
-                        do {
-                            try await lifecycle(index)
-                            result.durations.append(clock.now - begin)
-                        } catch {
-                            result.errors.record(error)
-                        }
-                    }
-                }
-            }
-            var all: [WorkerResult] = []
-            for try await result in group { all.append(result) }
-            return all
-        }
-        let elapsed = clock.now - started
-        var durations = perWorker.flatMap(\.durations)
-        durations.sort()
-        var errors = ErrorCounts()
-        for worker in perWorker { errors.merge(worker.errors) }
-        return RunResult(elapsed: elapsed, durations: durations, errors: errors)
+        try await measure(count: count, concurrency: concurrency, lifecycle)
     }
 
     private func lifecycle(_ index: Int) async throws {
@@ -145,6 +137,41 @@ struct RawLifecycleRun: Sendable {
 final class IndexDispenser: Sendable {
     private let next = Atomic<Int>(0)
     func take() -> Int { next.add(1, ordering: .relaxed).oldValue }
+}
+
+/// Runs `operation(0..<count)` on `concurrency` workers and measures each call.
+func measure(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> RunResult {
+
+    let next = IndexDispenser()
+    let clock = ContinuousClock()
+    let started = clock.now
+    let perWorker = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
+        for _ in 0..<min(concurrency, count) {
+            group.addTask {
+                var result = WorkerResult()
+                while true {
+                    let index = next.take()
+                    guard index < count else { return result }
+                    let begin = clock.now
+                    do {
+                        try await operation(index)
+                        result.durations.append(clock.now - begin)
+                    } catch {
+                        result.errors.record(error)
+                    }
+                }
+            }
+        }
+        var all: [WorkerResult] = []
+        for try await result in group { all.append(result) }
+        return all
+    }
+    let elapsed = clock.now - started
+    var durations = perWorker.flatMap(\.durations)
+    durations.sort()
+    var errors = ErrorCounts()
+    for worker in perWorker { errors.merge(worker.errors) }
+    return RunResult(elapsed: elapsed, durations: durations, errors: errors)
 }
 
 struct WorkerResult: Sendable {
@@ -188,8 +215,16 @@ struct RunResult {
         return durations[min(max(rank, 0), durations.count - 1)]
     }
 
-    func report(tasks: Int, concurrency: Int, server: String) -> String {
-        var lines = [
+    func report(tasks: Int, concurrency: Int, server: String, baseline: RunResult?) -> String {
+        var lines: [String] = []
+        if let baseline {
+            lines += [
+                "baseline (GET namespace, same concurrency): \(baseline.lifecycles) requests in \(String(format: "%.2f", baseline.seconds)) s",
+                String(format: "  throughput  %.0f requests/s   p50 %.2f ms   p99 %.2f ms", baseline.perSecond,
+                       baseline.percentile(50).milliseconds, baseline.percentile(99).milliseconds),
+            ]
+        }
+        lines += [
             "loadtest raw against \(server): \(tasks) lifecycles (create + 3 status patches), concurrency \(concurrency)",
             String(format: "  completed   %d in %.2f s", lifecycles, seconds),
             String(format: "  throughput  %.0f lifecycles/s (%.0f writes/s)", perSecond, perSecond * 4),
@@ -197,20 +232,27 @@ struct RunResult {
                    (durations.last ?? .zero).milliseconds),
             "  errors      \(errors.total)",
         ]
+        if let baseline, baseline.perSecond > 0 {
+            lines.append(String(format: "  writes/s as a share of baseline requests/s: %.2f", perSecond * 4 / baseline.perSecond))
+        }
         for (kind, count) in errors.byKind.sorted(by: { $0.value > $1.value }) {
             lines.append("    \(count) × \(kind)")
         }
         return lines.joined(separator: "\n")
     }
 
-    var jsonText: String {
+    func jsonText(baseline: RunResult?) -> String {
         let errorObject = JSONObject(uniqueKeysWithValues: errors.byKind.map { ($0.key, JSON.int(Int64($0.value))) })
         let object: JSON = [
             "lifecycles": .int(Int64(lifecycles)), "seconds": .double(seconds), "lifecyclesPerSecond": .double(perSecond),
             "p50Milliseconds": .double(percentile(50).milliseconds), "p99Milliseconds": .double(percentile(99).milliseconds),
             "errors": .object(errorObject),
         ]
-        return object.text
+        guard let baseline else { return object.text }
+        var withBaseline = object
+        withBaseline.set(path: ["baselineRequestsPerSecond"], to: .double(baseline.perSecond))
+        withBaseline.set(path: ["writesPerSecondOverBaseline"], to: .double(perSecond * 4 / baseline.perSecond))
+        return withBaseline.text
     }
 }
 
