@@ -35,8 +35,10 @@ struct OpenAPIValidator {
     private let patterns = PatternCache()
 
     /// `path` is kube-openapi's name for where the value sits: empty at the root, then `spec`,
-    /// `spec.items[2]`, `spec.items[2].name`.
-    func validate(_ data: JSON, against schema: SchemaNode, path: String) -> ValidationResult {
+    /// `spec.items[2]`, `spec.items[2].name`. `old` is the stored value on an update: an object member
+    /// equal to its old value is not validated again, as Kubernetes' CRD validation ratcheting lets
+    /// unchanged fields stand (and a status write need not pay for validating the whole spec).
+    func validate(_ data: JSON, against schema: SchemaNode, path: String, old: JSON? = nil) -> ValidationResult {
         var result = ValidationResult()
         if data.isNull {
             result.merge(checkType(data, schema, path))
@@ -64,7 +66,7 @@ struct OpenAPIValidator {
         }
         result.mergeApplied(checkEnum(data, schema, path))
         if case .object(let members) = data {
-            result.mergeApplied(checkObject(members, schema, path))
+            result.mergeApplied(checkObject(members, schema, path, old: old?.object))
         }
         result.matches += 1
         return result
@@ -321,7 +323,7 @@ struct OpenAPIValidator {
     /// min/maxProperties (which, failing, end the object's checks), then forbidden or additional
     /// properties, then declared properties, then required ones. Members are visited in the order
     /// written.
-    private func checkObject(_ members: JSONObject, _ schema: SchemaNode, _ path: String) -> ValidationResult {
+    private func checkObject(_ members: JSONObject, _ schema: SchemaNode, _ path: String, old: JSONObject?) -> ValidationResult {
         let size = Int64(members.count)
         if let minimum = schema.minProperties, size < minimum {
             return .failure(.tooFewProperties(path, minimum: minimum, size: size))
@@ -337,12 +339,16 @@ struct OpenAPIValidator {
             }
         } else if let additional = schema.additionalSchema {
             for (key, value) in members where properties[key] == nil {
-                result.merge(validate(value, against: additional, path: path + "." + key))
+                let previous = old?[key]
+                if previous == value { continue }
+                result.merge(validate(value, against: additional, path: path + "." + key, old: previous))
             }
         }
         for (key, value) in members {
             guard let property = properties[key] else { continue }
-            result.merge(validate(value, against: property, path: path.isEmpty ? key : path + "." + key))
+            let previous = old?[key]
+            if previous == value { continue }
+            result.merge(validate(value, against: property, path: path.isEmpty ? key : path + "." + key, old: previous))
         }
         for key in schema.required where members[key] == nil {
             result.errors.append(.required(path + "." + key))

@@ -65,8 +65,10 @@ public struct StructuralSchema: Sendable {
     /// order of the document (each value's checks in the server's order: type, allOf/anyOf/oneOf/not,
     /// string, format, number, array, enum, object), then the uniqueness of
     /// `x-kubernetes-list-type` sets and maps.
-    public func validate(_ value: JSON) -> [FieldError] {
-        let result = OpenAPIValidator().validate(value, against: root, path: "")
+    /// Validates `value`; with `old` (an update), members equal to their old values are not judged again
+    /// (CRD validation ratcheting).
+    public func validate(_ value: JSON, old: JSON? = nil) -> [FieldError] {
+        let result = OpenAPIValidator().validate(value, against: root, path: "", old: old)
         return result.errors.map { $0.fieldError(under: .none) } + ListTypeValidator().validate(value, against: root)
     }
 

@@ -152,7 +152,7 @@ enum Strategy {
             }
         }
         if type.isCustom {
-            causes += try applySchema(&object, type: type, context: context, warnings: &warnings)
+            causes += try applySchema(&object, old: old, type: type, context: context, warnings: &warnings)
         } else {
             try pruneUnknownMetadata(&object, type: type, context: context, warnings: &warnings)
         }
@@ -349,13 +349,13 @@ enum Strategy {
     }
 
     /// Prunes, defaults and validates a custom resource against its schema; returns the causes of invalidity.
-    static func applySchema(_ object: inout JSON, type: ResourceType, context: RequestContext, warnings: inout [String]) throws(APIError) -> [Cause] {
+    static func applySchema(_ object: inout JSON, old: JSON? = nil, type: ResourceType, context: RequestContext, warnings: inout [String]) throws(APIError) -> [Cause] {
         guard let schema = type.schema else { return [] }
         var unknown = schema.prune(&object)
         unknown += pruneMetadata(&object)
         try report(unknown, type: type, context: context, warnings: &warnings)
         schema.applyDefaults(&object)
-        return schema.validate(object).map { Cause(field: $0.field, reason: $0.reason.rawValue, message: $0.message) }
+        return schema.validate(object, old: old).map { Cause(field: $0.field, reason: $0.reason.rawValue, message: $0.message) }
     }
 
     static func pruneUnknownMetadata(_ object: inout JSON, type: ResourceType, context: RequestContext, warnings: inout [String]) throws(APIError) {
