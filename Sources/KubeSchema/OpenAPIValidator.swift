@@ -132,7 +132,8 @@ struct OpenAPIValidator {
 
     private func checkComposition(_ data: JSON, _ schema: SchemaNode, _ path: String) -> ValidationResult {
         var result = ValidationResult()
-        let quoted = GoText.quote(path)
+        // Quoting is only for messages: on the (common) success path it would be wasted work.
+        func quoted() -> String { GoText.quote(path) }
         if !schema.anyOf.isEmpty {
             var best: ValidationResult?
             var firstSuccess: ValidationResult?
@@ -146,7 +147,7 @@ struct OpenAPIValidator {
                 if best == nil || outcome.matches > best!.matches { best = outcome }
             }
             if firstSuccess == nil {
-                result.errors.append(.composite("\(quoted) must validate at least one schema (anyOf)"))
+                result.errors.append(.composite("\(quoted()) must validate at least one schema (anyOf)"))
             }
             if let best { result.merge(best) } else if let firstSuccess { result.merge(firstSuccess) }
         }
@@ -166,7 +167,7 @@ struct OpenAPIValidator {
             }
             if validated != 1 {
                 let found = validated == 0 ? "Found none valid" : "Found \(validated) valid alternatives"
-                result.errors.append(.composite("\(quoted) must validate one and only one schema (oneOf). \(found)"))
+                result.errors.append(.composite("\(quoted()) must validate one and only one schema (oneOf). \(found)"))
                 if let best { result.merge(best) }
             } else if let firstSuccess {
                 result.merge(firstSuccess)
@@ -181,11 +182,11 @@ struct OpenAPIValidator {
             }
             if validated != schema.allOf.count {
                 let none = validated == 0 ? ". None validated" : ""
-                result.errors.append(.composite("\(quoted) must validate all the schemas (allOf)\(none)"))
+                result.errors.append(.composite("\(quoted()) must validate all the schemas (allOf)\(none)"))
             }
         }
         if let not = schema.not, validate(data, against: not, path: path).isValid {
-            result.errors.append(.composite("\(quoted) must not validate the schema (not)"))
+            result.errors.append(.composite("\(quoted()) must not validate the schema (not)"))
         }
         result.matches += 1
         return result
