@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
     ],
     targets: [
         // A JSON value that keeps key order, a fast parser and writer, merge and JSON patch.
@@ -67,6 +68,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The scheduling core: the lock-free assignment queue and the scheduler, with no Kubernetes types.
+        .target(
+            name: "ConductorScheduler",
+            dependencies: [
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
@@ -78,6 +87,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
         .testTarget(
