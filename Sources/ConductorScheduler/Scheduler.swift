@@ -1,0 +1,361 @@
+/// Places tasks on agents as DESIGN.md's "Scheduling" says, and counts every placement at once.
+///
+/// Filter: Ready and not draining, every required capability, required tags, a free slot, resources that fit.
+/// Score: the free share of the agent's slots, plus a weight per preferred tag, minus a weight per avoided tag;
+/// among equal scores the agents take turns. Order: effective priority (priority raised by waiting), then age.
+///
+/// A value type with no clock, no I/O and no lock: the controller keeps one inside the actor that leads
+/// scheduling, applies agent snapshots from its watches, and passes it batches drained from the assignment
+/// queue. Candidates come from the index of the rarest required capability, so a decision scans only the agents
+/// that have it.
+public struct Scheduler: Sendable {
+    private let ordering: TaskOrdering
+    private let preferredTagScore: Int64
+    private let avoidedTagScore: Int64
+
+    private var capabilityNames = SymbolTable()
+    private var tagNames = SymbolTable()
+    private var capabilityIndex = AgentSetIndex()
+    private var tagIndex = AgentSetIndex()
+
+    private var slotByName: [String: Int32] = [:]
+    /// By agent slot; `nil` for a vacant slot.
+    private var agents: [RegisteredAgent?] = []
+    /// By agent slot, parallel to `agents`.
+    private var fitness: [AgentFitness] = []
+    /// Every registered slot: the candidates of a task that requires no capability.
+    private var registeredSlots: [Int32] = []
+    private var vacantSlots: [Int32] = []
+
+    private var book = PlacementBook()
+    private var waiting = WaitingRoom()
+    /// Advances with every decision and sets where the scan of candidates starts, so that agents with equal
+    /// scores are chosen in turn, deterministically.
+    private var spreadCursor = 0
+
+    public init(policy: SchedulingPolicy = SchedulingPolicy()) {
+        ordering = TaskOrdering(policy: policy)
+        preferredTagScore = Int64(policy.preferredTagWeight * Double(AgentFitness.idleLoadScore))
+        avoidedTagScore = Int64(policy.avoidedTagWeight * Double(AgentFitness.idleLoadScore))
+    }
+
+    // MARK: Agents
+
+    /// Applies the watch's current view of an agent: registers it, or replaces what was known. Idempotent: the
+    /// tasks it lists are reconciled with this scheduler's reservations by task id, so a task is never counted
+    /// twice however often it is seen.
+    public mutating func updateAgent(_ snapshot: AgentSnapshot) {
+        let slot: Int32
+        let before: AgentFitness
+        let indexChanged: Bool
+        if let existing = slotByName[snapshot.name] {
+            slot = existing
+            before = fitness[Int(slot)]
+            indexChanged = reindex(slot, capabilities: snapshot.capabilities, tags: snapshot.tags)
+        } else {
+            slot = register(snapshot.name)
+            before = .vacant
+            indexChanged = reindex(slot, capabilities: snapshot.capabilities, tags: snapshot.tags)
+        }
+        var kept = snapshot
+        kept.activeTasks = [:]  // the ledger keeps them
+        agents[Int(slot)]?.snapshot = kept
+        for other in book.reconcile(slot, activeTasks: snapshot.activeTasks) {
+            refreshFitness(of: other, noting: true)
+        }
+        refreshFitness(of: slot, noting: false)
+        let now = fitness[Int(slot)]
+        if now.hasMoreRoom(than: before) || (indexChanged && now.acceptsTasks && now.openSlots > 0) {
+            waiting.noteRoom(on: slot)
+        }
+    }
+
+    /// Forgets an agent that was deleted. Returns the tasks this scheduler had reserved on it (written or not):
+    /// any whose assignment was written now belongs to an agent that is gone.
+    @discardableResult
+    public mutating func removeAgent(named name: String) -> [TaskID] {
+        guard let slot = slotByName.removeValue(forKey: name), let agent = agents[Int(slot)] else { return [] }
+        for symbol in agent.capabilitySymbols { capabilityIndex.remove(agent: slot, symbol: symbol) }
+        for symbol in agent.tagSymbols { tagIndex.remove(agent: slot, symbol: symbol) }
+        if let position = registeredSlots.firstIndex(of: slot) {
+            registeredSlots.swapAt(position, registeredSlots.count - 1)
+            registeredSlots.removeLast()
+        }
+        agents[Int(slot)] = nil
+        fitness[Int(slot)] = .vacant
+        waiting.forgetAgent(slot)
+        vacantSlots.append(slot)
+        return book.close(slot)
+    }
+
+    // MARK: Tasks
+
+    /// Places a batch: in effective-priority order, each task on the best agent that fits it now. Every
+    /// assignment reserves its slot and resources at once, so later tasks of the batch, and later batches, see
+    /// them. Decisions come in the order the tasks were placed. A task that does not fit starts (or goes on)
+    /// waiting; see `takeTasksToReoffer(now:)`.
+    ///
+    /// Offering a task that already counts somewhere (say, again after its agent was lost) means its previous
+    /// placement no longer holds: that agent stops counting it.
+    public mutating func schedule(batch: [TaskRequest], now: SchedulingInstant) -> [SchedulingDecision] {
+        ordering.sorted(batch, at: now).map { place($0) }
+    }
+
+    /// Records that the assignment write for a reserved task succeeded. The reservation goes on counting until
+    /// the agent's snapshot lists the task or the task is released. Returns whether the task was reserved.
+    @discardableResult
+    public mutating func confirm(_ task: TaskID) -> Bool {
+        book.confirm(task)
+    }
+
+    /// Frees the slot and resources a task holds: call it when its assignment write failed, and when it ended
+    /// (Completed, Failed, back to Pending, deleted). Where the cluster still lists the task on the agent, the
+    /// listing stops counting until a snapshot drops it. Idempotent; returns whether the task counted anywhere.
+    @discardableResult
+    public mutating func release(_ task: TaskID) -> Bool {
+        guard let slot = book.release(task) else { return false }
+        refreshFitness(of: slot, noting: true)
+        return true
+    }
+
+    /// Stops keeping a waiting task (cancelled, deleted, or no longer Pending).
+    public mutating func withdraw(_ task: TaskID) {
+        waiting.remove(task)
+    }
+
+    /// Whether `takeTasksToReoffer(now:)` may return something: tasks wait and an agent gained room since.
+    public var mayHaveTasksToReoffer: Bool { waiting.mayHaveTasksToReoffer }
+
+    /// The waiting tasks that fit, now, an agent that gained room (a freed slot or resources, a new agent, one
+    /// that became Ready, changed capabilities or tags), as many as that room holds; in placement order. They stop
+    /// waiting: pass them to `schedule` (with any newly drained tasks), which places them or lets them wait again.
+    public mutating func takeTasksToReoffer(now: SchedulingInstant) -> [TaskRequest] {
+        var offered: [TaskRequest] = []
+        for slot in waiting.takeAgentsWithRoom() {
+            guard let agent = agents[Int(slot)] else { continue }
+            var room = fitness[Int(slot)]
+            let fitting = waiting.entries(forAgentWith: agent.capabilitySymbols)
+                .compactMap { entry -> (key: TaskOrdering.Key, task: TaskRequest, needs: TaskNeeds)? in
+                    let needs = refreshedNeeds(entry)
+                    guard fitsWhole(slot, room: room, needs: needs) else { return nil }
+                    return (ordering.key(of: entry.request, at: now), entry.request, needs)
+                }
+                .sorted { $0.key < $1.key }
+            // Fills the room in order; a task too big for what is left does not stop smaller ones behind it.
+            for candidate in fitting {
+                guard room.openSlots > 0 else { break }
+                guard fitsWhole(slot, room: room, needs: candidate.needs) else { continue }
+                room.take(candidate.task.resources)
+                waiting.remove(candidate.task.id)
+                offered.append(candidate.task)
+            }
+        }
+        return ordering.sorted(offered, at: now)
+    }
+
+    // MARK: Looking in
+
+    public var agentCount: Int { slotByName.count }
+
+    public var waitingTaskCount: Int { waiting.count }
+
+    /// What counts against an agent now.
+    public func usage(ofAgent name: String) -> AgentUsage? {
+        slotByName[name].map { book.usage(of: $0) }
+    }
+
+    /// Where a task counts now.
+    public func placement(of task: TaskID) -> TaskPlacement? {
+        guard let (slot, reservation) = book.placement(of: task), let agent = agents[Int(slot)] else { return nil }
+        if let reservation {
+            return .reserved(agent: agent.snapshot.name, written: reservation.isWritten)
+        }
+        return .active(agent: agent.snapshot.name)
+    }
+}
+
+/// Where a task counts.
+public enum TaskPlacement: Hashable, Sendable {
+    /// This scheduler placed it there; `written` once `confirm` was called. The agent's snapshots do not list it
+    /// yet.
+    case reserved(agent: String, written: Bool)
+    /// The agent's snapshot lists it.
+    case active(agent: String)
+}
+
+/// An agent as the scheduler keeps it.
+struct RegisteredAgent: Sendable {
+    /// The latest snapshot without its task list, which the ledger keeps.
+    var snapshot: AgentSnapshot
+    var capabilitySymbols: [Int32]
+    var tagSymbols: [Int32]
+}
+
+// MARK: - Placing one task
+
+extension Scheduler {
+    private enum AgentSearch {
+        case found(Int32)
+        case nothingFits(UnschedulableReason)
+    }
+
+    private mutating func place(_ task: TaskRequest) -> SchedulingDecision {
+        if let previous = book.release(task.id) { refreshFitness(of: previous, noting: true) }
+        let needs = TaskNeeds(
+            task, capabilityNames: capabilityNames, tagNames: tagNames, capabilityIndex: capabilityIndex)
+        let search = findAgent(for: needs, scanStart: spreadCursor)
+        spreadCursor &+= 1
+        switch search {
+        case .found(let slot):
+            book.reserve(task.id, request: task.resources, on: slot)
+            refreshFitness(of: slot, noting: false)
+            waiting.remove(task.id)
+            return .assign(task: task.id, agent: agents[Int(slot)]!.snapshot.name)
+        case .nothingFits(let reason):
+            waiting.wait(task, needs: needs, keyCapability: waitingKey(of: task, needs: needs))
+            return .unschedulable(task: task.id, reason: reason)
+        }
+    }
+
+    /// Scans the candidates from a rotating start and keeps the first best score; stops early at an agent that
+    /// no other can beat (idle, every preferred tag, no avoided one).
+    private func findAgent(for needs: TaskNeeds, scanStart: Int) -> AgentSearch {
+        if needs.hasUnknownCapability { return .nothingFits(.noAgentWithCapability) }
+        let candidates = needs.rarestCapability.map { capabilityIndex.members(of: $0) } ?? registeredSlots
+        guard !candidates.isEmpty else { return .nothingFits(.noAgentWithCapability) }
+        let unbeatable = AgentFitness.idleLoadScore + Int64(needs.preferredTags.count) * preferredTagScore
+        var furthest = FilterStage.lacksCapability
+        var best: Int32 = -1
+        var bestScore = Int64.min
+        var position = scanStart % candidates.count
+        for _ in 0..<candidates.count {
+            let agent = candidates[position]
+            position += 1
+            if position == candidates.count { position = 0 }
+            let agentFitness = fitness[Int(agent)]
+            let stage = stage(of: agent, fitness: agentFitness, for: needs)
+            guard stage == .fits else {
+                if stage > furthest { furthest = stage }
+                continue
+            }
+            furthest = .fits
+            let score = score(of: agent, fitness: agentFitness, for: needs)
+            if score > bestScore {
+                best = agent
+                bestScore = score
+                if score >= unbeatable { break }
+            }
+        }
+        return best >= 0 ? .found(best) : .nothingFits(furthest.unschedulableReason)
+    }
+
+    /// Runs the filters, except the rarest capability (the candidates all have it), in the order that
+    /// `UnschedulableReason` documents.
+    @inline(__always)
+    private func stage(of agent: Int32, fitness: AgentFitness, for needs: TaskNeeds) -> FilterStage {
+        for capability in needs.otherCapabilities where !capabilityIndex.contains(agent: agent, symbol: capability) {
+            return .lacksCapability
+        }
+        guard fitness.acceptsTasks else { return .capable }
+        if needs.hasUnknownRequiredTag { return .ready }
+        for tag in needs.requiredTags where !tagIndex.contains(agent: agent, symbol: tag) {
+            return .ready
+        }
+        guard fitness.openSlots > 0 else { return .tagsMatched }
+        guard fitness.hasResources(for: needs.resources) else { return .slotFree }
+        return .fits
+    }
+
+    @inline(__always)
+    private func score(of agent: Int32, fitness: AgentFitness, for needs: TaskNeeds) -> Int64 {
+        var score = fitness.loadScore
+        for tag in needs.preferredTags where tagIndex.contains(agent: agent, symbol: tag) {
+            score += preferredTagScore
+        }
+        for tag in needs.avoidedTags where tagIndex.contains(agent: agent, symbol: tag) {
+            score -= avoidedTagScore
+        }
+        return score
+    }
+
+    /// All the filters against one agent, the rarest capability included.
+    private func fitsWhole(_ agent: Int32, room: AgentFitness, needs: TaskNeeds) -> Bool {
+        guard !needs.hasUnknownCapability else { return false }
+        if let rarest = needs.rarestCapability, !capabilityIndex.contains(agent: agent, symbol: rarest) {
+            return false
+        }
+        return stage(of: agent, fitness: room, for: needs) == .fits
+    }
+
+    /// A waiting task's symbols, made again when it named a capability or tag that no agent had then, since one
+    /// may have it now.
+    private func refreshedNeeds(_ entry: WaitingRoom.Entry) -> TaskNeeds {
+        guard entry.needs.hasUnknownCapability || entry.needs.hasUnknownRequiredTag else { return entry.needs }
+        return TaskNeeds(
+            entry.request, capabilityNames: capabilityNames, tagNames: tagNames, capabilityIndex: capabilityIndex)
+    }
+
+    /// The capability a refused task waits under: the rarest required one. A capability that no agent declared
+    /// yet is interned here so that the agent that declares it finds the task.
+    private mutating func waitingKey(of task: TaskRequest, needs: TaskNeeds) -> Int32? {
+        if needs.hasUnknownCapability,
+           let unknown = task.requiredCapabilities.sorted().first(where: { capabilityNames.symbol(for: $0) == nil })
+        {
+            return capabilityNames.intern(unknown)
+        }
+        return needs.rarestCapability
+    }
+}
+
+// MARK: - Keeping agents
+
+extension Scheduler {
+    private mutating func register(_ name: String) -> Int32 {
+        let slot: Int32
+        if let vacant = vacantSlots.popLast() {
+            slot = vacant
+        } else {
+            slot = Int32(agents.count)
+            agents.append(nil)
+            fitness.append(.vacant)
+        }
+        slotByName[name] = slot
+        agents[Int(slot)] = RegisteredAgent(
+            snapshot: AgentSnapshot(name: name, capabilities: [], maxConcurrentTasks: 0),
+            capabilitySymbols: [], tagSymbols: [])
+        registeredSlots.append(slot)
+        book.open(slot)
+        return slot
+    }
+
+    /// Brings the capability and tag indexes in line with the agent's sets. Returns whether either changed.
+    private mutating func reindex(_ slot: Int32, capabilities: Set<String>, tags: Set<String>) -> Bool {
+        guard var agent = agents[Int(slot)] else { return false }
+        // Sorted, so that symbols (and with them tie-breaks) do not depend on the sets' hash order.
+        let newCapabilities = capabilities.sorted().map { capabilityNames.intern($0) }
+        let newTags = tags.sorted().map { tagNames.intern($0) }
+        let changed = newCapabilities != agent.capabilitySymbols || newTags != agent.tagSymbols
+        guard changed else { return false }
+        Self.replace(agent.capabilitySymbols, with: newCapabilities, of: slot, in: &capabilityIndex)
+        Self.replace(agent.tagSymbols, with: newTags, of: slot, in: &tagIndex)
+        agent.capabilitySymbols = newCapabilities
+        agent.tagSymbols = newTags
+        agents[Int(slot)] = agent
+        return true
+    }
+
+    private static func replace(_ old: [Int32], with new: [Int32], of slot: Int32, in index: inout AgentSetIndex) {
+        let kept = Set(new)
+        for symbol in old where !kept.contains(symbol) { index.remove(agent: slot, symbol: symbol) }
+        for symbol in new { index.insert(agent: slot, symbol: symbol) }
+    }
+
+    /// Recomputes an agent's fitness from its snapshot and ledger; with `noting`, tells the waiting room when
+    /// the agent gained room.
+    private mutating func refreshFitness(of slot: Int32, noting: Bool) {
+        guard let agent = agents[Int(slot)] else { return }
+        let before = fitness[Int(slot)]
+        fitness[Int(slot)] = AgentFitness(agent: agent.snapshot, usage: book.usage(of: slot))
+        if noting, fitness[Int(slot)].hasMoreRoom(than: before) { waiting.noteRoom(on: slot) }
+    }
+}

@@ -1,0 +1,18 @@
+/// The scheduler's tunables.
+public struct SchedulingPolicy: Hashable, Sendable {
+    /// Each full interval that a task has waited since its creation raises its effective priority by one, so a
+    /// low-priority task is eventually ordered before newer urgent ones and nothing starves. `nil` turns aging
+    /// off.
+    public var agingInterval: Duration?
+    /// Score for each preferred tag an agent has, in units of the load score of an idle agent (1.0): with 0.5 an
+    /// agent with one preferred tag wins over one up to half of its slots less busy.
+    public var preferredTagWeight: Double
+    /// Score taken away for each avoided tag an agent has, in the same units.
+    public var avoidedTagWeight: Double
+
+    public init(agingInterval: Duration? = .seconds(30), preferredTagWeight: Double = 0.5, avoidedTagWeight: Double = 0.5) {
+        self.agingInterval = agingInterval
+        self.preferredTagWeight = preferredTagWeight
+        self.avoidedTagWeight = avoidedTagWeight
+    }
+}
