@@ -93,6 +93,29 @@ import Testing
         #expect(s.placement(of: "t1") == .reserved(agent: "b", written: false))
     }
 
+    @Test func aListingThatFirstAppearsAfterAReservationElsewhereIsStale() {
+        var s = scheduler(agent("a", slots: 1), agent("b", capabilities: ["other"], slots: 1))
+        let t1 = s.place(task("t1"))["t1"]
+        #expect(t1 == .agent("a"))
+        // b's view, built while an earlier attempt of t1 ran there, arrives only now.
+        s.updateAgent(agent("b", capabilities: ["run"], slots: 1, active: ["t1": .none]))
+        #expect(s.placement(of: "t1") == .reserved(agent: "a", written: false))
+        #expect(s.usage(ofAgent: "b")?.tasks == 0)
+        let t2 = s.place(task("t2"))["t2"]
+        #expect(t2 == .agent("b"))
+    }
+
+    @Test func aTaskPlacedAgainOnTheAgentStillListingItCountsOnce() {
+        var s = scheduler(agent("a", slots: 1, active: ["t1": .none]))
+        // t1's attempt failed and it went back to Pending; a's view still lists it.
+        s.release("t1")
+        let t1 = s.place(task("t1"))["t1"]
+        #expect(t1 == .agent("a"))
+        #expect(s.usage(ofAgent: "a")?.tasks == 1)
+        let t2 = s.place(task("t2"))["t2"]
+        #expect(t2 == .refused(.allAgentsBusy))
+    }
+
     @Test func aTaskListedByTwoAgentsCountsOnlyOnTheLatest() {
         var s = scheduler(agent("a", slots: 2, active: ["t1": .none]))
         s.updateAgent(agent("b", slots: 2, active: ["t1": .none]))
