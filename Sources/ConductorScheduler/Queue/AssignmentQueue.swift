@@ -6,7 +6,12 @@
 /// Elements from one producer arrive in the order that producer enqueued them; elements of different producers
 /// interleave in the order of their atomic appends.
 public struct AssignmentQueue<Element: Sendable>: Sendable {
-    let core: QueueCore<Element>
+    @usableFromInline let core: QueueCore<Element>
+
+    @usableFromInline
+    init(core: QueueCore<Element>) {
+        self.core = core
+    }
 
     /// Makes a queue and its single consumer. Hand the consumer to the one task or actor that drains the queue.
     public static func make() -> (queue: AssignmentQueue, consumer: AssignmentQueueConsumer<Element>) {
@@ -14,6 +19,7 @@ public struct AssignmentQueue<Element: Sendable>: Sendable {
         return (AssignmentQueue(core: core), AssignmentQueueConsumer(core: core))
     }
 
+    @inlinable
     public func enqueue(_ element: Element) {
         core.enqueue(element)
     }
@@ -22,16 +28,18 @@ public struct AssignmentQueue<Element: Sendable>: Sendable {
 /// The consuming side of an `AssignmentQueue`. It is deliberately not `Sendable`: the compiler then keeps it in
 /// one isolation domain, which is what makes the queue single-consumer.
 public final class AssignmentQueueConsumer<Element: Sendable> {
-    private let core: QueueCore<Element>
+    @usableFromInline let core: QueueCore<Element>
 
     init(core: QueueCore<Element>) {
         self.core = core
     }
 
     /// Whether an element can be drained now.
+    @inlinable
     public var hasElements: Bool { core.hasLinkedElement }
 
     /// Takes up to `max` elements, oldest first, without waiting.
+    @inlinable
     public func drain(max: Int) -> [Element] {
         var batch: [Element] = []
         batch.reserveCapacity(Swift.min(max, 64))

@@ -4,6 +4,7 @@ import Synchronization
 /// kept (once) for the next wait, so a wake-up can never fall between the consumer's last look at the queue and
 /// its going to sleep. Producers reach it only when the consumer announced that it is parked, so the lock here
 /// stays off the enqueue fast path.
+@usableFromInline
 final class ConsumerWakeup: Sendable {
     private struct State {
         var pendingWakeup = false
@@ -13,6 +14,7 @@ final class ConsumerWakeup: Sendable {
     private let state = Mutex(State())
 
     /// Waits for a wake-up. Returns `false`, at once, when the waiting task is cancelled.
+    @usableFromInline
     func wait() async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
@@ -38,6 +40,7 @@ final class ConsumerWakeup: Sendable {
         }
     }
 
+    @usableFromInline
     func post() {
         let parked: CheckedContinuation<Bool, Never>? = state.withLock { state in
             guard let parked = state.parkedConsumer else {

@@ -11,17 +11,19 @@ import Atomics
 /// guarantees by being the one non-Sendable owner of the consuming side. A node's element is written by its
 /// producer before the node is published (release by the exchange and the link store) and read by the consumer
 /// after it loads the link (acquire), so element and link never race.
+@usableFromInline
 final class QueueCore<Element: Sendable>: @unchecked Sendable {
-    typealias Node = QueueNode<Element>
+    @usableFromInline typealias Node = QueueNode<Element>
 
     /// The most recently appended node.
-    private let head: ManagedAtomic<Node.Pointer>
+    @usableFromInline let head: ManagedAtomic<Node.Pointer>
     /// The consumer's stub: the node whose successor carries the oldest element. Consumer-only.
-    private var tail: Node.Pointer
+    @usableFromInline var tail: Node.Pointer
     /// Set by the consumer just before it sleeps; a producer that sees it set wakes the consumer.
-    private let consumerParked = ManagedAtomic<Bool>(false)
-    let wakeup = ConsumerWakeup()
+    @usableFromInline let consumerParked = ManagedAtomic<Bool>(false)
+    @usableFromInline let wakeup = ConsumerWakeup()
 
+    @usableFromInline
     init() {
         let stub = Node.allocate(carrying: nil)
         head = ManagedAtomic(stub)
@@ -39,6 +41,7 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
 
     // MARK: Producers
 
+    @inlinable
     func enqueue(_ element: Element) {
         let node = Node.allocate(carrying: element)
         let previous = head.exchange(node, ordering: .acquiringAndReleasing)
@@ -55,11 +58,13 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
     // MARK: The consumer
 
     /// Whether an element is linked and ready to dequeue. Consumer-only.
+    @inlinable
     var hasLinkedElement: Bool {
         Node.next(of: tail).load(ordering: .sequentiallyConsistent) != nil
     }
 
     /// The oldest linked element, or `nil` when none is linked yet. Consumer-only.
+    @inlinable
     func dequeue() -> Element? {
         let stub = tail
         guard let next = Node.next(of: stub).load(ordering: .acquiring) else { return nil }
@@ -72,12 +77,14 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
 
     /// Announces that the consumer is about to sleep. Consumer-only; always followed by a re-check of
     /// `hasLinkedElement` before sleeping.
+    @inlinable
     func announceParking() {
         consumerParked.store(true, ordering: .sequentiallyConsistent)
     }
 
     /// Withdraws the announcement after the consumer found work or woke up. A producer that cleared it first
     /// has posted (or will post) a wake-up, which the next wait consumes as a spurious one.
+    @inlinable
     func withdrawParking() {
         consumerParked.store(false, ordering: .sequentiallyConsistent)
     }
