@@ -76,6 +76,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Times scheduling decisions on a synthetic 10,000-agent cluster, and the assignment queue's throughput.
+        .executableTarget(name: "scheduler-bench", dependencies: ["ConductorScheduler"], swiftSettings: strict),
         .executableTarget(
             name: "conductor",
             dependencies: [

@@ -12,6 +12,7 @@ public struct Scheduler: Sendable {
     private let ordering: TaskOrdering
     private let preferredTagScore: Int64
     private let avoidedTagScore: Int64
+    private let maximumAgentsToScore: Int
 
     private var capabilityNames = SymbolTable()
     private var tagNames = SymbolTable()
@@ -23,8 +24,16 @@ public struct Scheduler: Sendable {
     private var agents: [RegisteredAgent?] = []
     /// By agent slot, parallel to `agents`.
     private var fitness: [AgentFitness] = []
-    /// Every registered slot: the candidates of a task that requires no capability.
-    private var registeredSlots: [Int32] = []
+    /// Every registered agent: the candidates of a task that requires no capability.
+    private var registeredAgents = AgentBitmap()
+    /// Agents that are Ready and not draining.
+    private var readyAgents = AgentBitmap()
+    /// Agents with at least one free slot.
+    private var agentsWithFreeSlot = AgentBitmap()
+    /// Agents whose GPU no task holds.
+    private var agentsWithFreeGPU = AgentBitmap()
+    private var freeResources = FreeResourceIndex()
+    private var loadLevels = LoadLevels()
     private var vacantSlots: [Int32] = []
 
     private var book = PlacementBook()
@@ -37,6 +46,7 @@ public struct Scheduler: Sendable {
         ordering = TaskOrdering(policy: policy)
         preferredTagScore = Int64(policy.preferredTagWeight * Double(AgentFitness.idleLoadScore))
         avoidedTagScore = Int64(policy.avoidedTagWeight * Double(AgentFitness.idleLoadScore))
+        maximumAgentsToScore = max(policy.maximumAgentsToScore ?? .max, 1)
     }
 
     // MARK: Agents
@@ -77,10 +87,12 @@ public struct Scheduler: Sendable {
         guard let slot = slotByName.removeValue(forKey: name), let agent = agents[Int(slot)] else { return [] }
         for symbol in agent.capabilitySymbols { capabilityIndex.remove(agent: slot, symbol: symbol) }
         for symbol in agent.tagSymbols { tagIndex.remove(agent: slot, symbol: symbol) }
-        if let position = registeredSlots.firstIndex(of: slot) {
-            registeredSlots.swapAt(position, registeredSlots.count - 1)
-            registeredSlots.removeLast()
-        }
+        registeredAgents.remove(slot)
+        readyAgents.remove(slot)
+        agentsWithFreeSlot.remove(slot)
+        agentsWithFreeGPU.remove(slot)
+        freeResources.remove(slot)
+        loadLevels.remove(slot)
         agents[Int(slot)] = nil
         fitness[Int(slot)] = .vacant
         waiting.forgetAgent(slot)
@@ -217,41 +229,145 @@ extension Scheduler {
         }
     }
 
-    /// Scans the candidates from a rotating start and keeps the first best score; stops early at an agent that
-    /// no other can beat (idle, every preferred tag, no avoided one).
+    /// Narrows the candidates filter by filter over whole agent sets; the stage at which none is left gives the
+    /// reason. Then scores the survivors that have the resources, least loaded level first, each level from a
+    /// rotating start, keeping the first best; stops at the first level whose agents, even with every preferred
+    /// tag, could not beat the best found.
     private func findAgent(for needs: TaskNeeds, scanStart: Int) -> AgentSearch {
         if needs.hasUnknownCapability { return .nothingFits(.noAgentWithCapability) }
-        let candidates = needs.rarestCapability.map { capabilityIndex.members(of: $0) } ?? registeredSlots
-        guard !candidates.isEmpty else { return .nothingFits(.noAgentWithCapability) }
-        let unbeatable = AgentFitness.idleLoadScore + Int64(needs.preferredTags.count) * preferredTagScore
-        var furthest = FilterStage.lacksCapability
-        var best: Int32 = -1
-        var bestScore = Int64.min
-        var position = scanStart % candidates.count
-        for _ in 0..<candidates.count {
-            let agent = candidates[position]
-            position += 1
-            if position == candidates.count { position = 0 }
-            let agentFitness = fitness[Int(agent)]
-            let stage = stage(of: agent, fitness: agentFitness, for: needs)
-            guard stage == .fits else {
-                if stage > furthest { furthest = stage }
-                continue
-            }
-            furthest = .fits
-            let score = score(of: agent, fitness: agentFitness, for: needs)
-            if score > bestScore {
-                best = agent
-                bestScore = score
-                if score >= unbeatable { break }
-            }
+        let firstSet = needs.rarestCapability.map { capabilityIndex.agents(with: $0) } ?? registeredAgents
+        var candidates = CandidateMask(firstSet, wordCount: (agents.count + 63) / 64)
+        var anyCapable = firstSet.count > 0
+        for capability in needs.otherCapabilities where anyCapable {
+            anyCapable = candidates.formIntersection(capabilityIndex.agents(with: capability))
         }
-        return best >= 0 ? .found(best) : .nothingFits(furthest.unschedulableReason)
+        guard anyCapable else { return .nothingFits(.noAgentWithCapability) }
+        guard candidates.formIntersection(readyAgents) else { return .nothingFits(.noReadyAgent) }
+        if needs.hasUnknownRequiredTag { return .nothingFits(.tagsNotMatched) }
+        for tag in needs.requiredTags where !candidates.formIntersection(tagIndex.agents(with: tag)) {
+            return .nothingFits(.tagsNotMatched)
+        }
+        guard candidates.formIntersection(agentsWithFreeSlot) else { return .nothingFits(.allAgentsBusy) }
+        if needs.resources.gpu, !candidates.formIntersection(agentsWithFreeGPU) {
+            return .nothingFits(.insufficientResources)
+        }
+        guard freeResources.narrow(&candidates, to: needs.resources) else {
+            return .nothingFits(.insufficientResources)
+        }
+
+        // Agents that carry a preferred tag are few and their bonus spans many levels: they are bucketed by their
+        // own bound. The rest are taken level by level, from the least loaded, where the first level with a
+        // fitting agent usually ends the search; when the candidates are too sparse among the levels' agents for
+        // that to pay, they are bucketed too.
+        // Counting costs a pass over the mask (without a popcount instruction in the baseline x86-64 target), so
+        // it is done once; the split-off preferred candidates are bounded by it and by their tags' agent counts.
+        let candidateCount = candidates.count
+        var best = BestAgent()
+        var budget = maximumAgentsToScore
+        if !needs.preferredTags.isEmpty {
+            let preferredSets = needs.preferredTags.map { tagIndex.agents(with: $0) }
+            let preferred = candidates.removeAll(inAnyOf: preferredSets)
+            let preferredAtMost = min(candidateCount, preferredSets.reduce(0) { $0 + $1.count })
+            scoreByBuckets(
+                preferred, atMost: preferredAtMost, for: needs, scanStart: scanStart, budget: &budget, best: &best)
+        }
+        if candidateCount > 0,
+           !scoreByLevels(
+               candidates, for: needs, scanStart: scanStart, visits: 4 * candidateCount + 64, budget: &budget,
+               best: &best)
+        {
+            scoreByBuckets(
+                candidates, atMost: candidateCount, for: needs, scanStart: scanStart, budget: &budget, best: &best)
+        }
+        return best.agent >= 0 ? .found(best.agent) : .nothingFits(.insufficientResources)
     }
 
-    /// Runs the filters, except the rarest capability (the candidates all have it), in the order that
-    /// `UnschedulableReason` documents.
-    @inline(__always)
+    /// The best agent found so far: the first with the highest score.
+    private struct BestAgent {
+        var agent: Int32 = -1
+        var score = Int64.min
+
+        /// Whether no agent scoring at most `bound` could replace it.
+        func beats(_ bound: Int64) -> Bool {
+            agent >= 0 && score >= bound
+        }
+
+        @inline(__always)
+        mutating func consider(_ candidate: Int32, score candidateScore: Int64) {
+            if candidateScore > score {
+                agent = candidate
+                score = candidateScore
+            }
+        }
+    }
+
+    /// Scores candidates bucketed by load level, raised by the levels that the bonus of the preferred tags they
+    /// carry spans; highest bucket first, each bucket in the rotating order; stops at the first bucket that
+    /// cannot beat the best found.
+    private func scoreByBuckets(
+        _ candidates: CandidateMask, atMost candidateCount: Int, for needs: TaskNeeds, scanStart: Int, budget: inout Int,
+        best: inout BestAgent
+    ) {
+        let tagLevels = (0...needs.preferredTags.count).map {
+            LoadLevels.levels(spannedBy: Int64($0) * preferredTagScore)
+        }
+        var buckets = ScoreBuckets(
+            bucketCount: LoadLevels.count + tagLevels.last!, capacity: min(candidateCount, budget))
+        guard !buckets.isFull else { return }
+        loadLevels.levelOfAgent.withUnsafeBufferPointer { levelOfAgent in
+            candidates.forEach(startingAt: scanStart) { agent in
+                var preferredTagsCarried = 0
+                for tag in needs.preferredTags where tagIndex.contains(agent: agent, symbol: tag) {
+                    preferredTagsCarried += 1
+                }
+                return buckets.append(agent, bucket: Int(levelOfAgent[Int(agent)]) + tagLevels[preferredTagsCarried])
+            }
+        }
+        fitness.withUnsafeBufferPointer { fitness in
+            buckets.forEachBucketDescending { bucket, agents in
+                if best.beats(LoadLevels.highestScore(in: bucket)) { return false }
+                for agent in agents where fitness[Int(agent)].hasResources(for: needs.resources) {
+                    best.consider(agent, score: score(of: agent, fitness: fitness[Int(agent)], for: needs))
+                }
+                budget -= agents.count
+                return budget > 0
+            }
+        }
+    }
+
+    /// Scores candidates level by level from the least loaded, each level from a rotating start; stops at the
+    /// first level that cannot beat the best found. Returns `false` when it looked at `visits` agents of the
+    /// levels without getting that far.
+    private func scoreByLevels(
+        _ candidates: CandidateMask, for needs: TaskNeeds, scanStart: Int, visits: Int, budget: inout Int,
+        best: inout BestAgent
+    ) -> Bool {
+        var visitsLeft = visits
+        return fitness.withUnsafeBufferPointer { fitness in
+            for level in stride(from: LoadLevels.count - 1, through: 0, by: -1) where budget > 0 {
+                if best.beats(LoadLevels.highestScore(in: level)) { return true }
+                let members = loadLevels.agents(in: level)
+                guard !members.isEmpty else { continue }
+                if members.count > visitsLeft { return false }
+                visitsLeft -= members.count
+                members.withUnsafeBufferPointer { members in
+                    var position = scanStart % members.count
+                    for _ in 0..<members.count where budget > 0 {
+                        let agent = members[position]
+                        position = position + 1 == members.count ? 0 : position + 1
+                        guard candidates.contains(agent), fitness[Int(agent)].hasResources(for: needs.resources)
+                        else { continue }
+                        best.consider(agent, score: score(of: agent, fitness: fitness[Int(agent)], for: needs))
+                        budget -= 1
+                    }
+                }
+            }
+            return true
+        }
+    }
+
+    /// Runs the filters on one agent, except the rarest capability, in the order that `UnschedulableReason`
+    /// documents: the re-offer's check, the same filters `findAgent` applies to sets of agents.
     private func stage(of agent: Int32, fitness: AgentFitness, for needs: TaskNeeds) -> FilterStage {
         for capability in needs.otherCapabilities where !capabilityIndex.contains(agent: agent, symbol: capability) {
             return .lacksCapability
@@ -323,7 +439,7 @@ extension Scheduler {
         agents[Int(slot)] = RegisteredAgent(
             snapshot: AgentSnapshot(name: name, capabilities: [], maxConcurrentTasks: 0),
             capabilitySymbols: [], tagSymbols: [])
-        registeredSlots.append(slot)
+        registeredAgents.insert(slot)
         book.open(slot)
         return slot
     }
@@ -355,7 +471,20 @@ extension Scheduler {
     private mutating func refreshFitness(of slot: Int32, noting: Bool) {
         guard let agent = agents[Int(slot)] else { return }
         let before = fitness[Int(slot)]
-        fitness[Int(slot)] = AgentFitness(agent: agent.snapshot, usage: book.usage(of: slot))
-        if noting, fitness[Int(slot)].hasMoreRoom(than: before) { waiting.noteRoom(on: slot) }
+        let after = AgentFitness(agent: agent.snapshot, usage: book.usage(of: slot))
+        fitness[Int(slot)] = after
+        readyAgents.update(slot, isMember: after.acceptsTasks)
+        agentsWithFreeSlot.update(slot, isMember: after.openSlots > 0)
+        agentsWithFreeGPU.update(slot, isMember: after.gpuFree)
+        freeResources.update(
+            slot, freeCPUMillicores: after.freeCPUMillicores, freeMemoryBytes: after.freeMemoryBytes)
+        // Only agents that can take a task are levelled: the level scan then never wades through stopped or
+        // full agents, which would otherwise gather in the least loaded levels.
+        if after.acceptsTasks, after.openSlots > 0 {
+            loadLevels.set(slot, loadScore: after.loadScore)
+        } else {
+            loadLevels.remove(slot)
+        }
+        if noting, after.hasMoreRoom(than: before) { waiting.noteRoom(on: slot) }
     }
 }

@@ -1,23 +1,26 @@
 /// The numbers of one agent that the filter and the score read, derived from its snapshot and its ledger and
 /// kept together so that looking at a candidate touches one cache line.
 struct AgentFitness: Sendable {
-    /// The load score of an idle agent; a busier one scores its free share of slots of this.
-    static let idleLoadScore: Int64 = 1_000_000
+    /// The load score of an idle agent. A busier one scores its free share of this: the free share of its most
+    /// used dimension among slots, CPU and memory (its dominant share), so that an agent whose CPU is spent counts
+    /// as busy even with free slots. A power of two, so that `LoadLevels` divide it exactly.
+    static let idleLoadScore: Int64 = 1 << 20
 
-    /// Registered, Ready and not draining.
-    var acceptsTasks: Bool
-    var openSlots: Int
+    // Laid out to fill 32 bytes, two agents to a cache line: the scan reads one per candidate.
     var freeCPUMillicores: Int64
     var freeMemoryBytes: Int64
-    var gpuFree: Bool
     var loadScore: Int64
+    var openSlots: Int32
+    /// Registered, Ready and not draining.
+    var acceptsTasks: Bool
+    var gpuFree: Bool
 
     /// An empty agent slot.
     static let vacant = AgentFitness(
         acceptsTasks: false, openSlots: 0, freeCPUMillicores: 0, freeMemoryBytes: 0, gpuFree: false, loadScore: 0)
 
     init(
-        acceptsTasks: Bool, openSlots: Int, freeCPUMillicores: Int64, freeMemoryBytes: Int64, gpuFree: Bool,
+        acceptsTasks: Bool, openSlots: Int32, freeCPUMillicores: Int64, freeMemoryBytes: Int64, gpuFree: Bool,
         loadScore: Int64
     ) {
         self.acceptsTasks = acceptsTasks
@@ -29,16 +32,29 @@ struct AgentFitness: Sendable {
     }
 
     init(agent: AgentSnapshot, usage: AgentUsage) {
-        let slots = max(agent.maxConcurrentTasks, 0)
+        let slots = min(max(agent.maxConcurrentTasks, 0), Int(Int32.max))
         let open = max(slots - usage.tasks, 0)
         self.init(
             acceptsTasks: agent.isReady && !agent.isDraining,
-            openSlots: open,
+            openSlots: Int32(open),
             freeCPUMillicores: agent.capacity.cpuMillicores &- usage.cpuMillicores,
             freeMemoryBytes: agent.capacity.memoryBytes &- usage.memoryBytes,
             gpuFree: agent.capacity.gpu && usage.gpuTasks == 0,
-            loadScore: slots == 0 ? 0 : Int64(open) * Self.idleLoadScore / Int64(slots)
+            loadScore: Self.loadScore(
+                slotsUsed: Self.share(Int64(usage.tasks), of: Int64(slots)),
+                cpuUsed: Self.share(usage.cpuMillicores, of: agent.capacity.cpuMillicores),
+                memoryUsed: Self.share(usage.memoryBytes, of: agent.capacity.memoryBytes))
         )
+    }
+
+    private static func loadScore(slotsUsed: Double, cpuUsed: Double, memoryUsed: Double) -> Int64 {
+        let dominantShare = min(max(slotsUsed, cpuUsed, memoryUsed), 1)
+        return Int64((1 - dominantShare) * Double(idleLoadScore))
+    }
+
+    /// The used share of a capacity; nothing left of an empty one.
+    private static func share(_ used: Int64, of capacity: Int64) -> Double {
+        capacity > 0 ? max(Double(used), 0) / Double(capacity) : 1
     }
 
     @inline(__always)

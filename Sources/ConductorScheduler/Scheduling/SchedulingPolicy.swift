@@ -10,9 +10,19 @@ public struct SchedulingPolicy: Hashable, Sendable {
     /// Score taken away for each avoided tag an agent has, in the same units.
     public var avoidedTagWeight: Double
 
-    public init(agingInterval: Duration? = .seconds(30), preferredTagWeight: Double = 0.5, avoidedTagWeight: Double = 0.5) {
+    /// When set, a decision scores at most this many of the agents that pass the filters, taken in the rotating
+    /// order, instead of all of them: the least loaded of a moving window rather than of the whole cluster, for a
+    /// bounded decision time in very large clusters (as kube-scheduler's percentageOfNodesToScore). `nil`, the
+    /// default, scores every agent that passes.
+    public var maximumAgentsToScore: Int?
+
+    public init(
+        agingInterval: Duration? = .seconds(30), preferredTagWeight: Double = 0.5, avoidedTagWeight: Double = 0.5,
+        maximumAgentsToScore: Int? = nil
+    ) {
         self.agingInterval = agingInterval
         self.preferredTagWeight = preferredTagWeight
         self.avoidedTagWeight = avoidedTagWeight
+        self.maximumAgentsToScore = maximumAgentsToScore
     }
 }
