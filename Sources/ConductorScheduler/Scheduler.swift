@@ -12,7 +12,6 @@ public struct Scheduler: Sendable {
     private let ordering: TaskOrdering
     private let preferredTagScore: Int64
     private let avoidedTagScore: Int64
-    private let maximumAgentsToScore: Int
 
     private var capabilityNames = SymbolTable()
     private var tagNames = SymbolTable()
@@ -44,9 +43,8 @@ public struct Scheduler: Sendable {
 
     public init(policy: SchedulingPolicy = SchedulingPolicy()) {
         ordering = TaskOrdering(policy: policy)
-        preferredTagScore = Int64(policy.preferredTagWeight * Double(AgentFitness.idleLoadScore))
-        avoidedTagScore = Int64(policy.avoidedTagWeight * Double(AgentFitness.idleLoadScore))
-        maximumAgentsToScore = max(policy.maximumAgentsToScore ?? .max, 1)
+        preferredTagScore = Int64(SchedulingPolicy.clampedWeight(policy.preferredTagWeight) * Double(AgentFitness.idleLoadScore))
+        avoidedTagScore = Int64(SchedulingPolicy.clampedWeight(policy.avoidedTagWeight) * Double(AgentFitness.idleLoadScore))
     }
 
     // MARK: Agents
@@ -139,30 +137,43 @@ public struct Scheduler: Sendable {
     public var mayHaveTasksToReoffer: Bool { waiting.mayHaveTasksToReoffer }
 
     /// The waiting tasks that fit, now, an agent that gained room (a freed slot or resources, a new agent, one
-    /// that became Ready, changed capabilities or tags), as many as that room holds; in placement order. They stop
-    /// waiting: pass them to `schedule` (with any newly drained tasks), which places them or lets them wait again.
+    /// that became Ready, changed capabilities or tags), as many as that room holds, best first. They stop waiting:
+    /// pass them to `schedule` (with any newly drained tasks), which places them or lets them wait again.
+    ///
+    /// Each waiting task under a capability of those agents is looked at once, in placement order, against the
+    /// agents with room that have its key capability, whose room it then takes up; so a call costs about the
+    /// number of such tasks times the few agents each is tried on.
     public mutating func takeTasksToReoffer(now: SchedulingInstant) -> [TaskRequest] {
-        var offered: [TaskRequest] = []
+        var room: [Int32: AgentFitness] = [:]
+        var roomyByCapability: [Int32: [Int32]] = [:]
+        var everyRoomyAgent: [Int32] = []
         for slot in waiting.takeAgentsWithRoom() {
             guard let agent = agents[Int(slot)] else { continue }
-            var room = fitness[Int(slot)]
-            let fitting = waiting.entries(forAgentWith: agent.capabilitySymbols)
-                .compactMap { entry -> (key: TaskOrdering.Key, task: TaskRequest, needs: TaskNeeds)? in
-                    let needs = refreshedNeeds(entry)
-                    guard fitsWhole(slot, room: room, needs: needs) else { return nil }
-                    return (ordering.key(of: entry.request, at: now), entry.request, needs)
-                }
-                .sorted { $0.key < $1.key }
-            // Fills the room in order; a task too big for what is left does not stop smaller ones behind it.
-            for candidate in fitting {
-                guard room.openSlots > 0 else { break }
-                guard fitsWhole(slot, room: room, needs: candidate.needs) else { continue }
-                room.take(candidate.task.resources)
-                waiting.remove(candidate.task.id)
-                offered.append(candidate.task)
+            room[slot] = fitness[Int(slot)]
+            everyRoomyAgent.append(slot)
+            for capability in agent.capabilitySymbols { roomyByCapability[capability, default: []].append(slot) }
+        }
+        guard !everyRoomyAgent.isEmpty else { return [] }
+        let waitingTasks = waiting.entries(keyedUnder: roomyByCapability, everyAgent: everyRoomyAgent) { agent, request in
+            room[agent]!.hasResources(for: request)
+        }
+            .map { (key: ordering.key(of: $0.request, at: now), entry: $0) }
+            .sorted { $0.key < $1.key }
+        var offered: [TaskRequest] = []
+        for (_, entry) in waitingTasks {
+            let needs = refreshedNeeds(entry)
+            let triedAgents = needs.rarestCapability.map { roomyByCapability[$0] ?? [] } ?? everyRoomyAgent
+            for slot in triedAgents {
+                guard var agentRoom = room[slot], agentRoom.openSlots > 0,
+                      fitsWhole(slot, room: agentRoom, needs: needs) else { continue }
+                agentRoom.take(entry.request.resources)
+                room[slot] = agentRoom
+                waiting.remove(entry.request.id)
+                offered.append(entry.request)
+                break
             }
         }
-        return ordering.sorted(offered, at: now)
+        return offered
     }
 
     // MARK: Looking in
@@ -259,25 +270,22 @@ extension Scheduler {
         // own bound. The rest are taken level by level, from the least loaded, where the first level with a
         // fitting agent usually ends the search; when the candidates are too sparse among the levels' agents for
         // that to pay, they are bucketed too.
+        //
         // Counting costs a pass over the mask (without a popcount instruction in the baseline x86-64 target), so
         // it is done once; the split-off preferred candidates are bounded by it and by their tags' agent counts.
         let candidateCount = candidates.count
         var best = BestAgent()
-        var budget = maximumAgentsToScore
         if !needs.preferredTags.isEmpty {
             let preferredSets = needs.preferredTags.map { tagIndex.agents(with: $0) }
             let preferred = candidates.removeAll(inAnyOf: preferredSets)
             let preferredAtMost = min(candidateCount, preferredSets.reduce(0) { $0 + $1.count })
-            scoreByBuckets(
-                preferred, atMost: preferredAtMost, for: needs, scanStart: scanStart, budget: &budget, best: &best)
+            scoreByBuckets(preferred, atMost: preferredAtMost, for: needs, scanStart: scanStart, best: &best)
         }
+        let levelVisits = 4 * candidateCount + 64
         if candidateCount > 0,
-           !scoreByLevels(
-               candidates, for: needs, scanStart: scanStart, visits: 4 * candidateCount + 64, budget: &budget,
-               best: &best)
+           !scoreByLevels(candidates, for: needs, scanStart: scanStart, visits: levelVisits, best: &best)
         {
-            scoreByBuckets(
-                candidates, atMost: candidateCount, for: needs, scanStart: scanStart, budget: &budget, best: &best)
+            scoreByBuckets(candidates, atMost: candidateCount, for: needs, scanStart: scanStart, best: &best)
         }
         return best.agent >= 0 ? .found(best.agent) : .nothingFits(.insufficientResources)
     }
@@ -305,14 +313,13 @@ extension Scheduler {
     /// carry spans; highest bucket first, each bucket in the rotating order; stops at the first bucket that
     /// cannot beat the best found.
     private func scoreByBuckets(
-        _ candidates: CandidateMask, atMost candidateCount: Int, for needs: TaskNeeds, scanStart: Int, budget: inout Int,
+        _ candidates: CandidateMask, atMost candidateCount: Int, for needs: TaskNeeds, scanStart: Int,
         best: inout BestAgent
     ) {
         let tagLevels = (0...needs.preferredTags.count).map {
             LoadLevels.levels(spannedBy: Int64($0) * preferredTagScore)
         }
-        var buckets = ScoreBuckets(
-            bucketCount: LoadLevels.count + tagLevels.last!, capacity: min(candidateCount, budget))
+        var buckets = ScoreBuckets(bucketCount: LoadLevels.count + tagLevels.last!, capacity: candidateCount)
         guard !buckets.isFull else { return }
         loadLevels.levelOfAgent.withUnsafeBufferPointer { levelOfAgent in
             candidates.forEach(startingAt: scanStart) { agent in
@@ -329,8 +336,7 @@ extension Scheduler {
                 for agent in agents where fitness[Int(agent)].hasResources(for: needs.resources) {
                     best.consider(agent, score: score(of: agent, fitness: fitness[Int(agent)], for: needs))
                 }
-                budget -= agents.count
-                return budget > 0
+                return true
             }
         }
     }
@@ -339,12 +345,11 @@ extension Scheduler {
     /// first level that cannot beat the best found. Returns `false` when it looked at `visits` agents of the
     /// levels without getting that far.
     private func scoreByLevels(
-        _ candidates: CandidateMask, for needs: TaskNeeds, scanStart: Int, visits: Int, budget: inout Int,
-        best: inout BestAgent
+        _ candidates: CandidateMask, for needs: TaskNeeds, scanStart: Int, visits: Int, best: inout BestAgent
     ) -> Bool {
         var visitsLeft = visits
         return fitness.withUnsafeBufferPointer { fitness in
-            for level in stride(from: LoadLevels.count - 1, through: 0, by: -1) where budget > 0 {
+            for level in stride(from: LoadLevels.count - 1, through: 0, by: -1) {
                 if best.beats(LoadLevels.highestScore(in: level)) { return true }
                 let members = loadLevels.agents(in: level)
                 guard !members.isEmpty else { continue }
@@ -352,13 +357,12 @@ extension Scheduler {
                 visitsLeft -= members.count
                 members.withUnsafeBufferPointer { members in
                     var position = scanStart % members.count
-                    for _ in 0..<members.count where budget > 0 {
+                    for _ in 0..<members.count {
                         let agent = members[position]
                         position = position + 1 == members.count ? 0 : position + 1
                         guard candidates.contains(agent), fitness[Int(agent)].hasResources(for: needs.resources)
                         else { continue }
                         best.consider(agent, score: score(of: agent, fitness: fitness[Int(agent)], for: needs))
-                        budget -= 1
                     }
                 }
             }

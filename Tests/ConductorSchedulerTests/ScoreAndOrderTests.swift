@@ -14,6 +14,16 @@ import Testing
         #expect(Set([first, second]) == [.agent("quarter"), .agent("big-quarter")])
     }
 
+    @Test func anAgentWhoseCPUIsSpentCountsAsBusyEvenWithFreeSlots() {
+        let fourCores = ResourceAmounts(cpuMillicores: 4000, memoryBytes: .max)
+        var s = scheduler(
+            agent("cpu-bound", slots: 8, capacity: fourCores, active: ["big": .cpu(3000)]),
+            agent("half-slots", slots: 4, capacity: fourCores, active: ["x": .none, "y": .none]))
+        // cpu-bound has 7 of 8 slots free but 75% of its CPU used; half-slots has half of each dimension free.
+        let t1 = s.place(task("t1", resources: .cpu(100)))["t1"]
+        #expect(t1 == .agent("half-slots"))
+    }
+
     @Test func equalAgentsAreUsedInTurn() {
         var s = scheduler(agent("a", slots: 10), agent("b", slots: 10), agent("c", slots: 10))
         let batch = (1...6).map { task(TaskID("t\($0)")) }

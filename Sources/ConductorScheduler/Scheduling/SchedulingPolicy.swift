@@ -7,22 +7,19 @@ public struct SchedulingPolicy: Hashable, Sendable {
     /// Score for each preferred tag an agent has, in units of the load score of an idle agent (1.0): with 0.5 an
     /// agent with one preferred tag wins over one up to half of its slots less busy.
     public var preferredTagWeight: Double
-    /// Score taken away for each avoided tag an agent has, in the same units.
+    /// Score taken away for each avoided tag an agent has, in the same units. Both weights are taken between 0
+    /// and 10.
     public var avoidedTagWeight: Double
 
-    /// When set, a decision scores at most this many of the agents that pass the filters, taken in the rotating
-    /// order, instead of all of them: the least loaded of a moving window rather than of the whole cluster, for a
-    /// bounded decision time in very large clusters (as kube-scheduler's percentageOfNodesToScore). `nil`, the
-    /// default, scores every agent that passes.
-    public var maximumAgentsToScore: Int?
-
     public init(
-        agingInterval: Duration? = .seconds(30), preferredTagWeight: Double = 0.5, avoidedTagWeight: Double = 0.5,
-        maximumAgentsToScore: Int? = nil
+        agingInterval: Duration? = .seconds(30), preferredTagWeight: Double = 0.5, avoidedTagWeight: Double = 0.5
     ) {
         self.agingInterval = agingInterval
         self.preferredTagWeight = preferredTagWeight
         self.avoidedTagWeight = avoidedTagWeight
-        self.maximumAgentsToScore = maximumAgentsToScore
+    }
+
+    static func clampedWeight(_ weight: Double) -> Double {
+        weight.isNaN ? 0 : min(max(weight, 0), 10)
     }
 }

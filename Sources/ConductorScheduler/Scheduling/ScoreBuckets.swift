@@ -7,13 +7,13 @@
 /// uniqueness and bounds checks.
 struct ScoreBuckets: ~Copyable {
     private let agents: UnsafeMutableBufferPointer<Int32>
-    private let buckets: UnsafeMutableBufferPointer<UInt16>
+    private let buckets: UnsafeMutableBufferPointer<UInt32>
     /// Counts per bucket (shifted by one) while filling; then where each bucket starts in `sorted`.
     private let starts: UnsafeMutableBufferPointer<Int>
     private let sorted: UnsafeMutableBufferPointer<Int32>
     private var collected = 0
 
-    /// Room for `capacity` agents in buckets below `bucketCount` (at most 65,535).
+    /// Room for `capacity` agents in buckets below `bucketCount`.
     init(bucketCount: Int, capacity: Int) {
         agents = .allocate(capacity: capacity)
         buckets = .allocate(capacity: capacity)
@@ -35,7 +35,7 @@ struct ScoreBuckets: ~Copyable {
     @inline(__always)
     mutating func append(_ agent: Int32, bucket: Int) -> Bool {
         agents.initializeElement(at: collected, to: agent)
-        buckets.initializeElement(at: collected, to: UInt16(truncatingIfNeeded: bucket))
+        buckets.initializeElement(at: collected, to: UInt32(truncatingIfNeeded: bucket))
         starts[bucket &+ 1] &+= 1
         collected &+= 1
         return collected < agents.count

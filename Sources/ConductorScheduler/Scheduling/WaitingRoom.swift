@@ -14,8 +14,11 @@ struct WaitingRoom: Sendable {
 
     private var requests: [TaskID: Entry] = [:]
     private var keys: [TaskID: Int32] = [:]
-    private var byCapability: [Int32: Set<TaskID>] = [:]
-    private var withoutCapability: Set<TaskID> = []
+    /// The waiting tasks by key, each with its resource request: a cheap first test against the room of the
+    /// agents that gained it, which turns most tasks away (say, GPU tasks while the GPUs are held) before their
+    /// entry is even looked up.
+    private var byCapability: [Int32: [TaskID: ResourceAmounts]] = [:]
+    private var withoutCapability: [TaskID: ResourceAmounts] = [:]
     private var agentsWithRoom: Set<Int32> = []
 
     var count: Int { requests.count }
@@ -28,19 +31,19 @@ struct WaitingRoom: Sendable {
         requests[request.id] = Entry(request: request, needs: needs)
         if let keyCapability {
             keys[request.id] = keyCapability
-            byCapability[keyCapability, default: []].insert(request.id)
+            byCapability[keyCapability, default: [:]][request.id] = request.resources
         } else {
-            withoutCapability.insert(request.id)
+            withoutCapability[request.id] = request.resources
         }
     }
 
     mutating func remove(_ task: TaskID) {
         guard requests.removeValue(forKey: task) != nil else { return }
         if let key = keys.removeValue(forKey: task) {
-            byCapability[key]?.remove(task)
+            byCapability[key]?[task] = nil
             if byCapability[key]?.isEmpty == true { byCapability[key] = nil }
         } else {
-            withoutCapability.remove(task)
+            withoutCapability[task] = nil
         }
     }
 
@@ -60,12 +63,21 @@ struct WaitingRoom: Sendable {
         return agentsWithRoom.sorted()
     }
 
-    /// The waiting tasks that an agent with these capabilities might take.
-    func entries(forAgentWith capabilities: [Int32]) -> [Entry] {
-        var found = withoutCapability.compactMap { requests[$0] }
-        for capability in capabilities {
+    /// The waiting tasks keyed under a capability in `agentsByCapability` (or under none, tried on
+    /// `everyAgent`) whose resource request fits the room of at least one of those agents, as `hasRoom` says.
+    func entries(
+        keyedUnder agentsByCapability: [Int32: [Int32]], everyAgent: [Int32],
+        hasRoom: (_ agent: Int32, _ request: ResourceAmounts) -> Bool
+    ) -> [Entry] {
+        var found: [Entry] = []
+        for (task, request) in withoutCapability where everyAgent.contains(where: { hasRoom($0, request) }) {
+            if let entry = requests[task] { found.append(entry) }
+        }
+        for (capability, agents) in agentsByCapability {
             guard let keyed = byCapability[capability] else { continue }
-            found.append(contentsOf: keyed.compactMap { requests[$0] })
+            for (task, request) in keyed where agents.contains(where: { hasRoom($0, request) }) {
+                if let entry = requests[task] { found.append(entry) }
+            }
         }
         return found
     }
