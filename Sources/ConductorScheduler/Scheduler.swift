@@ -1,13 +1,15 @@
 /// Places tasks on agents as DESIGN.md's "Scheduling" says, and counts every placement at once.
 ///
 /// Filter: Ready and not draining, every required capability, required tags, a free slot, resources that fit.
-/// Score: the free share of the agent's slots, plus a weight per preferred tag, minus a weight per avoided tag;
-/// among equal scores the agents take turns. Order: effective priority (priority raised by waiting), then age.
+/// Score: least loaded, where load is the dominant share (the most used of slots, CPU and memory), plus a weight
+/// per preferred tag, minus a weight per avoided tag; among equal scores the agents take turns. Order: effective
+/// priority (priority raised by waiting), then age.
 ///
 /// A value type with no clock, no I/O and no lock: the controller keeps one inside the actor that leads
 /// scheduling, applies agent snapshots from its watches, and passes it batches drained from the assignment
-/// queue. Candidates come from the index of the rarest required capability, so a decision scans only the agents
-/// that have it.
+/// queue. A decision starts from the agents of the rarest required capability and narrows them with whole agent
+/// sets (bitmaps) before it looks at any agent alone, then looks at the least loaded first and stops early, so it
+/// does not scan all agents.
 public struct Scheduler: Sendable {
     private let ordering: TaskOrdering
     private let preferredTagScore: Int64
@@ -43,8 +45,9 @@ public struct Scheduler: Sendable {
 
     public init(policy: SchedulingPolicy = SchedulingPolicy()) {
         ordering = TaskOrdering(policy: policy)
-        preferredTagScore = Int64(SchedulingPolicy.clampedWeight(policy.preferredTagWeight) * Double(AgentFitness.idleLoadScore))
-        avoidedTagScore = Int64(SchedulingPolicy.clampedWeight(policy.avoidedTagWeight) * Double(AgentFitness.idleLoadScore))
+        let idle = Double(AgentFitness.idleLoadScore)
+        preferredTagScore = Int64(SchedulingPolicy.clampedWeight(policy.preferredTagWeight) * idle)
+        avoidedTagScore = Int64(SchedulingPolicy.clampedWeight(policy.avoidedTagWeight) * idle)
     }
 
     // MARK: Agents
@@ -53,18 +56,10 @@ public struct Scheduler: Sendable {
     /// tasks it lists are reconciled with this scheduler's reservations by task id, so a task is never counted
     /// twice however often it is seen.
     public mutating func updateAgent(_ snapshot: AgentSnapshot) {
-        let slot: Int32
-        let before: AgentFitness
-        let indexChanged: Bool
-        if let existing = slotByName[snapshot.name] {
-            slot = existing
-            before = fitness[Int(slot)]
-            indexChanged = reindex(slot, capabilities: snapshot.capabilities, tags: snapshot.tags)
-        } else {
-            slot = register(snapshot.name)
-            before = .vacant
-            indexChanged = reindex(slot, capabilities: snapshot.capabilities, tags: snapshot.tags)
-        }
+        let known = slotByName[snapshot.name]
+        let slot = known ?? register(snapshot.name)
+        let before = known.map { fitness[Int($0)] } ?? .vacant
+        let indexChanged = reindex(slot, capabilities: snapshot.capabilities, tags: snapshot.tags)
         var kept = snapshot
         kept.activeTasks = [:]  // the ledger keeps them
         agents[Int(slot)]?.snapshot = kept
@@ -154,9 +149,10 @@ public struct Scheduler: Sendable {
             for capability in agent.capabilitySymbols { roomyByCapability[capability, default: []].append(slot) }
         }
         guard !everyRoomyAgent.isEmpty else { return [] }
-        let waitingTasks = waiting.entries(keyedUnder: roomyByCapability, everyAgent: everyRoomyAgent) { agent, request in
-            room[agent]!.hasResources(for: request)
-        }
+        let waitingTasks = waiting
+            .entries(keyedUnder: roomyByCapability, everyAgent: everyRoomyAgent) { agent, request in
+                room[agent]!.hasResources(for: request)
+            }
             .map { (key: ordering.key(of: $0.request, at: now), entry: $0) }
             .sorted { $0.key < $1.key }
         var offered: [TaskRequest] = []
@@ -241,9 +237,9 @@ extension Scheduler {
     }
 
     /// Narrows the candidates filter by filter over whole agent sets; the stage at which none is left gives the
-    /// reason. Then scores the survivors that have the resources, least loaded level first, each level from a
-    /// rotating start, keeping the first best; stops at the first level whose agents, even with every preferred
-    /// tag, could not beat the best found.
+    /// reason. Then finds the best score among the survivors that have the resources, looking at the most
+    /// promising first and stopping where no agent left could beat the best found; among equal scores, the first
+    /// in an order that rotates with every decision.
     private func findAgent(for needs: TaskNeeds, scanStart: Int) -> AgentSearch {
         if needs.hasUnknownCapability { return .nothingFits(.noAgentWithCapability) }
         let firstSet = needs.rarestCapability.map { capabilityIndex.agents(with: $0) } ?? registeredAgents

@@ -16,16 +16,18 @@ let batchSize = option("--batch", default: 64)
 let seed = UInt64(option("--seed", default: 42))
 let queueItems = option("--queue-items", default: 2_000_000)
 
-print("scheduler-bench: \(agents) agents, \(Workload.capabilities.count) capabilities, \(Workload.tags.count) tags")
+print("scheduler-bench: \(agents) agents, \(Workload.capabilities.count) capabilities, \(Workload.tags.count) tags, seed \(seed)")
+print("Wall-clock figures include time the thread spent descheduled; thread CPU figures do not (on a shared machine")
+print("they are the fairer measure of the work, though caches and clock still suffer from neighbours).")
 
 for (label, size, count) in [("batches of \(batchSize)", batchSize, tasks), ("one task at a time", 1, tasks / 5)] {
     let report = SchedulingBenchmark(agentCount: agents, taskCount: count, batchSize: size, seed: seed).run()
     print("\n\(count) tasks, \(label):")
     print("  decision, per task, wall clock:  \(report.decision.summary)")
     print("  decision, per task, thread CPU:  \(report.decisionCPU.summary)")
-    print("  re-offer, per call:   \(report.reoffer.summary)")
-    print("  heartbeat update:     \(report.heartbeat.summary)")
-    print("  agent registration:   \(report.registration.summary)")
+    if report.reoffer.count > 0 { print("  re-offer, per call:              \(report.reoffer.summary)") }
+    print("  heartbeat (same view again):     \(report.heartbeat.summary)")
+    print("  agent registration:              \(report.registration.summary)")
     let refused = UnschedulableReason.allCases.compactMap { reason in
         report.refused[reason].map { "\(reason.rawValue) \($0)" }
     }

@@ -5,7 +5,7 @@ public struct SchedulingPolicy: Hashable, Sendable {
     /// off.
     public var agingInterval: Duration?
     /// Score for each preferred tag an agent has, in units of the load score of an idle agent (1.0): with 0.5 an
-    /// agent with one preferred tag wins over one up to half of its slots less busy.
+    /// agent with one preferred tag wins over one whose load (dominant share) is up to half its capacity lower.
     public var preferredTagWeight: Double
     /// Score taken away for each avoided tag an agent has, in the same units. Both weights are taken between 0
     /// and 10.
