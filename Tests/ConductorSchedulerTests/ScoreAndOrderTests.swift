@@ -83,19 +83,20 @@ import Testing
     }
 
     @Test func aLongWaitingLowPriorityTaskOvertakesANewUrgentOne() {
-        let policy = SchedulingPolicy(agingInterval: .seconds(10))
+        /// A priority-1 task created at second 0 and a priority-10 one created at `second` race for one slot then.
+        func race(atSecond second: Int64) -> [TaskID: Outcome] {
+            var s = scheduler(agent("one", slots: 1), policy: SchedulingPolicy(agingInterval: .seconds(10)))
+            return s.place(
+                task("old-low", priority: 1, createdAtSecond: 0),
+                task("new-urgent", priority: 10, createdAtSecond: second),
+                atSecond: second)
+        }
         // At second 80 the old task has waited 8 intervals: 1 + 8 = 9 < 10, so the urgent one still goes first.
-        var early = scheduler(agent("one", slots: 1), policy: policy)
-        let before = early.place(
-            task("old-low", priority: 1, createdAtSecond: 0), task("new-urgent", priority: 10, createdAtSecond: 80),
-            atSecond: 80)
+        let before = race(atSecond: 80)
         #expect(before["new-urgent"] == .agent("one"))
         #expect(before["old-low"] == .refused(.allAgentsBusy))
         // At second 100 it has waited 10 intervals: 1 + 10 = 11 > 10.
-        var late = scheduler(agent("one", slots: 1), policy: policy)
-        let after = late.place(
-            task("old-low", priority: 1, createdAtSecond: 0), task("new-urgent", priority: 10, createdAtSecond: 100),
-            atSecond: 100)
+        let after = race(atSecond: 100)
         #expect(after["old-low"] == .agent("one"))
         #expect(after["new-urgent"] == .refused(.allAgentsBusy))
     }
