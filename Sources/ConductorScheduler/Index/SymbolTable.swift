@@ -3,8 +3,6 @@
 struct SymbolTable: Sendable {
     private var symbols: [String: Int32] = [:]
 
-    var count: Int { symbols.count }
-
     func symbol(for name: String) -> Int32? {
         symbols[name]
     }
