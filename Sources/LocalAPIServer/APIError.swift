@@ -124,6 +124,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(limit)")
     }
 
+    /// kube-apiserver's answer when more requests are in flight than `--max-requests-inflight` allows.
+    public static var tooManyRequests: APIError {
+        var error = APIError(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
+                             details: ["retryAfterSeconds": 1])
+        error.headers = [("Retry-After", "1")]
+        return error
+    }
+
     public static func expired(_ message: String) -> APIError {
         APIError(code: 410, reason: "Expired", message: message)
     }

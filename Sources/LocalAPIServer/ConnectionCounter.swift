@@ -58,3 +58,39 @@ struct ConnectionRequestContext: Hummingbird.RequestContext {
         connection = source.channel.parent ?? source.channel
     }
 }
+
+/// Counts requests in flight against a maximum, and those refused for it.
+final class InFlightLimit: Sendable {
+    private let maximum: Int
+    private let current = Atomic<Int>(0)
+    private let refusedCounter = Atomic<Int>(0)
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    /// Takes a place, or returns false (and counts a refusal) when all are taken.
+    func enter() -> Bool {
+        guard maximum > 0 else { return true }
+        if current.add(1, ordering: .acquiring).newValue > maximum {
+            current.subtract(1, ordering: .releasing)
+            refusedCounter.add(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leave() {
+        guard maximum > 0 else { return }
+        current.subtract(1, ordering: .releasing)
+    }
+
+    var refused: Int { refusedCounter.load(ordering: .relaxed) }
+
+    var metricsText: String {
+        """
+        # HELP apiserver_dropped_requests_total Requests answered 429 because too many were in flight.
+        # TYPE apiserver_dropped_requests_total counter
+        apiserver_dropped_requests_total \(refused)
+
+        """
+    }
+}

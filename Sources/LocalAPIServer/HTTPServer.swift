@@ -16,6 +16,9 @@ public struct HTTPServer: Sendable {
         public var port: Int
         public var certificates: ServingCertificates
         public var tokens: Set<String>
+        /// Requests served at once, watches not counted, as kube-apiserver's `--max-requests-inflight`;
+        /// beyond it the answer is 429 with Retry-After. Zero means no limit.
+        public var maxRequestsInFlight: Int = 400
 
         public init(bind: String, port: Int, certificates: ServingCertificates, tokens: Set<String>) {
             self.bind = bind
@@ -32,11 +35,13 @@ public struct HTTPServer: Sendable {
     let configuration: Configuration
     let logger: Logger
     let connections = ConnectionCounter()
+    let inFlight: InFlightLimit
 
     public init(api: APIServer, configuration: Configuration, logger: Logger) {
         self.api = api
         self.configuration = configuration
         self.logger = logger
+        self.inFlight = InFlightLimit(maximum: configuration.maxRequestsInFlight)
     }
 
     /// The Hummingbird application, to run as a service.
@@ -47,9 +52,17 @@ public struct HTTPServer: Sendable {
         let api = self.api
         let tokens = configuration.tokens
         let connections = self.connections
+        let inFlight = self.inFlight
         let responder = CallbackResponder<ConnectionRequestContext> { request, context in
             connections.observe(context.connection)
-            return await Self.respond(to: request, api: api, tokens: tokens, connections: connections)
+            // Watches are long-running and exempt, as on the real server.
+            let isWatch = request.uri.query?.contains("watch=true") == true || request.uri.query?.contains("watch=1") == true
+            if isWatch {
+                return await Self.respond(to: request, api: api, tokens: tokens, connections: connections, inFlight: inFlight)
+            }
+            guard inFlight.enter() else { return Self.response(.error(.tooManyRequests)) }
+            defer { inFlight.leave() }
+            return await Self.respond(to: request, api: api, tokens: tokens, connections: connections, inFlight: inFlight)
         }
         var http2 = HTTP2UpgradeChannel.Configuration()
         // Watches idle for long stretches; the connection must outlive them.
@@ -65,7 +78,7 @@ public struct HTTPServer: Sendable {
             logger: logger)
     }
 
-    static func respond(to request: Request, api: APIServer, tokens: Set<String>, connections: ConnectionCounter) async -> Response {
+    static func respond(to request: Request, api: APIServer, tokens: Set<String>, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {
         let rawPath = request.uri.path
         let path = rawPath.removingPercentEncoding ?? rawPath
         if !publicPaths.contains(path) {
@@ -77,7 +90,7 @@ public struct HTTPServer: Sendable {
         if path == "/metrics" {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: connections.metricsText)))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: connections.metricsText + inFlight.metricsText)))
         }
         var request = request
         let body: ByteBuffer

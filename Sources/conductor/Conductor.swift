@@ -26,6 +26,9 @@ struct APIServerOptions: ParsableArguments {
     @Flag(help: "fdatasync every write, so that a power cut loses nothing answered (a process crash never does).")
     var fsync = false
 
+    @Option(help: "Requests served at once (watches not counted); beyond it the answer is 429 with Retry-After, as kube-apiserver's flag of the same name. 0: no limit.")
+    var maxRequestsInflight: Int = 400
+
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormat = .text
 
@@ -56,7 +59,11 @@ func runAPIServer(_ options: APIServerOptions) async throws {
     await api.ensureSystemNamespaces()
     let server = HTTPServer(
         api: api,
-        configuration: .init(bind: options.bind, port: options.port, certificates: certificates, tokens: tokens.tokens),
+        configuration: {
+            var configuration = HTTPServer.Configuration(bind: options.bind, port: options.port, certificates: certificates, tokens: tokens.tokens)
+            configuration.maxRequestsInFlight = options.maxRequestsInflight
+            return configuration
+        }(),
         logger: logger)
     let application = try server.application { _ in
         logger.info("serving", metadata: [

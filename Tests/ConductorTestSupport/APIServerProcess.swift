@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// Starts a server process and a client of it for the length of `body`.
-public func withServer<T>(_ body: (APIServerProcess, KubeClient) async throws -> T) async throws -> T {
-    let server = try APIServerProcess()
+public func withServer<T>(arguments: [String] = [], _ body: (APIServerProcess, KubeClient) async throws -> T) async throws -> T {
+    let server = try APIServerProcess(arguments: arguments)
     defer { server.stop() }
     try await server.start()
     let client = try KubeClient(config: try server.clientConfig())
@@ -28,9 +28,12 @@ public final class APIServerProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is replaced only by start/kill, which a test calls from one task.
     public let dataDirectory: String
     public let port: Int
+    /// Flags added to `conductor apiserver`'s own.
+    public let arguments: [String]
     private var process: Process?
 
-    public init() throws {
+    public init(arguments: [String] = []) throws {
+        self.arguments = arguments
         dataDirectory = NSTemporaryDirectory() + "kubeclient-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         port = try Self.freePort()
@@ -53,7 +56,7 @@ public final class APIServerProcess: @unchecked Sendable {
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.conductorBinary())
-        process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"]
+        process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"] + arguments
         let log = FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log") ?? {
             _ = FileManager.default.createFile(atPath: dataDirectory + "/apiserver.log", contents: nil)
             return FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log")!

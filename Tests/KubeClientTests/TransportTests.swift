@@ -3,15 +3,23 @@ import KubeClient
 import KubeJSON
 import Testing
 
-/// The server's own count of the connections it accepted (its /metrics).
-func serverConnectionFigures(_ client: KubeClient) async throws -> (accepted: Int, open: Int) {
+/// Counters from the server's own /metrics.
+func serverMetrics(_ client: KubeClient) async throws -> [String: Int] {
     let response = try await client.perform(.init(method: "GET", path: "/metrics", accept: "text/plain"))
     let text = String(decoding: response.body, as: UTF8.self)
-    func value(_ name: String) -> Int? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+    var metrics: [String: Int] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        let parts = line.split(separator: " ")
+        if parts.count == 2, let value = Int(parts[1]) { metrics[String(parts[0])] = value }
     }
-    guard let accepted = value("apiserver_connections_accepted_total"), let open = value("apiserver_connections_open") else {
-        throw TestFailure("no connection figures in /metrics: \(text)")
+    return metrics
+}
+
+/// The server's own count of the connections it accepted.
+func serverConnectionFigures(_ client: KubeClient) async throws -> (accepted: Int, open: Int) {
+    let metrics = try await serverMetrics(client)
+    guard let accepted = metrics["apiserver_connections_accepted_total"], let open = metrics["apiserver_connections_open"] else {
+        throw TestFailure("no connection figures in /metrics: \(metrics)")
     }
     return (accepted, open)
 }
