@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LocalAPIServer", targets: ["LocalAPIServer"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ConductorAPI", targets: ["ConductorAPI"]),
+        .library(name: "ConductorController", targets: ["ConductorController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -70,6 +71,17 @@ let package = Package(
         ),
         // The Agent and Task models, phases, conditions, quantities and constants every other part shares.
         .target(name: "ConductorAPI", dependencies: ["KubeClient", "KubeJSON"], swiftSettings: strict),
+        // Task lifecycle: the policy (retries, backoff, deadlines, cancellation, agent loss), fenced status
+        // writes, and the task actors under their supervisor.
+        .target(
+            name: "ConductorController",
+            dependencies: [
+                "KubeClient",
+                "ConductorAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
@@ -107,6 +119,10 @@ let package = Package(
         .testTarget(
             name: "ConductorAPITests",
             dependencies: ["ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport", .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "ConductorControllerTests",
+            dependencies: ["ConductorController", "ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport"]
         ),
     ]
 )
