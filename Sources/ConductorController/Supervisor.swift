@@ -55,12 +55,22 @@ public actor Supervisor {
 
     /// The task once it is final (see `TaskActor.awaitTerminal`). `key` is namespace/name.
     public func awaitTerminal(_ key: String) async throws -> TaskResource {
+        try await awaitTerminal(key, created: nil)
+    }
+
+    /// For a task the caller has just created: the create's answer stands in until the informer sees the
+    /// task, so that awaiting right after creating never finds it unknown.
+    public func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+        try await awaitTerminal(created.key, created: created)
+    }
+
+    private func awaitTerminal(_ key: String, created: TaskResource?) async throws -> TaskResource {
         if let actor = actors[key] { return try await actor.awaitTerminal() }
-        guard let cached = tasks.get(key) else { throw TaskAwaitError.unknownTask(key) }
-        if cached.status.isFinal { return cached }
-        // Cached but not yet handed to an actor (its event is queued behind this call): the actor made now
-        // takes that event when it comes.
-        let actor = makeActor(for: cached)
+        guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
+        if known.status.isFinal { return known }
+        // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
+        // made now takes that event when it comes.
+        let actor = makeActor(for: known)
         Task { await self.drive(actor) }
         return try await actor.awaitTerminal()
     }

@@ -144,4 +144,11 @@ struct ControllerHarness {
             try await supervisor.awaitTerminal("\(Self.namespace)/\(name)")
         }
     }
+
+    /// `awaitTerminal` for a task just created, which the informer may not have seen yet.
+    func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+        try await SystemClock().withTimeout(.seconds(15)) { [supervisor] in
+            try await supervisor.awaitTerminal(created: created)
+        }
+    }
 }

@@ -168,8 +168,9 @@ import Testing
 
     @Test func theSupervisorRestartsAnActorWhoseWorkThrew() async throws {
         try await ControllerHarness.run(failingWrites: 1) { harness in
-            try await harness.createTask("flaky", cancel: true)
-            let final = try await harness.awaitTerminal("flaky")
+            let created = try await harness.createTask("flaky", cancel: true)
+            // Awaited at once: the informer may not have the task yet.
+            let final = try await harness.awaitTerminal(created: created)
             #expect(final.status.reason == .cancelled)
             #expect(await harness.supervisor.restarts == 1)
         }
