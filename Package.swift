@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LocalAPIServer", targets: ["LocalAPIServer"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ConductorAPI", targets: ["ConductorAPI"]),
+        .library(name: "ConductorController", targets: ["ConductorController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -81,6 +82,17 @@ let package = Package(
         ),
         // Times scheduling decisions on a synthetic 10,000-agent cluster, and the assignment queue's throughput.
         .executableTarget(name: "scheduler-bench", dependencies: ["ConductorScheduler"], swiftSettings: strict),
+        // Task lifecycle: the policy (retries, backoff, deadlines, cancellation, agent loss), fenced status
+        // writes, and the task actors under their supervisor.
+        .target(
+            name: "ConductorController",
+            dependencies: [
+                "KubeClient",
+                "ConductorAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
@@ -119,6 +131,10 @@ let package = Package(
         .testTarget(
             name: "ConductorAPITests",
             dependencies: ["ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport", .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "ConductorControllerTests",
+            dependencies: ["ConductorController", "ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport"]
         ),
     ]
 )

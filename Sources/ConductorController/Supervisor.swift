@@ -1,0 +1,165 @@
+import ConductorAPI
+import KubeClient
+import Logging
+
+/// The task actors' supervisor: one `TaskActor` per Task, fed by the task informer's events. It creates an
+/// actor when a task appears, forwards its updates, retires it when the task is deleted or once it is final
+/// and nobody awaits it, and restarts an actor whose work threw, rebuilding it from the informer's cache
+/// after a backoff. Agent events feed `AgentHealth` and make the tasks a lost agent held decide again.
+///
+///     let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: context)
+///     group.addTask { await supervisor.run() }
+///     let finished = try await supervisor.awaitTerminal("default/my-task")
+public actor Supervisor {
+    private let tasks: Informer<TaskResource>
+    private let agents: Informer<Agent>?
+    private let context: TaskActorContext
+    /// The wait before restarting an actor, by how often that task's actor was restarted (exponential).
+    private let restartBackoff: RetryBackoff
+
+    private var actors: [String: TaskActor] = [:]
+    private var restartsByTask: [String: Int] = [:]
+    /// Actors restarted after their work threw, since the supervisor started.
+    public private(set) var restarts = 0
+
+    public init(tasks: Informer<TaskResource>, agents: Informer<Agent>?, context: TaskActorContext,
+                restartBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(100), cap: .seconds(30))) {
+        self.tasks = tasks
+        self.agents = agents
+        self.context = context
+        self.restartBackoff = restartBackoff
+    }
+
+    /// How many actors are live now.
+    public var actorCount: Int { actors.count }
+
+    /// Consumes the informers' events until the calling task is cancelled or the task informer stops; then
+    /// retires every actor, answering their waiters with `TaskAwaitError.supervisorStopped`.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            if let agents {
+                group.addTask { await self.followAgents(agents.events()) }
+            }
+            for await event in tasks.events() {
+                if let actor = apply(event) {
+                    group.addTask { await self.drive(actor) }
+                }
+            }
+            group.cancelAll()
+        }
+        for (key, actor) in actors {
+            await actor.retire(answering: .supervisorStopped(task: key))
+        }
+        actors.removeAll()
+    }
+
+    /// The task once it is final (see `TaskActor.awaitTerminal`). `key` is namespace/name.
+    public func awaitTerminal(_ key: String) async throws -> TaskResource {
+        try await awaitTerminal(key, created: nil)
+    }
+
+    /// For a task the caller has just created: the create's answer stands in until the informer sees the
+    /// task, so that awaiting right after creating never finds it unknown.
+    public func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+        try await awaitTerminal(created.key, created: created)
+    }
+
+    private func awaitTerminal(_ key: String, created: TaskResource?) async throws -> TaskResource {
+        if let actor = actors[key] { return try await actor.awaitTerminal() }
+        guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
+        if known.status.isFinal { return known }
+        // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
+        // made now takes that event when it comes.
+        let actor = makeActor(for: known)
+        Task { await self.drive(actor) }
+        return try await actor.awaitTerminal()
+    }
+
+    /// Callers parked on the task's actor (0 when it has none).
+    func waiterCount(for key: String) async -> Int {
+        await actors[key]?.waiterCount ?? 0
+    }
+
+    // MARK: Tasks
+
+    /// Applies one task event; returns a new actor for the caller to drive.
+    private func apply(_ event: InformerEvent<TaskResource>) -> TaskActor? {
+        switch event {
+        case .added(let task), .updated(_, let task):
+            if let actor = actors[task.key] {
+                actor.send(.observed(task))
+                return nil
+            }
+            // A final task nobody awaits needs no actor (after a restart of the replica, most tasks are final).
+            guard !task.status.isFinal else { return nil }
+            return makeActor(for: task)
+        case .deleted(let task, _):
+            guard let actor = actors.removeValue(forKey: task.key) else { return nil }
+            restartsByTask[task.key] = nil
+            Task { await actor.retire(answering: .deleted(task: task.key)) }
+            return nil
+        }
+    }
+
+    private func makeActor(for task: TaskResource) -> TaskActor {
+        let actor = TaskActor(task: task, context: context)
+        actors[task.key] = actor
+        actor.send(.observed(task))
+        return actor
+    }
+
+    /// Feeds one actor its inputs, one at a time, until it is retired; restarts it when its work throws.
+    private nonisolated func drive(_ actor: TaskActor) async {
+        for await input in actor.inputs {
+            do {
+                try await actor.handle(input)
+            } catch {
+                let delay = await recordFailure(of: actor.key, error)
+                do {
+                    try await context.clock.sleep(for: delay)
+                } catch {
+                    return  // Cancelled: the supervisor is stopping.
+                }
+                await actor.restart(from: tasks.get(actor.key))
+                actor.send(.recheck(timer: nil))
+            }
+            if await actor.isRetirable { await retireIfCurrent(actor) }
+        }
+    }
+
+    private func recordFailure(of key: String, _ error: TaskWriteError) -> Duration {
+        restarts += 1
+        let count = (restartsByTask[key] ?? 0) + 1
+        restartsByTask[key] = count
+        let delay = restartBackoff.delay(forRetry: count, strategy: .exponential)
+        context.logger.warning("task actor failed; restarting it from the cache", metadata: [
+            "task": "\(key)", "error": "\(error)", "restarts": "\(count)", "delay": "\(delay)",
+        ])
+        return delay
+    }
+
+    /// Retires `actor` if it is still the one for its task (a deletion may have replaced or removed it).
+    private func retireIfCurrent(_ actor: TaskActor) async {
+        guard actors[actor.key] === actor else { return }
+        actors[actor.key] = nil
+        restartsByTask[actor.key] = nil
+        await actor.retire(answering: nil)
+    }
+
+    // MARK: Agents
+
+    private nonisolated func followAgents(_ events: AsyncStream<InformerEvent<Agent>>) async {
+        for await event in events {
+            guard let lost = context.agentHealth.observe(event) else { continue }
+            context.logger.info("agent is NotReady; its tasks decide again", metadata: ["agent": "\(lost)"])
+            await recheckTasks(heldBy: lost)
+        }
+    }
+
+    private func recheckTasks(heldBy agent: String) {
+        // A scan of the cache: agent loss is rare next to task events, so no index is kept for it.
+        for task in tasks.list() where task.status.assignedAgent == agent && task.status.effectivePhase.holdsAgent {
+            actors[task.key]?.send(.recheck(timer: nil))
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import ConductorAPI
+import KubeClient
+import Logging
+
+/// What every task actor of one supervisor shares.
+public struct TaskActorContext: Sendable {
+    public var policy: TaskLifecyclePolicy
+    public var writer: any TaskStatusWriting
+    /// Time for the policy (wall time) and for the actors' timers (sleep): a `ManualClock` in tests.
+    public var clock: any KubeClock
+    public var agentHealth: AgentHealth
+    public var sink: any SchedulableTaskSink
+    public var logger: Logger
+
+    public init(policy: TaskLifecyclePolicy = TaskLifecyclePolicy(), writer: any TaskStatusWriting, clock: any KubeClock,
+                agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink, logger: Logger) {
+        self.policy = policy
+        self.writer = writer
+        self.clock = clock
+        self.agentHealth = agentHealth
+        self.sink = sink
+        self.logger = logger
+    }
+}
+
+/// What a task actor is told, in order, through its mailbox.
+enum TaskActorInput: Sendable {
+    /// The informer's latest version of the task.
+    case observed(TaskResource)
+    /// Decide again with the same object: its timer fired at `timer`, or (nil) something else changed,
+    /// such as its agent's health, or the actor was restarted.
+    case recheck(timer: Timestamp?)
+}
+
+/// Why a wait for a task's end ended without it.
+public enum TaskAwaitError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The task was deleted before it was final.
+    case deleted(task: String)
+    /// The supervisor stopped (the replica is shutting down) before the task was final.
+    case supervisorStopped(task: String)
+    /// No such task is known to this replica's cache.
+    case unknownTask(String)
+
+    public var description: String {
+        switch self {
+        case .deleted(let task): "task \(task) was deleted before it finished"
+        case .supervisorStopped(let task): "stopped waiting for task \(task): the controller is shutting down"
+        case .unknownTask(let task): "no task \(task) is known (not created, or not yet seen by this replica)"
+        }
+    }
+}
+
+/// One task's mirror: holds the latest version the informer delivered, runs the lifecycle policy when it
+/// changes or when its timer fires, writes the result through the fenced writer, offers the task to the
+/// scheduler when it may be assigned, and answers those awaiting its end.
+///
+/// Inputs come through a mailbox the supervisor drains one at a time, so decisions never interleave; the
+/// actor's own isolation covers `awaitTerminal`, which callers reach directly.
+public actor TaskActor {
+    public nonisolated let key: String
+    private var latest: TaskResource
+    private let context: TaskActorContext
+    private let logger: Logger
+
+    private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
+    private var nextWaiterID: UInt64 = 0
+
+    private var timer: Task<Void, Never>?
+    /// The wall time `timer` wakes the task at; a decision with the same time keeps the timer running.
+    private var armedFor: Timestamp?
+    /// The resourceVersion last offered, so that rechecks of an unchanged Pending task do not offer it again.
+    private var offeredVersion: String?
+
+    nonisolated let inputs: AsyncStream<TaskActorInput>
+    private nonisolated let mailbox: AsyncStream<TaskActorInput>.Continuation
+
+    init(task: TaskResource, context: TaskActorContext) {
+        key = task.key
+        latest = task
+        self.context = context
+        var logger = context.logger
+        logger[metadataKey: "task"] = "\(task.key)"
+        self.logger = logger
+        (inputs, mailbox) = AsyncStream.makeStream(of: TaskActorInput.self)
+    }
+
+    /// Queues an input; never suspends, so the supervisor's event loop is never held up by one task.
+    nonisolated func send(_ input: TaskActorInput) {
+        mailbox.yield(input)
+    }
+
+    // MARK: Waiting for the end
+
+    /// The task once it is final (Completed, or Failed for good): at once if it is already, else when the
+    /// watch event carrying the final status arrives. No polling: the caller's continuation is parked here.
+    /// Throws `TaskAwaitError` when the task is deleted or the supervisor stops first, and
+    /// `CancellationError` when the calling task is cancelled.
+    public func awaitTerminal() async throws -> TaskResource {
+        if latest.status.isFinal { return latest }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                // A cancellation that came before this point found no waiter to remove: answer it here.
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
+    }
+
+    /// Callers parked in `awaitTerminal`.
+    var waiterCount: Int { waiters.count }
+
+    /// Whether the supervisor may let the actor go: final, and nobody waits.
+    var isRetirable: Bool { latest.status.isFinal && waiters.isEmpty }
+
+    // MARK: Work
+
+    /// Handles one input. Throws when a write failed other than by a conflict: the supervisor then restarts
+    /// the actor (`restart(from:)`).
+    func handle(_ input: TaskActorInput) async throws(TaskWriteError) {
+        switch input {
+        case .observed(let task):
+            latest = task
+            if task.status.isFinal { resumeWaiters(with: .success(task)) }
+        case .recheck(let firedTimer):
+            if let firedTimer, firedTimer == armedFor {
+                armedFor = nil
+                timer = nil
+            }
+        }
+        try await reconcile()
+    }
+
+    private func reconcile() async throws(TaskWriteError) {
+        let now = Timestamp(context.clock.wallTime)
+        let task = latest
+        let decision = context.policy.decide(task, now: now, lostAgents: context.agentHealth.lostAgents)
+        arm(at: decision.nextAttention, now: now)
+        switch decision.action {
+        case .none:
+            return
+        case .offer:
+            guard offeredVersion != task.resourceVersion else { return }
+            offeredVersion = task.resourceVersion
+            context.sink.offer(task)
+        case .retry, .requeueAfterAgentLoss, .fail:
+            guard let status = TaskTransitions.status(after: decision.action, from: task, now: now) else { return }
+            let outcome = try await context.writer.write(status, over: task, holding: task.status.attempt)
+            switch outcome {
+            case .written(let stored):
+                logger.info("task status written", metadata: [
+                    "phase": "\(stored.status.effectivePhase.rawValue)", "reason": "\(stored.status.reason?.rawValue ?? "")",
+                    "resourceVersion": "\(stored.resourceVersion ?? "")",
+                ])
+            case .conflict:
+                // The cache is behind the server: the newer version is on its way through the watch, and the
+                // decision is made again then.
+                logger.debug("task changed since it was read; waiting for the newer version", metadata: ["resourceVersion": "\(task.resourceVersion ?? "")"])
+            case .fenced(let held, let current):
+                logger.warning("status write fenced off", metadata: ["held": "\(held.map(String.init) ?? "none")", "current": "\(current.map(String.init) ?? "none")"])
+            case .notFound:
+                logger.debug("task is gone; its deletion event retires the actor")
+            }
+        }
+    }
+
+    /// Keeps one timer, for the earliest time the task needs attention with nothing else changing.
+    private func arm(at target: Timestamp?, now: Timestamp) {
+        guard target != armedFor else { return }
+        timer?.cancel()
+        timer = nil
+        armedFor = target
+        guard let target else { return }
+        let clock = context.clock
+        // The wall-time gap taken onto the monotonic clock: the timer is immune to wall-clock steps.
+        let wake = clock.now.advanced(by: max(now.duration(to: target), .zero))
+        timer = Task { [weak self] in
+            do {
+                try await clock.sleep(until: wake, tolerance: nil)
+            } catch {
+                return  // Cancelled: re-armed or retired.
+            }
+            self?.send(.recheck(timer: target))
+        }
+    }
+
+    // MARK: Supervision
+
+    /// Drops what the actor worked with and starts again from `cached` (the informer's version, when it still
+    /// has the task). Those awaiting the task stay parked: they wait for the task, not for this attempt at
+    /// handling it.
+    func restart(from cached: TaskResource?) {
+        timer?.cancel()
+        timer = nil
+        armedFor = nil
+        offeredVersion = nil
+        if let cached { latest = cached }
+    }
+
+    /// Ends the actor: its timer stops, its mailbox closes (so the supervisor's loop for it ends) and those
+    /// still waiting get `error`.
+    func retire(answering error: TaskAwaitError?) {
+        timer?.cancel()
+        timer = nil
+        mailbox.finish()
+        if let error { resumeWaiters(with: .failure(error)) }
+    }
+
+    private func resumeWaiters(with result: Result<TaskResource, any Error>) {
+        let parked = waiters.values
+        waiters.removeAll()
+        for waiter in parked { waiter.resume(with: result) }
+    }
+}

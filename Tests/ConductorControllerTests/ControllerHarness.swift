@@ -1,0 +1,154 @@
+@testable import ConductorController
+import ConductorAPI
+import ConductorTestSupport
+import Foundation
+import KubeClient
+import Logging
+import Synchronization
+import Testing
+
+/// The scheduler's stand-in: records what the task actors offer.
+final class RecordingSink: SchedulableTaskSink {
+    private let offers = Mutex<[TaskResource]>([])
+
+    func offer(_ task: TaskResource) {
+        offers.withLock { $0.append(task) }
+    }
+
+    func offers(of name: String) -> [TaskResource] {
+        offers.withLock { $0.filter { $0.name == name } }
+    }
+}
+
+/// A writer that fails its first `failures` writes, to make a task actor's work throw.
+final class FlakyWriter: TaskStatusWriting {
+    private let remainingFailures: Mutex<Int>
+    private let writer: TaskStatusWriter
+
+    init(_ writer: TaskStatusWriter, failures: Int) {
+        self.writer = writer
+        remainingFailures = Mutex(failures)
+    }
+
+    func write(_ status: TaskStatus, over read: TaskResource, holding attempt: Int?) async throws(TaskWriteError) -> TaskWriteOutcome {
+        let fail = remainingFailures.withLock { count in
+            defer { count = max(count - 1, 0) }
+            return count > 0
+        }
+        if fail { throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected failure") }
+        return try await writer.write(status, over: read, holding: attempt)
+    }
+}
+
+/// A controller (informers, supervisor, actors) on a real local API server, with time on a `ManualClock`.
+/// The test plays the scheduler and the agents through `writer`.
+struct ControllerHarness {
+    static let namespace = "default"
+
+    let client: KubeClient
+    let tasks: ResourceClient<TaskResource>
+    let agents: ResourceClient<Agent>
+    let clock: ManualClock
+    let sink: RecordingSink
+    let writer: TaskStatusWriter
+    let supervisor: Supervisor
+
+    static func run(failingWrites: Int = 0, _ body: (ControllerHarness) async throws -> Void) async throws {
+        try await withServer { _, client in
+            try await applyProjectCRDs(client)
+            let clock = ManualClock()
+            let writer = TaskStatusWriter(client: client)
+            let sink = RecordingSink()
+            let taskInformer = try Informer(client.resource(TaskResource.self, namespace: namespace))
+            let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
+            let context = TaskActorContext(
+                policy: TaskLifecyclePolicy(backoff: RetryBackoff(base: .seconds(1), cap: .seconds(300))),
+                writer: failingWrites > 0 ? FlakyWriter(writer, failures: failingWrites) : writer,
+                clock: clock, sink: sink, logger: Logger(label: "controller-test"))
+            let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: context,
+                                        restartBackoff: RetryBackoff(base: .zero, cap: .zero))
+            let harness = ControllerHarness(client: client, tasks: client.resource(TaskResource.self, namespace: namespace),
+                                            agents: client.resource(Agent.self, namespace: namespace), clock: clock, sink: sink,
+                                            writer: writer, supervisor: supervisor)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await taskInformer.run() }
+                group.addTask { try await agentInformer.run() }
+                group.addTask { await supervisor.run() }
+                defer { group.cancelAll() }
+                try await taskInformer.waitUntilSynced()
+                try await agentInformer.waitUntilSynced()
+                try await body(harness)
+            }
+        }
+    }
+
+    /// The controller's clock as a stored timestamp.
+    var now: Timestamp { Timestamp(clock.wallTime) }
+
+    @discardableResult
+    func createTask(_ name: String, retryPolicy: RetryPolicy? = nil, deadline: Timestamp? = nil, cancel: Bool? = nil) async throws -> TaskResource {
+        try await tasks.create(TaskResource(metadata: ObjectMeta(name: name, namespace: Self.namespace),
+                                            spec: TaskSpec(requiredCapabilities: ["echo"], deadline: deadline, retryPolicy: retryPolicy, cancel: cancel)))
+    }
+
+    /// Waits until the task has been offered `count` times in all; returns the last offer.
+    @discardableResult
+    func waitForOffer(_ name: String, count: Int = 1) async throws -> TaskResource {
+        try await waitUntil("\(name) is offered \(count) time(s)") { sink.offers(of: name).count >= count }
+        #expect(sink.offers(of: name).count == count, "offered once per version")
+        return try #require(sink.offers(of: name).last)
+    }
+
+    /// Waits until the stored task satisfies `condition`; returns it.
+    @discardableResult
+    func waitForTask(_ name: String, _ what: String, _ condition: @escaping (TaskResource) -> Bool) async throws -> TaskResource {
+        var last: TaskResource?
+        try await waitUntil("\(name): \(what)") {
+            last = try await tasks.get(name)
+            return last.map(condition) ?? false
+        }
+        return try #require(last)
+    }
+
+    /// Plays the scheduler: assigns the stored task to `agent`.
+    @discardableResult
+    func assign(_ name: String, to agent: String) async throws -> TaskResource {
+        let outcome = try await writer.assign(try await tasks.get(name), to: agent, now: now)
+        guard case .written(let assigned) = outcome else { throw TestFailure("assigning \(name): \(outcome)") }
+        return assigned
+    }
+
+    /// Plays the agent holding `task`'s attempt: writes `phase` with `reason`.
+    @discardableResult
+    func report(_ task: TaskResource, _ phase: TaskPhase, reason: Reason) async throws -> TaskResource {
+        var status = task.status
+        status.phase = phase
+        status.reason = reason
+        if phase == .completed { status.result = ["ok": true] }
+        let outcome = try await writer.write(status, over: task, holding: task.status.attempt)
+        guard case .written(let written) = outcome else { throw TestFailure("reporting \(phase) for \(task.name): \(outcome)") }
+        return written
+    }
+
+    /// Waits until the actors' only timer is set for exactly `delay` from now.
+    func waitForTimer(in delay: Duration) async throws {
+        let expected = clock.now.advanced(by: delay)
+        try await waitUntil("a timer is armed for \(expected) (now \(clock.now), next \(String(describing: clock.nextWakeUp)))") {
+            clock.nextWakeUp == expected && clock.sleeperCount == 1
+        }
+    }
+
+    /// `awaitTerminal` bounded in real time, so that a bug fails the test rather than hanging it.
+    func awaitTerminal(_ name: String) async throws -> TaskResource {
+        try await SystemClock().withTimeout(.seconds(15)) { [supervisor] in
+            try await supervisor.awaitTerminal("\(Self.namespace)/\(name)")
+        }
+    }
+
+    /// `awaitTerminal` for a task just created, which the informer may not have seen yet.
+    func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+        try await SystemClock().withTimeout(.seconds(15)) { [supervisor] in
+            try await supervisor.awaitTerminal(created: created)
+        }
+    }
+}
