@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "KubeClient",
                 "ConductorAPI",
+                "ConductorScheduler",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -134,7 +135,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ConductorControllerTests",
-            dependencies: ["ConductorController", "ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport"]
+            dependencies: [
+                "ConductorController", "ConductorAPI", "ConductorScheduler", "KubeClient", "KubeJSON", "ConductorTestSupport",
+            ]
         ),
     ]
 )
