@@ -90,6 +90,7 @@ let package = Package(
                 "KubeClient",
                 "ConductorAPI",
                 "ConductorScheduler",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -38,8 +38,9 @@ final class InterferingWriter: TaskStatusWriting {
 }
 
 /// The controller with its assignment loop on a real local API server: informers, supervisor, task actors,
-/// the loop writing through `TaskStatusWriter`. The test plays the agents: it creates Agent objects with
-/// status Ready and writes their tasks' progress with the attempt they were given.
+/// the loop writing through `TaskStatusWriter`, and with `monitorHealth` the health monitor on the agents'
+/// heartbeat Leases. The test plays the agents: it creates Agent objects with status Ready, renews their
+/// Leases on the harness's `ManualClock`, and writes their tasks' progress with the attempt they were given.
 struct AssignmentHarness {
     static let namespace = "default"
 
@@ -50,8 +51,13 @@ struct AssignmentHarness {
     let writer: TaskStatusWriter
     let loop: AssignmentLoop
     let supervisor: Supervisor
+    let leases: ResourceClient<Lease>
+    /// The health monitor's Lease informer, nil without `monitorHealth`.
+    let leaseInformer: Informer<Lease>?
+    let monitor: HealthMonitor?
 
-    static func run(interfering: Bool = false, _ body: (AssignmentHarness) async throws -> Void) async throws {
+    static func run(interfering: Bool = false, monitorHealth: Bool = false,
+                    _ body: (AssignmentHarness) async throws -> Void) async throws {
         try await withServer { _, client in
             try await applyProjectCRDs(client)
             let clock = ManualClock()
@@ -65,16 +71,27 @@ struct AssignmentHarness {
                 writer: interfering ? InterferingWriter(writer, tasks: tasks) : writer, clock: clock, logger: logger)
             let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer,
                                         context: TaskActorContext(writer: writer, clock: clock, sink: loop, logger: logger))
+            let leases = client.resource(Lease.self, namespace: namespace)
+            let leaseInformer = monitorHealth ? try Informer(leases, options: HealthMonitor.leaseWatchOptions) : nil
+            let monitor = try leaseInformer.map {
+                try HealthMonitor(leases: $0, agents: agentInformer, clock: clock, logger: logger)
+            }
             let harness = AssignmentHarness(client: client, tasks: tasks, agents: client.resource(Agent.self, namespace: namespace),
-                                            clock: clock, writer: writer, loop: loop, supervisor: supervisor)
+                                            clock: clock, writer: writer, loop: loop, supervisor: supervisor, leases: leases,
+                                            leaseInformer: leaseInformer, monitor: monitor)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await taskInformer.run() }
                 group.addTask { try await agentInformer.run() }
                 group.addTask { await supervisor.run() }
                 group.addTask { await loop.run() }
+                if let leaseInformer, let monitor {
+                    group.addTask { try await leaseInformer.run() }
+                    group.addTask { await monitor.run() }
+                }
                 defer { group.cancelAll() }
                 try await taskInformer.waitUntilSynced()
                 try await agentInformer.waitUntilSynced()
+                try await leaseInformer?.waitUntilSynced()
                 try await body(harness)
             }
         }
@@ -110,6 +127,39 @@ struct AssignmentHarness {
     func createTask(_ name: String, capabilities: [String] = ["echo"], priority: Int? = nil) async throws -> TaskResource {
         try await tasks.create(TaskResource(metadata: ObjectMeta(name: name, namespace: Self.namespace),
                                             spec: TaskSpec(requiredCapabilities: capabilities, priority: priority)))
+    }
+
+    /// Plays the agent's heartbeat: creates or renews its Lease at the clock's time, and waits until the health
+    /// monitor's cache holds the renewal, so that a timer fired after this judges the agent on it.
+    @discardableResult
+    func renewLease(of agent: String, durationSeconds: Int = HeartbeatLease.defaultDurationSeconds) async throws -> Lease {
+        let spec = Lease.Spec(holderIdentity: agent, leaseDurationSeconds: durationSeconds,
+                              renewTime: KubeTimestamp.microTime(clock.wallTime))
+        let stored: Lease
+        if var lease = try? await leases.get(HeartbeatLease.name(forAgent: agent)) {
+            lease.spec = spec
+            stored = try await leases.update(lease)
+        } else {
+            stored = try await leases.create(Lease(metadata: ObjectMeta(name: HeartbeatLease.name(forAgent: agent), namespace: Self.namespace,
+                                                                        labels: [Labels.agent: agent]), spec: spec))
+        }
+        if let leaseInformer {
+            try await waitUntil("the monitor's cache holds \(agent)'s renewal") {
+                leaseInformer.get(stored.key)?.resourceVersion == stored.resourceVersion
+            }
+        }
+        return stored
+    }
+
+    /// Waits until the stored agent satisfies `condition`; returns it.
+    @discardableResult
+    func waitForAgent(_ name: String, _ what: String, _ condition: @escaping (Agent) -> Bool) async throws -> Agent {
+        var last: Agent?
+        try await waitUntil("\(name): \(what) (last seen: \(String(describing: last?.status)))") {
+            last = try await agents.get(name)
+            return last.map(condition) ?? false
+        }
+        return try #require(last)
     }
 
     /// Waits until the stored task satisfies `condition`; returns it.
