@@ -89,6 +89,8 @@ let package = Package(
             dependencies: [
                 "KubeClient",
                 "ConductorAPI",
+                "ConductorScheduler",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -134,7 +136,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ConductorControllerTests",
-            dependencies: ["ConductorController", "ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport"]
+            dependencies: [
+                "ConductorController", "ConductorAPI", "ConductorScheduler", "KubeClient", "KubeJSON", "ConductorTestSupport",
+            ]
         ),
     ]
 )

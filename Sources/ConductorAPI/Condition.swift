@@ -87,8 +87,11 @@ public struct Reason: OpenStringValue {
 
     // MARK: Task, while Pending: why it has no agent (Scheduled=False). The scheduler's filter, in order.
 
-    /// No Ready agent offers every required capability.
+    /// No agent, in any state, offers every required capability.
     public static let noAgentWithCapability: Reason = "NoAgentWithCapability"
+    /// Agents offer every required capability, but none of them is Ready and not draining: the fix is to bring
+    /// agents back, not to add capacity.
+    public static let noReadyAgent: Reason = "NoReadyAgent"
     /// Agents with the capabilities exist, but none has the required tags (or each has an avoided one).
     public static let tagsNotMatched: Reason = "TagsNotMatched"
     /// Agents with the capabilities and tags exist, but none has the CPU, memory or GPU the task asks for.
@@ -96,7 +99,9 @@ public struct Reason: OpenStringValue {
     /// Suitable agents exist, but every one is draining or has `maxConcurrentTasks` tasks already.
     public static let allAgentsBusy: Reason = "AllAgentsBusy"
     /// The reasons a task cannot be scheduled now, each of which may change without the task changing.
-    public static let unschedulable: Set<Reason> = [.noAgentWithCapability, .tagsNotMatched, .insufficientResources, .allAgentsBusy]
+    public static let unschedulable: Set<Reason> = [
+        .noAgentWithCapability, .noReadyAgent, .tagsNotMatched, .insufficientResources, .allAgentsBusy,
+    ]
 
     /// A failed attempt is waiting out its backoff until `status.nextAttemptTime`.
     public static let retryBackoff: Reason = "RetryBackoff"

@@ -53,6 +53,24 @@ public enum TaskTransitions {
                               observedGeneration: status.observedGeneration, now: now)
         return status
     }
+
+    /// The status of a Pending task that no agent can take now, saying why: Scheduled=False with `reason`
+    /// (one of `Reason.unschedulable`). Nil when the task says so already, so that the scheduler, which looks at
+    /// a waiting task on every change of the agents that might take it, writes only when the reason changes.
+    public static func unschedulable(_ task: TaskResource, reason: Reason, message: String, now: Timestamp) -> TaskStatus? {
+        if let scheduled = task.status.conditions[.scheduled], scheduled.status == .false, scheduled.reason == reason,
+           task.status.reason == reason {
+            return nil
+        }
+        var status = task.status
+        let generation = task.metadata.generation.map(Int.init)
+        status.phase = .pending
+        status.reason = reason
+        status.message = message
+        status.observedGeneration = generation
+        status.conditions.set(.scheduled, .false, reason: reason, message: message, observedGeneration: generation, now: now)
+        return status
+    }
 }
 
 extension TaskStatus {

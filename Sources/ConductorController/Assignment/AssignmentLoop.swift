@@ -1,0 +1,404 @@
+import ConductorAPI
+import ConductorScheduler
+import KubeClient
+import Logging
+
+/// The assignment loop's tunables.
+public struct AssignmentLoopConfiguration: Sendable {
+    /// At most this many inputs are taken from the queue for one pass.
+    public var batchSize: Int
+    /// At most this many status writes of one pass are in flight at once.
+    public var maxConcurrentWrites: Int
+    public var policy: SchedulingPolicy
+    /// The wait before a task whose assignment write failed (other than by a conflict, which the task's actor
+    /// answers with a fresh offer) is offered again, by how often that happened in a row.
+    public var writeRetryBackoff: RetryBackoff
+
+    public init(batchSize: Int = 512, maxConcurrentWrites: Int = 64, policy: SchedulingPolicy = SchedulingPolicy(),
+                writeRetryBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(200), cap: .seconds(10))) {
+        self.batchSize = max(batchSize, 1)
+        self.maxConcurrentWrites = max(maxConcurrentWrites, 1)
+        self.policy = policy
+        self.writeRetryBackoff = writeRetryBackoff
+    }
+}
+
+/// What the loop did since it started: for metrics, and for tests that check that a write happened once.
+public struct AssignmentStatistics: Sendable, Hashable {
+    /// Batches taken from the queue and scheduled.
+    public var passes = 0
+    public var assignmentsWritten = 0
+    /// Assignments refused with 409 because the task changed since the cache's version.
+    public var conflicts = 0
+    /// Scheduled=False conditions written on tasks no agent could take.
+    public var unschedulableConditionsWritten = 0
+    /// Status writes that failed other than by a conflict, fencing or a missing task.
+    public var writeErrors = 0
+}
+
+/// Places Pending tasks on agents: the scheduler's one consumer.
+///
+/// Task actors offer their due Pending tasks (`SchedulableTaskSink`), and the loop's own watchers report agent
+/// and task changes, all through one lock-free `AssignmentQueue`. The loop drains it in batches; each pass brings
+/// the `Scheduler` up to date (agent snapshots rebuilt from the Agent informer and the tasks that the Task
+/// informer shows holding each agent's slots), schedules the offered tasks together with the waiting tasks that
+/// an agent's new room lets in, and writes every decision, concurrently:
+/// - an assignment with `TaskStatusWriting.assign`, conditional on the resourceVersion read; on success the
+///   scheduler's reservation is confirmed, on a conflict it is released and the task's actor offers the newer
+///   version when it arrives; so a task is never assigned twice, and an agent's slots are counted the moment
+///   they are taken, before any watch event shows it;
+/// - for a task no agent can take, a Scheduled=False condition saying why, written only when the reason
+///   changes. The task then waits in the scheduler and comes back the moment an agent gains room for it:
+///   there is no requeue delay.
+///
+/// One actor owns the scheduler, the queue's consumer and the bookkeeping, so nothing here takes a lock;
+/// producers only enqueue.
+///
+///     let loop = try AssignmentLoop(tasks: taskInformer, agents: agentInformer, writer: writer, clock: clock, logger: logger)
+///     let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: TaskActorContext(..., sink: loop, ...))
+///     group.addTask { await loop.run() }
+public actor AssignmentLoop: SchedulableTaskSink {
+    private nonisolated let queue: AssignmentQueue<AssignmentInput>
+    private let consumer: AssignmentQueueConsumer<AssignmentInput>
+    private nonisolated let tasks: Informer<TaskResource>
+    private nonisolated let agents: Informer<Agent>
+    private let writer: any TaskStatusWriting
+    private let clock: any KubeClock
+    private let configuration: AssignmentLoopConfiguration
+    private let logger: Logger
+
+    private var scheduler: Scheduler
+    /// The attempt of each assignment this loop wrote, until the task is final or deleted: a cached version or
+    /// an offer with an older attempt predates that write and is not acted on.
+    private var writtenAttempts: [TaskID: Int] = [:]
+    /// The resourceVersion of each agent that its snapshot in the scheduler was built from.
+    private var appliedAgentVersions: [String: String] = [:]
+    private var writeFailures: [TaskID: Int] = [:]
+    private var retryTimers: [TaskID: Task<Void, Never>] = [:]
+    public private(set) var statistics = AssignmentStatistics()
+
+    /// A pass re-schedules a task whose chosen agent turned out to have changed at most this many times, so
+    /// that an agent that changes without pause cannot hold a pass up.
+    private static let maximumRounds = 3
+
+    /// Adds the indexes the loop reads to the informers (or uses those there).
+    public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting, clock: any KubeClock,
+                logger: Logger, configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
+        try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
+        try InformerIndex.ensure(Agent.nameIndex, on: agents)
+        (queue, consumer) = AssignmentQueue<AssignmentInput>.make()
+        self.tasks = tasks
+        self.agents = agents
+        self.writer = writer
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        scheduler = Scheduler(policy: configuration.policy)
+    }
+
+    /// Enqueues the task; never blocks, so a task actor is never held up by scheduling.
+    public nonisolated func offer(_ task: TaskResource) {
+        queue.enqueue(.offer(task))
+    }
+
+    /// Watches the informers and schedules until the calling task is cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.forwardAgentEvents() }
+            group.addTask { await self.forwardTaskEvents() }
+            await consume()
+            group.cancelAll()
+        }
+        for timer in retryTimers.values { timer.cancel() }
+        retryTimers.removeAll()
+    }
+
+    // MARK: Looking in
+
+    /// What counts against the agent in the scheduler now.
+    public func usage(ofAgent name: String) -> AgentUsage? { scheduler.usage(ofAgent: name) }
+
+    /// Tasks no agent could take, waiting for one to gain room.
+    public var waitingTaskCount: Int { scheduler.waitingTaskCount }
+
+    /// The resourceVersion of the agent that the scheduler's view of it was built from.
+    func appliedVersion(ofAgent name: String) -> String? { appliedAgentVersions[name] }
+
+    // MARK: Producers
+
+    private nonisolated func forwardAgentEvents() async {
+        for await event in agents.events() {
+            if case .deleted(let agent, _) = event {
+                queue.enqueue(.agentRemoved(name: agent.name))
+            } else {
+                queue.enqueue(.agentChanged(name: event.object.name))
+            }
+        }
+    }
+
+    private nonisolated func forwardTaskEvents() async {
+        for await event in tasks.events() {
+            for input in AssignmentInput.inputs(for: event) { queue.enqueue(input) }
+        }
+    }
+
+    // MARK: The consumer
+
+    private func consume() async {
+        while !Task.isCancelled {
+            // Room that a pass itself freed (a released reservation) is acted on without waiting for input.
+            if !scheduler.mayHaveTasksToReoffer {
+                guard await consumer.waitForElements() else { return }
+            }
+            await pass(consumer.drain(max: configuration.batchSize))
+        }
+    }
+
+    private func pass(_ inputs: [AssignmentInput]) async {
+        statistics.passes += 1
+        var offers: [TaskID: TaskResource] = [:]
+        var changedAgents: Set<String> = []
+        var endedTasks: Set<String> = []
+        for input in inputs {
+            switch input {
+            case .offer(let task): offers[TaskID(task.key)] = task
+            case .agentChanged(let name), .agentRemoved(let name): changedAgents.insert(name)
+            case .taskEnded(let key): endedTasks.insert(key)
+            }
+        }
+        for name in changedAgents.sorted() { refreshAgent(named: name) }
+        for key in endedTasks.sorted() { settle(TaskID(key)) }
+
+        let now = Timestamp(clock.wallTime)
+        var reads: [TaskID: TaskResource] = [:]
+        for (id, offered) in offers {
+            reads[id] = schedulableVersion(of: id, offered: offered, now: now)
+        }
+        if scheduler.mayHaveTasksToReoffer {
+            for request in scheduler.takeTasksToReoffer(now: SchedulingInstant(now)) where reads[request.id] == nil {
+                reads[request.id] = schedulableVersion(of: request.id, offered: nil, now: now)
+            }
+        }
+        guard !reads.isEmpty else { return }
+        await write(decide(reads, now: SchedulingInstant(now)), reads: reads, now: now)
+    }
+
+    /// The version of the task to schedule: the cache's, which is never older than an actor's offer, or the
+    /// offer for a task the cache has not seen yet. Nil when the task is not to be scheduled now: gone, no
+    /// longer Pending, cancelled, backing off, or not yet showing an assignment this loop wrote.
+    private func schedulableVersion(of id: TaskID, offered: TaskResource?, now: Timestamp) -> TaskResource? {
+        guard let task = tasks.get(id.rawValue) ?? offered else { return nil }
+        let status = task.status
+        guard status.effectivePhase == .pending, !task.spec.isCancelRequested,
+              (status.attempt ?? 0) >= (writtenAttempts[id] ?? 0),
+              status.nextAttemptTime.map({ $0 <= now }) ?? true
+        else { return nil }
+        return task
+    }
+
+    /// Schedules the tasks. An assignment to an agent whose cached version is newer than its snapshot in the
+    /// scheduler (it may have just gone NotReady, or changed its slots) is taken back, the snapshot rebuilt, and
+    /// the task placed again.
+    private func decide(_ reads: [TaskID: TaskResource], now: SchedulingInstant) -> [SchedulingDecision] {
+        var requests = reads.values.map { TaskRequest($0, now: now) }
+        var decisions: [SchedulingDecision] = []
+        for round in 1...Self.maximumRounds where !requests.isEmpty {
+            let placed = scheduler.schedule(batch: requests, now: now)
+            requests = []
+            for decision in placed {
+                if round < Self.maximumRounds, case .assign(let task, let agent) = decision, snapshotIsStale(agent) {
+                    scheduler.release(task)
+                    refreshAgent(named: agent)
+                    requests.append(TaskRequest(reads[task]!, now: now))
+                } else {
+                    decisions.append(decision)
+                }
+            }
+        }
+        return decisions
+    }
+
+    // MARK: Agents
+
+    private func cachedAgent(named name: String) -> Agent? {
+        (try? agents.byIndex(Agent.nameIndex, name))?.first
+    }
+
+    private func snapshotIsStale(_ name: String) -> Bool {
+        cachedAgent(named: name)?.resourceVersion != appliedAgentVersions[name]
+    }
+
+    /// Brings the scheduler's view of the agent in line with the caches: its spec and status from the Agent
+    /// informer, its held slots from the tasks filed under it.
+    private func refreshAgent(named name: String) {
+        guard let agent = cachedAgent(named: name) else {
+            let orphaned = scheduler.removeAgent(named: name)
+            appliedAgentVersions[name] = nil
+            if !orphaned.isEmpty {
+                logger.info("agent deleted while tasks were assigned to it", metadata: [
+                    "agent": "\(name)", "tasks": "\(orphaned.map(\.rawValue).joined(separator: ","))",
+                ])
+            }
+            return
+        }
+        let held = (try? tasks.byIndex(TaskResource.activeAgentIndex, name)) ?? []
+        scheduler.updateAgent(AgentSnapshot(agent, activeTasks: held))
+        appliedAgentVersions[name] = agent.resourceVersion ?? ""
+    }
+
+    // MARK: Tasks
+
+    /// Settles what the scheduler holds for a task that left Pending, left its agent or was deleted. A
+    /// reservation is released only when the cache shows the task past the attempt this loop wrote and not
+    /// holding a slot; while it holds one, the agent's snapshot lists it and takes the reservation over.
+    private func settle(_ id: TaskID) {
+        guard let task = tasks.get(id.rawValue) else {
+            scheduler.withdraw(id)
+            releaseReservation(of: id)
+            forget(id)
+            return
+        }
+        if (task.status.attempt ?? 0) < (writtenAttempts[id] ?? 0) { return }
+        let phase = task.status.effectivePhase
+        if phase != .pending { scheduler.withdraw(id) }
+        if !phase.holdsAgent { releaseReservation(of: id) }
+        if task.status.isFinal { forget(id) }
+    }
+
+    private func releaseReservation(of id: TaskID) {
+        if case .reserved = scheduler.placement(of: id) { scheduler.release(id) }
+    }
+
+    private func forget(_ id: TaskID) {
+        writtenAttempts[id] = nil
+        writeFailures[id] = nil
+        retryTimers.removeValue(forKey: id)?.cancel()
+    }
+
+    // MARK: Writing the decisions
+
+    private func write(_ decisions: [SchedulingDecision], reads: [TaskID: TaskResource], now: Timestamp) async {
+        var planned: [PlannedWrite] = []
+        for decision in decisions {
+            guard let read = reads[decision.task] else { continue }
+            switch decision {
+            case .assign(_, let agent):
+                planned.append(.assign(read, agent: agent))
+            case .unschedulable(_, let reason):
+                let status = TaskTransitions.unschedulable(
+                    read, reason: reason.conditionReason, message: reason.message(for: read), now: now)
+                if let status { planned.append(.unschedulable(read, status: status)) }
+            }
+        }
+        let writer = self.writer
+        await withTaskGroup(of: WriteResult.self) { group in
+            var inFlight = 0
+            for write in planned {
+                if inFlight == configuration.maxConcurrentWrites, let result = await group.next() {
+                    record(result)
+                    inFlight -= 1
+                }
+                group.addTask { await write.perform(with: writer, now: now) }
+                inFlight += 1
+            }
+            for await result in group { record(result) }
+        }
+    }
+
+    private func record(_ result: WriteResult) {
+        switch result {
+        case .assignment(let read, let agent, let outcome):
+            recordAssignment(read, agent: agent, outcome: outcome)
+        case .unschedulable(let read, let status, let outcome):
+            switch outcome {
+            case .success(.written):
+                statistics.unschedulableConditionsWritten += 1
+                logger.debug("task waits for an agent", metadata: [
+                    "task": "\(read.key)", "reason": "\(status.reason?.rawValue ?? "")",
+                ])
+            case .success:
+                break  // The task changed: its newer version is offered again if it is still Pending.
+            case .failure(let error):
+                statistics.writeErrors += 1
+                logger.warning("could not write why a task waits", metadata: ["task": "\(read.key)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func recordAssignment(_ read: TaskResource, agent: String, outcome: Result<TaskWriteOutcome, TaskWriteError>) {
+        let id = TaskID(read.key)
+        switch outcome {
+        case .success(.written(let stored)):
+            scheduler.confirm(id)
+            writtenAttempts[id] = stored.status.attempt ?? 1
+            writeFailures[id] = nil
+            retryTimers.removeValue(forKey: id)?.cancel()
+            statistics.assignmentsWritten += 1
+            logger.info("task assigned", metadata: [
+                "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(stored.status.attempt ?? 1)",
+            ])
+        case .success(.conflict):
+            // The cache was behind: the task's actor offers the newer version if it is still Pending.
+            scheduler.release(id)
+            statistics.conflicts += 1
+            logger.debug("assignment conflicted; waiting for the newer version", metadata: ["task": "\(read.key)"])
+        case .success(.fenced), .success(.notFound):
+            scheduler.release(id)
+        case .failure(let error):
+            scheduler.release(id)
+            statistics.writeErrors += 1
+            retryLater(read, after: error)
+        }
+    }
+
+    /// Offers the task again after a backoff: the failed write left it Pending at the same resourceVersion, so
+    /// its actor has nothing new to offer.
+    private func retryLater(_ task: TaskResource, after error: TaskWriteError) {
+        let id = TaskID(task.key)
+        let failures = (writeFailures[id] ?? 0) + 1
+        writeFailures[id] = failures
+        let delay = configuration.writeRetryBackoff.delay(forRetry: failures, strategy: .exponential)
+        logger.warning("assignment write failed; offering the task again later", metadata: [
+            "task": "\(task.key)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
+        ])
+        let clock = self.clock
+        let queue = self.queue
+        retryTimers.removeValue(forKey: id)?.cancel()
+        retryTimers[id] = Task {
+            do {
+                try await clock.sleep(for: delay)
+            } catch {
+                return  // Cancelled: the task was settled, or the loop stopped.
+            }
+            queue.enqueue(.offer(task))
+        }
+    }
+}
+
+/// One status write a pass decided on.
+private enum PlannedWrite: Sendable {
+    case assign(TaskResource, agent: String)
+    case unschedulable(TaskResource, status: TaskStatus)
+
+    func perform(with writer: any TaskStatusWriting, now: Timestamp) async -> WriteResult {
+        switch self {
+        case .assign(let read, let agent):
+            do {
+                return .assignment(read, agent: agent, .success(try await writer.assign(read, to: agent, now: now)))
+            } catch {
+                return .assignment(read, agent: agent, .failure(error))
+            }
+        case .unschedulable(let read, let status):
+            do {
+                return .unschedulable(read, status: status, .success(try await writer.write(status, over: read, holding: read.status.attempt)))
+            } catch {
+                return .unschedulable(read, status: status, .failure(error))
+            }
+        }
+    }
+}
+
+private enum WriteResult: Sendable {
+    case assignment(TaskResource, agent: String, Result<TaskWriteOutcome, TaskWriteError>)
+    case unschedulable(TaskResource, status: TaskStatus, Result<TaskWriteOutcome, TaskWriteError>)
+}

@@ -1,0 +1,185 @@
+@testable import ConductorController
+import ConductorAPI
+import ConductorScheduler
+import ConductorTestSupport
+import KubeClient
+import Testing
+
+/// The assignment loop on a real local API server, with agents simulated by the test.
+@Suite struct AssignmentLoopTests {
+    @Test func aTaskGoesOnlyToAnAgentWithEveryRequiredCapability() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createAgent("echoer", capabilities: ["echo"], slots: 4)
+            try await harness.createAgent("renderer", capabilities: ["echo", "render"], slots: 4)
+            try await harness.createTask("render", capabilities: ["render"])
+            try await harness.createTask("render-and-echo", capabilities: ["echo", "render"])
+            #expect(try await harness.waitForAssignment("render").status.assignedAgent == "renderer")
+            #expect(try await harness.waitForAssignment("render-and-echo").status.assignedAgent == "renderer")
+            let assigned = try await harness.tasks.get("render")
+            #expect(assigned.status.attempt == 1 && assigned.status.conditions.isTrue(.scheduled))
+        }
+    }
+
+    @Test func anAgentsCapacityIsCountedAtOnce() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createAgent("pair", slots: 2)
+            let names = (1...5).map { "burst-\($0)" }
+            for name in names { try await harness.createTask(name) }
+            // Every task is decided: two assigned, three waiting because the agent is full.
+            var assigned: [String] = []
+            try await waitUntil("all five tasks are decided") {
+                let stored = try await harness.tasks.list().items
+                assigned = stored.filter { $0.status.phase == .assigned }.map(\.name)
+                let waiting = stored.filter { $0.status.conditions[.scheduled]?.reason == .allAgentsBusy }
+                return assigned.count + waiting.count == names.count
+            }
+            #expect(assigned.count == 2)
+            #expect(try await harness.activeTasksByAgent()["pair"]?.count == 2)
+            #expect(await harness.loop.usage(ofAgent: "pair")?.tasks == 2)
+
+            // A finished task frees exactly one slot, which a waiting task takes at once.
+            try await harness.complete(assigned[0])
+            try await waitUntil("a waiting task took the freed slot") {
+                let assignedNow = try await harness.tasks.list().items.filter { $0.status.phase == .assigned }
+                return assignedNow.count == 2
+            }
+            #expect(try await harness.activeTasksByAgent()["pair"]?.count == 2)
+            #expect(await harness.loop.waitingTaskCount == 2)
+            let statistics = try await harness.statistics(afterAssignments: 3)
+            #expect(statistics.assignmentsWritten == 3 && statistics.conflicts == 0)
+        }
+    }
+
+    @Test func aBusyAgentIsPassedOverForOneWithAFreeSlot() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createAgent("busy", slots: 1)
+            try await harness.createTask("first")
+            let first = try await harness.waitForAssignment("first")
+            #expect(first.status.assignedAgent == "busy")
+            try await harness.report(first, .running)
+
+            try await harness.createAgent("free", slots: 1)
+            try await harness.createTask("second")
+            #expect(try await harness.waitForAssignment("second").status.assignedAgent == "free")
+            try await harness.createTask("third")
+            try await harness.waitForWaiting("third", reason: .allAgentsBusy)
+        }
+    }
+
+    @Test func aFreedSlotGoesToTheWaitingTaskOfHighestPriority() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createAgent("single", slots: 1)
+            try await harness.createTask("blocker")
+            try await harness.report(try await harness.waitForAssignment("blocker"), .running)
+            for (name, priority) in [("low", 1), ("high", 9), ("middle", 5)] {
+                try await harness.createTask(name, priority: priority)
+                try await harness.waitForWaiting(name, reason: .allAgentsBusy)
+            }
+            var previous = "blocker"
+            for next in ["high", "middle", "low"] {
+                try await harness.complete(previous)
+                try await harness.waitForAssignment(next)
+                let active = try await harness.activeTasksByAgent()
+                #expect(active == ["single": [next]], "only \(next) holds the slot")
+                previous = next
+            }
+        }
+    }
+
+    @Test func tasksSpreadOverTheLeastLoadedAgents() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createAgent("a", slots: 4)
+            for name in ["a-1", "a-2"] {
+                try await harness.createTask(name)
+                #expect(try await harness.waitForAssignment(name).status.assignedAgent == "a")
+            }
+            try await harness.createAgent("b", slots: 4)
+            try await harness.createAgent("c", slots: 4)
+            let spread = (1...4).map { "spread-\($0)" }
+            for name in spread { try await harness.createTask(name) }
+            for name in spread { try await harness.waitForAssignment(name) }
+            let active = try await harness.activeTasksByAgent()
+            #expect(active.mapValues(\.count) == ["a": 2, "b": 2, "c": 2])
+        }
+    }
+
+    @Test func aTaskNoAgentFitsWaitsWithTheReasonAndIsAssignedAsSoonAsOneFits() async throws {
+        try await AssignmentHarness.run { harness in
+            try await harness.createTask("translate", capabilities: ["translate"])
+            let waiting = try await harness.waitForWaiting("translate", reason: .noAgentWithCapability)
+            #expect(waiting.status.conditions[.scheduled]?.message == "no agent offers every required capability (translate)")
+
+            // An agent with the capability that is not Ready: a task arriving now is told that instead.
+            try await harness.createAgent("summarizer", capabilities: ["summarize"], phase: .notReady)
+            try await harness.createTask("summarize", capabilities: ["summarize"])
+            try await harness.waitForWaiting("summarize", reason: .noReadyAgent)
+
+            // The fitting agents appear or recover: the waiting tasks are assigned without any time passing.
+            let before = harness.clock.now
+            try await harness.createAgent("translator", capabilities: ["translate"])
+            #expect(try await harness.waitForAssignment("translate").status.assignedAgent == "translator")
+            try await harness.setPhase(.ready, ofAgent: "summarizer")
+            #expect(try await harness.waitForAssignment("summarize").status.assignedAgent == "summarizer")
+            #expect(harness.clock.now == before)
+
+            // Each waiting reason was written once, however often the task was looked at again.
+            let statistics = try await harness.statistics(afterAssignments: 2)
+            #expect(statistics.unschedulableConditionsWritten == 2)
+            #expect(statistics.assignmentsWritten == 2)
+        }
+    }
+
+    @Test func aConflictingAssignmentIsReleasedAndTheTaskAssignedOnceFromItsNewerVersion() async throws {
+        try await AssignmentHarness.run(interfering: true) { harness in
+            try await harness.createAgent("only", slots: 1)
+            try await harness.createTask("contested")
+            let assigned = try await harness.waitForAssignment("contested")
+            #expect(assigned.status.attempt == 1 && assigned.status.assignedAgent == "only")
+            #expect(assigned.metadata.annotations?["test/touched"] == "true", "assigned over the newer version")
+            let statistics = try await harness.statistics(afterAssignments: 1)
+            #expect(statistics.conflicts == 1 && statistics.assignmentsWritten == 1)
+            // The conflict's reservation was released and the written one counts once: the slot is taken.
+            #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1)
+            try await harness.createTask("next")
+            try await harness.waitForWaiting("next", reason: .allAgentsBusy)
+        }
+    }
+}
+
+/// What task events mean to the assignment loop, without a server.
+@Suite struct AssignmentInputTests {
+    private func task(_ phase: TaskPhase?, agent: String? = nil) -> TaskResource {
+        TaskResource(metadata: ObjectMeta(name: "t", namespace: "ns"), status: TaskStatus(phase: phase, assignedAgent: agent))
+    }
+
+    private func describe(_ inputs: [AssignmentInput]) -> [String] {
+        inputs.map { input in
+            switch input {
+            case .offer(let task): "offer \(task.key)"
+            case .agentChanged(let name): "agent \(name)"
+            case .agentRemoved(let name): "removed \(name)"
+            case .taskEnded(let key): "ended \(key)"
+            }
+        }
+    }
+
+    @Test func aPendingTaskNeedsNothingUntilItIsOffered() {
+        #expect(describe(AssignmentInput.inputs(for: .added(task(nil)))).isEmpty)
+        #expect(describe(AssignmentInput.inputs(for: .updated(old: task(nil), new: task(.pending)))).isEmpty)
+    }
+
+    @Test func anAssignmentChangesItsAgentAndEndsTheWait() {
+        let inputs = AssignmentInput.inputs(for: .updated(old: task(.pending), new: task(.assigned, agent: "a")))
+        #expect(describe(inputs) == ["agent a", "ended ns/t"])
+        // Assigned to Running on the same agent: the agent's held tasks are the same.
+        let started = AssignmentInput.inputs(for: .updated(old: task(.assigned, agent: "a"), new: task(.running, agent: "a")))
+        #expect(describe(started) == ["ended ns/t"])
+    }
+
+    @Test func leavingAnAgentFreesItsSlot() {
+        let requeued = AssignmentInput.inputs(for: .updated(old: task(.running, agent: "a"), new: task(.pending)))
+        #expect(describe(requeued) == ["agent a", "ended ns/t"])
+        let deleted = AssignmentInput.inputs(for: .deleted(task(.running, agent: "a"), finalStateUnknown: false))
+        #expect(describe(deleted) == ["agent a", "ended ns/t"])
+    }
+}
