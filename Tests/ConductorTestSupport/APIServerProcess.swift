@@ -25,9 +25,12 @@ public func withServer<T>(arguments: [String] = [], _ body: (APIServerProcess, K
 /// A real `conductor apiserver` process on loopback, with its own data directory, for tests that talk to
 /// it over HTTPS and HTTP/2. It can be killed (-9) and started again on the same port and data.
 public final class APIServerProcess: @unchecked Sendable {
-    // @unchecked Sendable: `process` is replaced only by start/kill, which a test calls from one task.
+    // @unchecked Sendable: `process`, `port` and `startedOnce` change only in start/kill, which a test calls from one task.
     public let dataDirectory: String
-    public let port: Int
+    /// Chosen free at first; a first start that finds it taken after all (another process bound it between
+    /// our probe and the server's bind) moves to another one. Restarts keep it.
+    public private(set) var port: Int
+    private var startedOnce = false
     /// Flags added to `conductor apiserver`'s own.
     public let arguments: [String]
     private var process: Process?
@@ -54,6 +57,18 @@ public final class APIServerProcess: @unchecked Sendable {
     }
 
     public func start() async throws {
+        for attempt in 1...5 {
+            do {
+                try await launch()
+                startedOnce = true
+                return
+            } catch let failure as TestFailure where !startedOnce && attempt < 5 && failure.description.contains("Address already in use") {
+                port = try Self.freePort()
+            }
+        }
+    }
+
+    private func launch() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.conductorBinary())
         process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"] + arguments
