@@ -120,15 +120,15 @@ struct RawLifecycleRun: Sendable {
             "spec": ["requiredCapabilities": ["echo"], "priority": 5, "payload": ["index": .int(Int64(index))]],
         ]
         _ = try await tasks.create(task)
-        let assigned = Timestamp.now()
+        let assigned = KubeTimestamp.time(Date())
         _ = try await tasks.patchStatus(name, .merge(["status": [
             "phase": "Assigned", "assignedAgent": "loadtest-agent", "attempt": 1,
             "conditions": [["type": "Assigned", "status": "True", "reason": "Scheduled", "message": "assigned by loadtest raw",
                             "lastTransitionTime": .string(assigned)]],
         ]]))
-        _ = try await tasks.patchStatus(name, .merge(["status": ["phase": "Running", "startTime": .string(Timestamp.now())]]))
+        _ = try await tasks.patchStatus(name, .merge(["status": ["phase": "Running", "startTime": .string(KubeTimestamp.time(Date()))]]))
         _ = try await tasks.patchStatus(name, .merge(["status": [
-            "phase": "Completed", "completionTime": .string(Timestamp.now()), "result": ["ok": true],
+            "phase": "Completed", "completionTime": .string(KubeTimestamp.time(Date())), "result": ["ok": true],
         ]]))
     }
 }
@@ -253,13 +253,6 @@ struct RunResult {
         withBaseline.set(path: ["baselineRequestsPerSecond"], to: .double(baseline.perSecond))
         withBaseline.set(path: ["writesPerSecondOverBaseline"], to: .double(perSecond * 4 / baseline.perSecond))
         return withBaseline.text
-    }
-}
-
-enum Timestamp {
-    /// RFC 3339 in UTC with whole seconds, as metav1.Time serializes.
-    static func now() -> String {
-        Date().formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
     }
 }
 

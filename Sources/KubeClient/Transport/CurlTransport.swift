@@ -131,7 +131,7 @@ public final class CurlTransport: Sendable {
     private func runLoop() {
         var active: [UnsafeMutableRawPointer: Transfer] = [:]
         var stillRunning: Int32 = 0
-        var warnedAboutHTTP1 = false
+        var httpVersionKnown = false
         while true {
             let (submitted, cancelled, stopping) = inbox.withLock { inbox in
                 defer { inbox.submitted.removeAll(keepingCapacity: true); inbox.cancelled.removeAll(keepingCapacity: true) }
@@ -180,12 +180,14 @@ public final class CurlTransport: Sendable {
                 transfer.cleanup()
             }
             // A server that would not speak HTTP/2 cannot carry concurrent streams on one connection; allow
-            // more so that a long watch does not block every other request.
-            if !warnedAboutHTTP1, let negotiated = active.values.first(where: { $0.negotiatedHTTPVersion != nil })?.negotiatedHTTPVersion,
-               negotiated < CURL_HTTP_VERSION_2_0 {
-                warnedAboutHTTP1 = true
-                logger.warning("server did not negotiate HTTP/2; requests will use several HTTP/1.1 connections")
-                _ = ccurl_multi_set_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+            // more so that a long watch does not block every other request. The first negotiated response
+            // decides, so the active transfers are looked at only until then.
+            if !httpVersionKnown, let negotiated = active.values.lazy.compactMap(\.negotiatedHTTPVersion).first {
+                httpVersionKnown = true
+                if negotiated < CURL_HTTP_VERSION_2_0 {
+                    logger.warning("server did not negotiate HTTP/2; requests will use several HTTP/1.1 connections")
+                    _ = ccurl_multi_set_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+                }
             }
             var ready: Int32 = 0
             curl_multi_poll(multi, nil, 0, 1000, &ready)
