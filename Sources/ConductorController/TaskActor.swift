@@ -10,15 +10,19 @@ public struct TaskActorContext: Sendable {
     public var clock: any KubeClock
     public var agentHealth: AgentHealth
     public var sink: any SchedulableTaskSink
+    /// Only the leader writes lifecycle transitions; the others decide the same but leave the write to it.
+    public var leadership: LeadershipGate
     public var logger: Logger
 
     public init(policy: TaskLifecyclePolicy = TaskLifecyclePolicy(), writer: any TaskStatusWriting, clock: any KubeClock,
-                agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink, logger: Logger) {
+                agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink,
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger) {
         self.policy = policy
         self.writer = writer
         self.clock = clock
         self.agentHealth = agentHealth
         self.sink = sink
+        self.leadership = leadership
         self.logger = logger
     }
 }
@@ -155,6 +159,11 @@ public actor TaskActor {
             context.sink.offer(task)
         case .retry, .requeueAfterAgentLoss, .fail:
             guard let status = TaskTransitions.status(after: decision.action, from: task, now: now) else { return }
+            // A follower decides again when it comes to lead (the supervisor rechecks every actor then).
+            guard context.leadership.permitsWrite(by: .taskLifecycle) else {
+                logger.debug("not leading; the leader writes this transition", metadata: ["action": "\(decision.action)"])
+                return
+            }
             let outcome = try await context.writer.write(status, over: task, holding: task.status.attempt)
             switch outcome {
             case .written(let stored):

@@ -55,8 +55,9 @@ struct AssignmentHarness {
     /// The health monitor's Lease informer, nil without `monitorHealth`.
     let leaseInformer: Informer<Lease>?
     let monitor: HealthMonitor?
+    let leadership: LeadershipGate
 
-    static func run(interfering: Bool = false, monitorHealth: Bool = false,
+    static func run(interfering: Bool = false, monitorHealth: Bool = false, leadership: LeadershipGate = LeadershipGate(leading: true),
                     _ body: (AssignmentHarness) async throws -> Void) async throws {
         try await withServer { _, client in
             try await applyProjectCRDs(client)
@@ -68,17 +69,19 @@ struct AssignmentHarness {
             let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
             let loop = try AssignmentLoop(
                 tasks: taskInformer, agents: agentInformer,
-                writer: interfering ? InterferingWriter(writer, tasks: tasks) : writer, clock: clock, logger: logger)
-            let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer,
-                                        context: TaskActorContext(writer: writer, clock: clock, sink: loop, logger: logger))
+                writer: interfering ? InterferingWriter(writer, tasks: tasks) : writer, clock: clock, leadership: leadership,
+                logger: logger)
+            let supervisor = Supervisor(
+                tasks: taskInformer, agents: agentInformer,
+                context: TaskActorContext(writer: writer, clock: clock, sink: loop, leadership: leadership, logger: logger))
             let leases = client.resource(Lease.self, namespace: namespace)
             let leaseInformer = monitorHealth ? try Informer(leases, options: HealthMonitor.leaseWatchOptions) : nil
             let monitor = try leaseInformer.map {
-                try HealthMonitor(leases: $0, agents: agentInformer, clock: clock, logger: logger)
+                try HealthMonitor(leases: $0, agents: agentInformer, clock: clock, leadership: leadership, logger: logger)
             }
             let harness = AssignmentHarness(client: client, tasks: tasks, agents: client.resource(Agent.self, namespace: namespace),
                                             clock: clock, writer: writer, loop: loop, supervisor: supervisor, leases: leases,
-                                            leaseInformer: leaseInformer, monitor: monitor)
+                                            leaseInformer: leaseInformer, monitor: monitor, leadership: leadership)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await taskInformer.run() }
                 group.addTask { try await agentInformer.run() }

@@ -159,6 +159,7 @@ import Testing
             case .agentChanged(let name): "agent \(name)"
             case .agentRemoved(let name): "removed \(name)"
             case .taskEnded(let key): "ended \(key)"
+            case .leadership(let leading): "leading \(leading)"
             }
         }
     }

@@ -51,6 +51,9 @@ public struct AssignmentStatistics: Sendable, Hashable {
 ///   changes. The task then waits in the scheduler and comes back the moment an agent gains room for it:
 ///   there is no requeue delay.
 ///
+/// Only a leader schedules (`LeadershipGate`). A follower mirrors: it keeps the agents' snapshots and the
+/// task endings up to date, and keeps the latest offer of each task, which it schedules the moment it leads.
+///
 /// One actor owns the scheduler, the queue's consumer and the bookkeeping, so nothing here takes a lock;
 /// producers only enqueue.
 ///
@@ -65,6 +68,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private let writer: any TaskStatusWriting
     private let clock: any KubeClock
     private let configuration: AssignmentLoopConfiguration
+    private nonisolated let leadership: LeadershipGate
     private let logger: Logger
 
     private var scheduler: Scheduler
@@ -75,6 +79,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var appliedAgentVersions: [String: String] = [:]
     private var writeFailures: [TaskID: Int] = [:]
     private var retryTimers: [TaskID: Task<Void, Never>] = [:]
+    /// As the last leadership input said; false until the gate's first answer arrives.
+    private var leading = false
+    /// The latest offer of each task that came while this replica did not lead.
+    private var parkedOffers: [TaskID: TaskResource] = [:]
     public private(set) var statistics = AssignmentStatistics()
 
     /// A pass re-schedules a task whose chosen agent turned out to have changed at most this many times, so
@@ -83,7 +91,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// Adds the indexes the loop reads to the informers (or uses those there).
     public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting, clock: any KubeClock,
-                logger: Logger, configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
+                configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
         try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         (queue, consumer) = AssignmentQueue<AssignmentInput>.make()
@@ -92,6 +101,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         self.writer = writer
         self.clock = clock
         self.configuration = configuration
+        self.leadership = leadership
         self.logger = logger
         scheduler = Scheduler(policy: configuration.policy)
     }
@@ -106,6 +116,9 @@ public actor AssignmentLoop: SchedulableTaskSink {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.forwardAgentEvents() }
             group.addTask { await self.forwardTaskEvents() }
+            group.addTask {
+                for await leading in self.leadership.changes() { self.queue.enqueue(.leadership(leading)) }
+            }
             await consume()
             group.cancelAll()
         }
@@ -123,6 +136,9 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// The resourceVersion of the agent that the scheduler's view of it was built from.
     func appliedVersion(ofAgent name: String) -> String? { appliedAgentVersions[name] }
+
+    /// Offers kept while this replica does not lead.
+    public var parkedOfferCount: Int { parkedOffers.count }
 
     // MARK: Producers
 
@@ -147,7 +163,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private func consume() async {
         while !Task.isCancelled {
             // Room that a pass itself freed (a released reservation) is acted on without waiting for input.
-            if !scheduler.mayHaveTasksToReoffer {
+            if !leading || !scheduler.mayHaveTasksToReoffer {
                 guard await consumer.waitForElements() else { return }
             }
             await pass(consumer.drain(max: configuration.batchSize))
@@ -164,10 +180,17 @@ public actor AssignmentLoop: SchedulableTaskSink {
             case .offer(let task): offers[TaskID(task.key)] = task
             case .agentChanged(let name), .agentRemoved(let name): changedAgents.insert(name)
             case .taskEnded(let key): endedTasks.insert(key)
+            case .leadership(let nowLeading): noteLeadership(nowLeading)
             }
         }
         for name in changedAgents.sorted() { refreshAgent(named: name) }
         for key in endedTasks.sorted() { settle(TaskID(key)) }
+        guard leading else {
+            parkedOffers.merge(offers) { _, newer in newer }
+            return
+        }
+        offers.merge(parkedOffers) { newer, _ in newer }
+        parkedOffers.removeAll()
 
         let now = Timestamp(clock.wallTime)
         var reads: [TaskID: TaskResource] = [:]
@@ -218,6 +241,14 @@ public actor AssignmentLoop: SchedulableTaskSink {
         return decisions
     }
 
+    private func noteLeadership(_ nowLeading: Bool) {
+        guard nowLeading != leading else { return }
+        leading = nowLeading
+        logger.info(nowLeading ? "leading: scheduling" : "not leading: mirroring without scheduling", metadata: [
+            "parkedOffers": "\(parkedOffers.count)",
+        ])
+    }
+
     // MARK: Agents
 
     private func cachedAgent(named name: String) -> Agent? {
@@ -253,6 +284,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// holding a slot; while it holds one, the agent's snapshot lists it and takes the reservation over.
     private func settle(_ id: TaskID) {
         guard let task = tasks.get(id.rawValue) else {
+            parkedOffers[id] = nil
             scheduler.withdraw(id)
             releaseReservation(of: id)
             forget(id)
@@ -260,7 +292,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
         }
         if (task.status.attempt ?? 0) < (writtenAttempts[id] ?? 0) { return }
         let phase = task.status.effectivePhase
-        if phase != .pending { scheduler.withdraw(id) }
+        if phase != .pending {
+            scheduler.withdraw(id)
+            parkedOffers[id] = nil
+        }
         if !phase.holdsAgent { releaseReservation(of: id) }
         if task.status.isFinal { forget(id) }
     }

@@ -15,6 +15,9 @@ import Logging
 /// Nothing polls: one timer is armed for the earliest heartbeat that is still current, and Lease and Agent
 /// events re-judge the agent they concern.
 ///
+/// Only the leader writes (`LeadershipGate`); a follower keeps the heartbeats and its timer, judges, withholds
+/// the write, and judges every agent again the moment it comes to lead.
+///
 ///     let leases = try Informer(client.resource(Lease.self, namespace: Installation.systemNamespace),
 ///                               options: HealthMonitor.leaseWatchOptions)
 ///     let monitor = try HealthMonitor(leases: leases, agents: agentInformer, clock: SystemClock(), logger: logger)
@@ -28,6 +31,8 @@ public actor HealthMonitor {
         case agent(name: String)
         /// The timer armed for this time fired.
         case timer(Timestamp)
+        /// The replica's leadership, as the gate says: first as it is, then each change.
+        case leadership(Bool)
     }
 
     /// When an agent's heartbeat, as last seen, runs out.
@@ -45,6 +50,8 @@ public actor HealthMonitor {
     private let clock: any KubeClock
     private let logger: Logger
     private let writeRetryBackoff: RetryBackoff
+    private nonisolated let leadership: LeadershipGate
+    private var wasLeading: Bool?
 
     /// The latest heartbeat seen per agent. Kept when the Lease is deleted: an agent that stops heartbeating
     /// by deleting its Lease expires like one that stops renewing it.
@@ -61,7 +68,8 @@ public actor HealthMonitor {
     private nonisolated let mailbox: AsyncStream<Input>.Continuation
 
     /// Adds the agent-name index to the Agent informer (or uses the one there).
-    public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock, logger: Logger,
+    public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock,
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
                 writeRetryBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(200), cap: .seconds(10))) throws(InformerError) {
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         self.leases = leases
@@ -69,6 +77,7 @@ public actor HealthMonitor {
         self.clock = clock
         self.logger = logger
         self.writeRetryBackoff = writeRetryBackoff
+        self.leadership = leadership
         (inputs, mailbox) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -82,6 +91,9 @@ public actor HealthMonitor {
             group.addTask {
                 for await event in self.agents.events() { self.mailbox.yield(.agent(name: event.object.name)) }
             }
+            group.addTask {
+                for await leading in self.leadership.changes() { self.mailbox.yield(.leadership(leading)) }
+            }
             for await input in inputs {
                 switch input {
                 case .agent(let name):
@@ -92,6 +104,12 @@ public actor HealthMonitor {
                         timer = nil
                     }
                     await judgeExpired()
+                case .leadership(let leading):
+                    defer { wasLeading = leading }
+                    // As a follower it withheld its writes: every agent is judged again.
+                    if leading, wasLeading == false {
+                        for agent in agents.list() { await judge(agent.name) }
+                    }
                 }
                 armTimer()
             }
@@ -128,7 +146,9 @@ public actor HealthMonitor {
         let leaseKey = "\(agent.namespace ?? "")/\(HeartbeatLease.name(forAgent: name))"
         if let lease = leases.get(leaseKey), let heartbeat = Heartbeat(lease) { note(heartbeat, of: name) }
         let now = Timestamp(clock.wallTime)
-        guard let status = HeartbeatJudgement.status(of: agent, heartbeat: heartbeats[name], now: now) else { return }
+        guard let status = HeartbeatJudgement.status(of: agent, heartbeat: heartbeats[name], now: now),
+              leadership.permitsWrite(by: .agentHealth)
+        else { return }
         await write(status, to: agent)
     }
 
