@@ -69,9 +69,8 @@ public actor TaskActor {
     private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
 
-    private var timer: Task<Void, Never>?
-    /// The wall time `timer` wakes the task at; a decision with the same time keeps the timer running.
-    private var armedFor: Timestamp?
+    /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
+    private var timer = WallClockTimer()
     /// The resourceVersion last offered, so that rechecks of an unchanged Pending task do not offer it again.
     private var offeredVersion: String?
 
@@ -137,10 +136,7 @@ public actor TaskActor {
             latest = task
             if task.status.isFinal { resumeWaiters(with: .success(task)) }
         case .recheck(let firedTimer):
-            if let firedTimer, firedTimer == armedFor {
-                armedFor = nil
-                timer = nil
-            }
+            if let firedTimer { timer.fired(firedTimer) }
         }
         try await reconcile()
     }
@@ -185,20 +181,7 @@ public actor TaskActor {
 
     /// Keeps one timer, for the earliest time the task needs attention with nothing else changing.
     private func arm(at target: Timestamp?, now: Timestamp) {
-        guard target != armedFor else { return }
-        timer?.cancel()
-        timer = nil
-        armedFor = target
-        guard let target else { return }
-        let clock = context.clock
-        // The wall-time gap taken onto the monotonic clock: the timer is immune to wall-clock steps.
-        let wake = clock.now.advanced(by: max(now.duration(to: target), .zero))
-        timer = Task { [weak self] in
-            do {
-                try await clock.sleep(until: wake, tolerance: nil)
-            } catch {
-                return  // Cancelled: re-armed or retired.
-            }
+        timer.arm(at: target, now: now, clock: context.clock) { [weak self] target in
             self?.send(.recheck(timer: target))
         }
     }
@@ -209,9 +192,7 @@ public actor TaskActor {
     /// has the task). Those awaiting the task stay parked: they wait for the task, not for this attempt at
     /// handling it.
     func restart(from cached: TaskResource?) {
-        timer?.cancel()
-        timer = nil
-        armedFor = nil
+        timer.cancel()
         offeredVersion = nil
         if let cached { latest = cached }
     }
@@ -219,8 +200,7 @@ public actor TaskActor {
     /// Ends the actor: its timer stops, its mailbox closes (so the supervisor's loop for it ends) and those
     /// still waiting get `error`.
     func retire(answering error: TaskAwaitError?) {
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         mailbox.finish()
         if let error { resumeWaiters(with: .failure(error)) }
     }

@@ -77,8 +77,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var writtenAttempts: [TaskID: Int] = [:]
     /// The resourceVersion of each agent that its snapshot in the scheduler was built from.
     private var appliedAgentVersions: [String: String] = [:]
-    private var writeFailures: [TaskID: Int] = [:]
-    private var retryTimers: [TaskID: Task<Void, Never>] = [:]
+    /// Offers again the tasks whose assignment write failed (not by a conflict).
+    private var retries: DelayedRetries<TaskID>
     /// As the last leadership input said; false until the gate's first answer arrives.
     private var leading = false
     /// The latest offer of each task that came while this replica did not lead.
@@ -104,6 +104,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         self.leadership = leadership
         self.logger = logger
         scheduler = Scheduler(policy: configuration.policy)
+        retries = DelayedRetries(backoff: configuration.writeRetryBackoff)
     }
 
     /// Enqueues the task; never blocks, so a task actor is never held up by scheduling.
@@ -122,8 +123,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
             await consume()
             group.cancelAll()
         }
-        for timer in retryTimers.values { timer.cancel() }
-        retryTimers.removeAll()
+        retries.cancelAll()
     }
 
     // MARK: Looking in
@@ -306,8 +306,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     private func forget(_ id: TaskID) {
         writtenAttempts[id] = nil
-        writeFailures[id] = nil
-        retryTimers.removeValue(forKey: id)?.cancel()
+        retries.reset(id)
     }
 
     // MARK: Writing the decisions
@@ -366,8 +365,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         case .success(.written(let stored)):
             scheduler.confirm(id)
             writtenAttempts[id] = stored.status.attempt ?? 1
-            writeFailures[id] = nil
-            retryTimers.removeValue(forKey: id)?.cancel()
+            retries.reset(id)
             statistics.assignmentsWritten += 1
             logger.info("task assigned", metadata: [
                 "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(stored.status.attempt ?? 1)",
@@ -389,24 +387,11 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// Offers the task again after a backoff: the failed write left it Pending at the same resourceVersion, so
     /// its actor has nothing new to offer.
     private func retryLater(_ task: TaskResource, after error: TaskWriteError) {
-        let id = TaskID(task.key)
-        let failures = (writeFailures[id] ?? 0) + 1
-        writeFailures[id] = failures
-        let delay = configuration.writeRetryBackoff.delay(forRetry: failures, strategy: .exponential)
+        let queue = self.queue
+        let (failures, delay) = retries.schedule(TaskID(task.key), clock: clock) { queue.enqueue(.offer(task)) }
         logger.warning("assignment write failed; offering the task again later", metadata: [
             "task": "\(task.key)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
         ])
-        let clock = self.clock
-        let queue = self.queue
-        retryTimers.removeValue(forKey: id)?.cancel()
-        retryTimers[id] = Task {
-            do {
-                try await clock.sleep(for: delay)
-            } catch {
-                return  // Cancelled: the task was settled, or the loop stopped.
-            }
-            queue.enqueue(.offer(task))
-        }
     }
 }
 

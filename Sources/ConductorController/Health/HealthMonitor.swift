@@ -49,7 +49,6 @@ public actor HealthMonitor {
     private nonisolated let agents: Informer<Agent>
     private let clock: any KubeClock
     private let logger: Logger
-    private let writeRetryBackoff: RetryBackoff
     private nonisolated let leadership: LeadershipGate
     private var wasLeading: Bool?
 
@@ -58,9 +57,8 @@ public actor HealthMonitor {
     private var heartbeats: [String: Heartbeat] = [:]
     /// Heartbeats still current when seen, earliest first; an entry a renewal replaced is skipped when popped.
     private var expiries = Heap<Expiry>()
-    private var timer: Task<Void, Never>?
-    private var armedFor: Timestamp?
-    private var writeFailures: [String: Int] = [:]
+    private var timer = WallClockTimer()
+    private var retries: DelayedRetries<String>
     /// Agent status writes made, for tests and metrics.
     public private(set) var statusWrites = 0
 
@@ -76,7 +74,7 @@ public actor HealthMonitor {
         self.agents = agents
         self.clock = clock
         self.logger = logger
-        self.writeRetryBackoff = writeRetryBackoff
+        retries = DelayedRetries(backoff: writeRetryBackoff)
         self.leadership = leadership
         (inputs, mailbox) = AsyncStream.makeStream(of: Input.self)
     }
@@ -99,10 +97,7 @@ public actor HealthMonitor {
                 case .agent(let name):
                     await judge(name)
                 case .timer(let fired):
-                    if fired == armedFor {
-                        armedFor = nil
-                        timer = nil
-                    }
+                    timer.fired(fired)
                     await judgeExpired()
                 case .leadership(let leading):
                     defer { wasLeading = leading }
@@ -115,8 +110,8 @@ public actor HealthMonitor {
             }
             group.cancelAll()
         }
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
+        retries.cancelAll()
     }
 
     /// The heartbeat the monitor holds for the agent.
@@ -138,7 +133,7 @@ public actor HealthMonitor {
     private func judge(_ name: String) async {
         guard let agent = (try? agents.byIndex(Agent.nameIndex, name))?.first else {
             heartbeats[name] = nil
-            writeFailures[name] = nil
+            retries.reset(name)
             return
         }
         // The cache is read again, whatever brought the agent here, so that a timer never judges an agent on a
@@ -168,7 +163,7 @@ public actor HealthMonitor {
         do {
             _ = try await agents.resource.updateStatus(updated)
             statusWrites += 1
-            writeFailures[agent.name] = nil
+            retries.reset(agent.name)
             logger.info(status.phase == .ready ? "agent heartbeat renewed; Ready" : "agent heartbeat expired; NotReady", metadata: [
                 "agent": "\(agent.name)", "lastHeartbeat": "\(status.lastHeartbeat.map(\.rfc3339) ?? "")",
             ])
@@ -180,18 +175,11 @@ public actor HealthMonitor {
     }
 
     private func retryLater(_ name: String, after error: any Error) {
-        let failures = (writeFailures[name] ?? 0) + 1
-        writeFailures[name] = failures
-        let delay = writeRetryBackoff.delay(forRetry: failures, strategy: .exponential)
+        let mailbox = self.mailbox
+        let (failures, delay) = retries.schedule(name, clock: clock) { mailbox.yield(.agent(name: name)) }
         logger.warning("could not write the agent's status; judging it again later", metadata: [
             "agent": "\(name)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
         ])
-        let clock = self.clock
-        let mailbox = self.mailbox
-        Task {
-            guard (try? await clock.sleep(for: delay)) != nil else { return }
-            mailbox.yield(.agent(name: name))
-        }
     }
 
     // MARK: The timer
@@ -199,19 +187,9 @@ public actor HealthMonitor {
     /// Keeps one timer, for just after the earliest heartbeat still current runs out (expiry is strictly after
     /// `expiresAt`).
     private func armTimer() {
-        let target = expiries.min.map { $0.expiresAt.adding(.nanoseconds(1)) }
-        guard target != armedFor else { return }
-        timer?.cancel()
-        timer = nil
-        armedFor = target
-        guard let target else { return }
-        let clock = self.clock
         let mailbox = self.mailbox
-        // The wall-time gap taken onto the monotonic clock: the timer is immune to wall-clock steps.
-        let wake = clock.now.advanced(by: max(Timestamp(clock.wallTime).duration(to: target), .zero))
-        timer = Task {
-            guard (try? await clock.sleep(until: wake, tolerance: nil)) != nil else { return }
-            mailbox.yield(.timer(target))
+        timer.arm(at: expiries.min.map { $0.expiresAt.adding(.nanoseconds(1)) }, now: Timestamp(clock.wallTime), clock: clock) {
+            mailbox.yield(.timer($0))
         }
     }
 }
