@@ -40,6 +40,7 @@ public actor Supervisor {
             if let agents {
                 group.addTask { await self.followAgents(agents.events()) }
             }
+            group.addTask { await self.followLeadership(self.context.leadership.changes()) }
             for await event in tasks.events() {
                 if let actor = apply(event) {
                     group.addTask { await self.drive(actor) }
@@ -144,6 +145,23 @@ public actor Supervisor {
         actors[actor.key] = nil
         restartsByTask[actor.key] = nil
         await actor.retire(answering: nil)
+    }
+
+    // MARK: Leadership
+
+    /// When the replica comes to lead, every actor decides again: as a follower it withheld its writes.
+    private nonisolated func followLeadership(_ changes: AsyncStream<Bool>) async {
+        var wasLeading: Bool?
+        for await leading in changes {
+            defer { wasLeading = leading }
+            guard leading, wasLeading == false else { continue }
+            context.logger.info("leading: every task decides again")
+            await recheckAllTasks()
+        }
+    }
+
+    private func recheckAllTasks() {
+        for actor in actors.values { actor.send(.recheck(timer: nil)) }
     }
 
     // MARK: Agents

@@ -10,15 +10,19 @@ public struct TaskActorContext: Sendable {
     public var clock: any KubeClock
     public var agentHealth: AgentHealth
     public var sink: any SchedulableTaskSink
+    /// Only the leader writes lifecycle transitions; the others decide the same but leave the write to it.
+    public var leadership: LeadershipGate
     public var logger: Logger
 
     public init(policy: TaskLifecyclePolicy = TaskLifecyclePolicy(), writer: any TaskStatusWriting, clock: any KubeClock,
-                agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink, logger: Logger) {
+                agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink,
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger) {
         self.policy = policy
         self.writer = writer
         self.clock = clock
         self.agentHealth = agentHealth
         self.sink = sink
+        self.leadership = leadership
         self.logger = logger
     }
 }
@@ -65,9 +69,8 @@ public actor TaskActor {
     private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
 
-    private var timer: Task<Void, Never>?
-    /// The wall time `timer` wakes the task at; a decision with the same time keeps the timer running.
-    private var armedFor: Timestamp?
+    /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
+    private var timer = WallClockTimer()
     /// The resourceVersion last offered, so that rechecks of an unchanged Pending task do not offer it again.
     private var offeredVersion: String?
 
@@ -133,10 +136,7 @@ public actor TaskActor {
             latest = task
             if task.status.isFinal { resumeWaiters(with: .success(task)) }
         case .recheck(let firedTimer):
-            if let firedTimer, firedTimer == armedFor {
-                armedFor = nil
-                timer = nil
-            }
+            if let firedTimer { timer.fired(firedTimer) }
         }
         try await reconcile()
     }
@@ -155,6 +155,11 @@ public actor TaskActor {
             context.sink.offer(task)
         case .retry, .requeueAfterAgentLoss, .fail:
             guard let status = TaskTransitions.status(after: decision.action, from: task, now: now) else { return }
+            // A follower decides again when it comes to lead (the supervisor rechecks every actor then).
+            guard context.leadership.permitsWrite(by: .taskLifecycle) else {
+                logger.debug("not leading; the leader writes this transition", metadata: ["action": "\(decision.action)"])
+                return
+            }
             let outcome = try await context.writer.write(status, over: task, holding: task.status.attempt)
             switch outcome {
             case .written(let stored):
@@ -176,20 +181,7 @@ public actor TaskActor {
 
     /// Keeps one timer, for the earliest time the task needs attention with nothing else changing.
     private func arm(at target: Timestamp?, now: Timestamp) {
-        guard target != armedFor else { return }
-        timer?.cancel()
-        timer = nil
-        armedFor = target
-        guard let target else { return }
-        let clock = context.clock
-        // The wall-time gap taken onto the monotonic clock: the timer is immune to wall-clock steps.
-        let wake = clock.now.advanced(by: max(now.duration(to: target), .zero))
-        timer = Task { [weak self] in
-            do {
-                try await clock.sleep(until: wake, tolerance: nil)
-            } catch {
-                return  // Cancelled: re-armed or retired.
-            }
+        timer.arm(at: target, now: now, clock: context.clock) { [weak self] target in
             self?.send(.recheck(timer: target))
         }
     }
@@ -200,9 +192,7 @@ public actor TaskActor {
     /// has the task). Those awaiting the task stay parked: they wait for the task, not for this attempt at
     /// handling it.
     func restart(from cached: TaskResource?) {
-        timer?.cancel()
-        timer = nil
-        armedFor = nil
+        timer.cancel()
         offeredVersion = nil
         if let cached { latest = cached }
     }
@@ -210,8 +200,7 @@ public actor TaskActor {
     /// Ends the actor: its timer stops, its mailbox closes (so the supervisor's loop for it ends) and those
     /// still waiting get `error`.
     func retire(answering error: TaskAwaitError?) {
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         mailbox.finish()
         if let error { resumeWaiters(with: .failure(error)) }
     }

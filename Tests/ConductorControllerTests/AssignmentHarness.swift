@@ -7,24 +7,13 @@ import Logging
 import Synchronization
 import Testing
 
-/// A writer that makes the first assignment conflict: just before it, the task is changed on the server, as
-/// another writer racing the scheduler would.
-final class InterferingWriter: TaskStatusWriting {
-    private let writer: TaskStatusWriter
-    private let tasks: ResourceClient<TaskResource>
-    private let interfered = Mutex(false)
-
-    init(_ writer: TaskStatusWriter, tasks: ResourceClient<TaskResource>) {
-        self.writer = writer
-        self.tasks = tasks
-    }
-
-    func write(_ status: TaskStatus, over read: TaskResource, holding attempt: Int?) async throws(TaskWriteError) -> TaskWriteOutcome {
-        let interfere = status.phase == .assigned && interfered.withLock { done in
-            defer { done = true }
-            return !done
-        }
-        if interfere {
+extension HookedWriter {
+    /// Makes the first assignment conflict: just before it, the task is changed on the server, as another
+    /// writer racing the scheduler would.
+    static func interfering(_ writer: TaskStatusWriter, tasks: ResourceClient<TaskResource>) -> HookedWriter {
+        let interfering = Countdown(1)
+        return HookedWriter(writer) { (status, read) async throws(TaskWriteError) in
+            guard status.phase == .assigned, interfering.take() else { return }
             do {
                 var touched = try await tasks.get(read.name)
                 touched.metadata.annotations = ["test/touched": "true"]
@@ -33,7 +22,6 @@ final class InterferingWriter: TaskStatusWriting {
                 throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "interfering: \(error)")
             }
         }
-        return try await writer.write(status, over: read, holding: attempt)
     }
 }
 
@@ -44,7 +32,6 @@ final class InterferingWriter: TaskStatusWriting {
 struct AssignmentHarness {
     static let namespace = "default"
 
-    let client: KubeClient
     let tasks: ResourceClient<TaskResource>
     let agents: ResourceClient<Agent>
     let clock: ManualClock
@@ -55,8 +42,9 @@ struct AssignmentHarness {
     /// The health monitor's Lease informer, nil without `monitorHealth`.
     let leaseInformer: Informer<Lease>?
     let monitor: HealthMonitor?
+    let leadership: LeadershipGate
 
-    static func run(interfering: Bool = false, monitorHealth: Bool = false,
+    static func run(interfering: Bool = false, monitorHealth: Bool = false, leadership: LeadershipGate = LeadershipGate(leading: true),
                     _ body: (AssignmentHarness) async throws -> Void) async throws {
         try await withServer { _, client in
             try await applyProjectCRDs(client)
@@ -68,17 +56,19 @@ struct AssignmentHarness {
             let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
             let loop = try AssignmentLoop(
                 tasks: taskInformer, agents: agentInformer,
-                writer: interfering ? InterferingWriter(writer, tasks: tasks) : writer, clock: clock, logger: logger)
-            let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer,
-                                        context: TaskActorContext(writer: writer, clock: clock, sink: loop, logger: logger))
+                writer: interfering ? HookedWriter.interfering(writer, tasks: tasks) : writer, clock: clock, leadership: leadership,
+                logger: logger)
+            let supervisor = Supervisor(
+                tasks: taskInformer, agents: agentInformer,
+                context: TaskActorContext(writer: writer, clock: clock, sink: loop, leadership: leadership, logger: logger))
             let leases = client.resource(Lease.self, namespace: namespace)
             let leaseInformer = monitorHealth ? try Informer(leases, options: HealthMonitor.leaseWatchOptions) : nil
             let monitor = try leaseInformer.map {
-                try HealthMonitor(leases: $0, agents: agentInformer, clock: clock, logger: logger)
+                try HealthMonitor(leases: $0, agents: agentInformer, clock: clock, leadership: leadership, logger: logger)
             }
-            let harness = AssignmentHarness(client: client, tasks: tasks, agents: client.resource(Agent.self, namespace: namespace),
+            let harness = AssignmentHarness(tasks: tasks, agents: client.resource(Agent.self, namespace: namespace),
                                             clock: clock, writer: writer, loop: loop, supervisor: supervisor, leases: leases,
-                                            leaseInformer: leaseInformer, monitor: monitor)
+                                            leaseInformer: leaseInformer, monitor: monitor, leadership: leadership)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await taskInformer.run() }
                 group.addTask { try await agentInformer.run() }
@@ -154,23 +144,13 @@ struct AssignmentHarness {
     /// Waits until the stored agent satisfies `condition`; returns it.
     @discardableResult
     func waitForAgent(_ name: String, _ what: String, _ condition: @escaping (Agent) -> Bool) async throws -> Agent {
-        var last: Agent?
-        try await waitUntil("\(name): \(what) (last seen: \(String(describing: last?.status)))") {
-            last = try await agents.get(name)
-            return last.map(condition) ?? false
-        }
-        return try #require(last)
+        try await agents.waitUntilStored(name, what, condition)
     }
 
     /// Waits until the stored task satisfies `condition`; returns it.
     @discardableResult
     func waitForTask(_ name: String, _ what: String, _ condition: @escaping (TaskResource) -> Bool) async throws -> TaskResource {
-        var last: TaskResource?
-        try await waitUntil("\(name): \(what) (last seen: \(String(describing: last?.status)))") {
-            last = try await tasks.get(name)
-            return last.map(condition) ?? false
-        }
-        return try #require(last)
+        try await tasks.waitUntilStored(name, what, condition)
     }
 
     @discardableResult

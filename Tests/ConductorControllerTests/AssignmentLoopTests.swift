@@ -129,6 +129,33 @@ import Testing
         }
     }
 
+    @Test func manyTasksOnFewSlotsAreEachAssignedOnceAndNoAgentIsOverfilled() async throws {
+        try await AssignmentHarness.run { harness in
+            let agents = ["w1", "w2", "w3", "w4"]
+            for name in agents { try await harness.createAgent(name, slots: 3) }
+            let names = (1...40).map { "job-\($0)" }
+            for name in names { try await harness.createTask(name) }
+            var completed: Set<String> = []
+            while completed.count < names.count {
+                var holding: [TaskResource] = []
+                try await waitUntil("the free slots are filled (\(completed.count) completed)") {
+                    holding = try await harness.tasks.list().items.filter { $0.status.effectivePhase.holdsAgent }
+                    return holding.count == min(agents.count * 3, names.count - completed.count)
+                }
+                let perAgent = Dictionary(grouping: holding) { $0.status.assignedAgent ?? "" }.mapValues(\.count)
+                #expect(perAgent.values.allSatisfy { $0 <= 3 }, "slots per agent: \(perAgent)")
+                for task in holding {
+                    try await harness.complete(task.name)
+                    completed.insert(task.name)
+                }
+            }
+            let stored = try await harness.tasks.list().items
+            #expect(stored.count == names.count)
+            #expect(stored.allSatisfy { $0.status.phase == .completed && $0.status.attempt == 1 })
+            #expect(try await harness.statistics(afterAssignments: names.count).assignmentsWritten == names.count)
+        }
+    }
+
     @Test func aConflictingAssignmentIsReleasedAndTheTaskAssignedOnceFromItsNewerVersion() async throws {
         try await AssignmentHarness.run(interfering: true) { harness in
             try await harness.createAgent("only", slots: 1)
@@ -159,6 +186,7 @@ import Testing
             case .agentChanged(let name): "agent \(name)"
             case .agentRemoved(let name): "removed \(name)"
             case .taskEnded(let key): "ended \(key)"
+            case .leadership(let leading): "leading \(leading)"
             }
         }
     }

@@ -20,23 +20,47 @@ final class RecordingSink: SchedulableTaskSink {
     }
 }
 
-/// A writer that fails its first `failures` writes, to make a task actor's work throw.
-final class FlakyWriter: TaskStatusWriting {
-    private let remainingFailures: Mutex<Int>
-    private let writer: TaskStatusWriter
+/// How many times something may still happen, shared by a test writer's hook across its calls.
+final class Countdown: Sendable {
+    private let remaining: Mutex<Int>
 
-    init(_ writer: TaskStatusWriter, failures: Int) {
+    init(_ count: Int) {
+        remaining = Mutex(count)
+    }
+
+    /// Takes one, if any is left.
+    func take() -> Bool {
+        remaining.withLock { count in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }
+    }
+}
+
+/// A writer that runs `before` ahead of each write it passes on, to make writes fail or race in tests.
+final class HookedWriter: TaskStatusWriting {
+    typealias Hook = @Sendable (_ status: TaskStatus, _ read: TaskResource) async throws(TaskWriteError) -> Void
+
+    private let writer: TaskStatusWriter
+    private let before: Hook
+
+    init(_ writer: TaskStatusWriter, before: @escaping Hook) {
         self.writer = writer
-        remainingFailures = Mutex(failures)
+        self.before = before
     }
 
     func write(_ status: TaskStatus, over read: TaskResource, holding attempt: Int?) async throws(TaskWriteError) -> TaskWriteOutcome {
-        let fail = remainingFailures.withLock { count in
-            defer { count = max(count - 1, 0) }
-            return count > 0
-        }
-        if fail { throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected failure") }
+        try await before(status, read)
         return try await writer.write(status, over: read, holding: attempt)
+    }
+
+    /// Fails the first `failures` writes, to make a task actor's work throw.
+    static func flaky(_ writer: TaskStatusWriter, failures: Int) -> HookedWriter {
+        let failing = Countdown(failures)
+        return HookedWriter(writer) { (_, read) async throws(TaskWriteError) in
+            if failing.take() { throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected failure") }
+        }
     }
 }
 
@@ -63,7 +87,7 @@ struct ControllerHarness {
             let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
             let context = TaskActorContext(
                 policy: TaskLifecyclePolicy(backoff: RetryBackoff(base: .seconds(1), cap: .seconds(300))),
-                writer: failingWrites > 0 ? FlakyWriter(writer, failures: failingWrites) : writer,
+                writer: failingWrites > 0 ? HookedWriter.flaky(writer, failures: failingWrites) : writer,
                 clock: clock, sink: sink, logger: Logger(label: "controller-test"))
             let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: context,
                                         restartBackoff: RetryBackoff(base: .zero, cap: .zero))
@@ -102,12 +126,7 @@ struct ControllerHarness {
     /// Waits until the stored task satisfies `condition`; returns it.
     @discardableResult
     func waitForTask(_ name: String, _ what: String, _ condition: @escaping (TaskResource) -> Bool) async throws -> TaskResource {
-        var last: TaskResource?
-        try await waitUntil("\(name): \(what)") {
-            last = try await tasks.get(name)
-            return last.map(condition) ?? false
-        }
-        return try #require(last)
+        try await tasks.waitUntilStored(name, what, condition)
     }
 
     /// Plays the scheduler: assigns the stored task to `agent`.

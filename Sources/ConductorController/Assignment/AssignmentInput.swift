@@ -17,6 +17,8 @@ enum AssignmentInput: Sendable {
     /// A task (namespace/name) left Pending, left its agent, or was deleted: what the scheduler holds for it
     /// (a reservation, a place among the waiting tasks) is settled against the cache.
     case taskEnded(key: String)
+    /// The replica came to lead (true) or stopped (false): only a leader schedules and writes.
+    case leadership(Bool)
 
     /// What one task event means to the scheduler: the agents whose held tasks changed, and whether the task
     /// ended in the sense of `taskEnded`. A Pending task that stays Pending needs nothing: its actor offers it.

@@ -51,6 +51,9 @@ public struct AssignmentStatistics: Sendable, Hashable {
 ///   changes. The task then waits in the scheduler and comes back the moment an agent gains room for it:
 ///   there is no requeue delay.
 ///
+/// Only a leader schedules (`LeadershipGate`). A follower mirrors: it keeps the agents' snapshots and the
+/// task endings up to date, and keeps the latest offer of each task, which it schedules the moment it leads.
+///
 /// One actor owns the scheduler, the queue's consumer and the bookkeeping, so nothing here takes a lock;
 /// producers only enqueue.
 ///
@@ -65,6 +68,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private let writer: any TaskStatusWriting
     private let clock: any KubeClock
     private let configuration: AssignmentLoopConfiguration
+    private nonisolated let leadership: LeadershipGate
     private let logger: Logger
 
     private var scheduler: Scheduler
@@ -73,8 +77,12 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var writtenAttempts: [TaskID: Int] = [:]
     /// The resourceVersion of each agent that its snapshot in the scheduler was built from.
     private var appliedAgentVersions: [String: String] = [:]
-    private var writeFailures: [TaskID: Int] = [:]
-    private var retryTimers: [TaskID: Task<Void, Never>] = [:]
+    /// Offers again the tasks whose assignment write failed (not by a conflict).
+    private var retries: DelayedRetries<TaskID>
+    /// As the last leadership input said; false until the gate's first answer arrives.
+    private var leading = false
+    /// The latest offer of each task that came while this replica did not lead.
+    private var parkedOffers: [TaskID: TaskResource] = [:]
     public private(set) var statistics = AssignmentStatistics()
 
     /// A pass re-schedules a task whose chosen agent turned out to have changed at most this many times, so
@@ -83,7 +91,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// Adds the indexes the loop reads to the informers (or uses those there).
     public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting, clock: any KubeClock,
-                logger: Logger, configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
+                configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
         try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         (queue, consumer) = AssignmentQueue<AssignmentInput>.make()
@@ -92,8 +101,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
         self.writer = writer
         self.clock = clock
         self.configuration = configuration
+        self.leadership = leadership
         self.logger = logger
         scheduler = Scheduler(policy: configuration.policy)
+        retries = DelayedRetries(backoff: configuration.writeRetryBackoff)
     }
 
     /// Enqueues the task; never blocks, so a task actor is never held up by scheduling.
@@ -106,11 +117,13 @@ public actor AssignmentLoop: SchedulableTaskSink {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.forwardAgentEvents() }
             group.addTask { await self.forwardTaskEvents() }
+            group.addTask {
+                for await leading in self.leadership.changes() { self.queue.enqueue(.leadership(leading)) }
+            }
             await consume()
             group.cancelAll()
         }
-        for timer in retryTimers.values { timer.cancel() }
-        retryTimers.removeAll()
+        retries.cancelAll()
     }
 
     // MARK: Looking in
@@ -123,6 +136,9 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// The resourceVersion of the agent that the scheduler's view of it was built from.
     func appliedVersion(ofAgent name: String) -> String? { appliedAgentVersions[name] }
+
+    /// Offers kept while this replica does not lead.
+    public var parkedOfferCount: Int { parkedOffers.count }
 
     // MARK: Producers
 
@@ -147,7 +163,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private func consume() async {
         while !Task.isCancelled {
             // Room that a pass itself freed (a released reservation) is acted on without waiting for input.
-            if !scheduler.mayHaveTasksToReoffer {
+            if !leading || !scheduler.mayHaveTasksToReoffer {
                 guard await consumer.waitForElements() else { return }
             }
             await pass(consumer.drain(max: configuration.batchSize))
@@ -164,10 +180,17 @@ public actor AssignmentLoop: SchedulableTaskSink {
             case .offer(let task): offers[TaskID(task.key)] = task
             case .agentChanged(let name), .agentRemoved(let name): changedAgents.insert(name)
             case .taskEnded(let key): endedTasks.insert(key)
+            case .leadership(let nowLeading): noteLeadership(nowLeading)
             }
         }
         for name in changedAgents.sorted() { refreshAgent(named: name) }
         for key in endedTasks.sorted() { settle(TaskID(key)) }
+        guard leading else {
+            parkedOffers.merge(offers) { _, newer in newer }
+            return
+        }
+        offers.merge(parkedOffers) { newer, _ in newer }
+        parkedOffers.removeAll()
 
         let now = Timestamp(clock.wallTime)
         var reads: [TaskID: TaskResource] = [:]
@@ -218,6 +241,14 @@ public actor AssignmentLoop: SchedulableTaskSink {
         return decisions
     }
 
+    private func noteLeadership(_ nowLeading: Bool) {
+        guard nowLeading != leading else { return }
+        leading = nowLeading
+        logger.info(nowLeading ? "leading: scheduling" : "not leading: mirroring without scheduling", metadata: [
+            "parkedOffers": "\(parkedOffers.count)",
+        ])
+    }
+
     // MARK: Agents
 
     private func cachedAgent(named name: String) -> Agent? {
@@ -253,6 +284,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// holding a slot; while it holds one, the agent's snapshot lists it and takes the reservation over.
     private func settle(_ id: TaskID) {
         guard let task = tasks.get(id.rawValue) else {
+            parkedOffers[id] = nil
             scheduler.withdraw(id)
             releaseReservation(of: id)
             forget(id)
@@ -260,7 +292,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
         }
         if (task.status.attempt ?? 0) < (writtenAttempts[id] ?? 0) { return }
         let phase = task.status.effectivePhase
-        if phase != .pending { scheduler.withdraw(id) }
+        if phase != .pending {
+            scheduler.withdraw(id)
+            parkedOffers[id] = nil
+        }
         if !phase.holdsAgent { releaseReservation(of: id) }
         if task.status.isFinal { forget(id) }
     }
@@ -271,8 +306,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     private func forget(_ id: TaskID) {
         writtenAttempts[id] = nil
-        writeFailures[id] = nil
-        retryTimers.removeValue(forKey: id)?.cancel()
+        retries.reset(id)
     }
 
     // MARK: Writing the decisions
@@ -331,8 +365,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         case .success(.written(let stored)):
             scheduler.confirm(id)
             writtenAttempts[id] = stored.status.attempt ?? 1
-            writeFailures[id] = nil
-            retryTimers.removeValue(forKey: id)?.cancel()
+            retries.reset(id)
             statistics.assignmentsWritten += 1
             logger.info("task assigned", metadata: [
                 "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(stored.status.attempt ?? 1)",
@@ -354,24 +387,11 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// Offers the task again after a backoff: the failed write left it Pending at the same resourceVersion, so
     /// its actor has nothing new to offer.
     private func retryLater(_ task: TaskResource, after error: TaskWriteError) {
-        let id = TaskID(task.key)
-        let failures = (writeFailures[id] ?? 0) + 1
-        writeFailures[id] = failures
-        let delay = configuration.writeRetryBackoff.delay(forRetry: failures, strategy: .exponential)
+        let queue = self.queue
+        let (failures, delay) = retries.schedule(TaskID(task.key), clock: clock) { queue.enqueue(.offer(task)) }
         logger.warning("assignment write failed; offering the task again later", metadata: [
             "task": "\(task.key)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
         ])
-        let clock = self.clock
-        let queue = self.queue
-        retryTimers.removeValue(forKey: id)?.cancel()
-        retryTimers[id] = Task {
-            do {
-                try await clock.sleep(for: delay)
-            } catch {
-                return  // Cancelled: the task was settled, or the loop stopped.
-            }
-            queue.enqueue(.offer(task))
-        }
     }
 }
 

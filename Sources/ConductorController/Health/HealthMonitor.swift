@@ -15,6 +15,9 @@ import Logging
 /// Nothing polls: one timer is armed for the earliest heartbeat that is still current, and Lease and Agent
 /// events re-judge the agent they concern.
 ///
+/// Only the leader writes (`LeadershipGate`); a follower keeps the heartbeats and its timer, judges, withholds
+/// the write, and judges every agent again the moment it comes to lead.
+///
 ///     let leases = try Informer(client.resource(Lease.self, namespace: Installation.systemNamespace),
 ///                               options: HealthMonitor.leaseWatchOptions)
 ///     let monitor = try HealthMonitor(leases: leases, agents: agentInformer, clock: SystemClock(), logger: logger)
@@ -28,6 +31,8 @@ public actor HealthMonitor {
         case agent(name: String)
         /// The timer armed for this time fired.
         case timer(Timestamp)
+        /// The replica's leadership, as the gate says: first as it is, then each change.
+        case leadership(Bool)
     }
 
     /// When an agent's heartbeat, as last seen, runs out.
@@ -44,16 +49,16 @@ public actor HealthMonitor {
     private nonisolated let agents: Informer<Agent>
     private let clock: any KubeClock
     private let logger: Logger
-    private let writeRetryBackoff: RetryBackoff
+    private nonisolated let leadership: LeadershipGate
+    private var wasLeading: Bool?
 
     /// The latest heartbeat seen per agent. Kept when the Lease is deleted: an agent that stops heartbeating
     /// by deleting its Lease expires like one that stops renewing it.
     private var heartbeats: [String: Heartbeat] = [:]
     /// Heartbeats still current when seen, earliest first; an entry a renewal replaced is skipped when popped.
     private var expiries = Heap<Expiry>()
-    private var timer: Task<Void, Never>?
-    private var armedFor: Timestamp?
-    private var writeFailures: [String: Int] = [:]
+    private var timer = WallClockTimer()
+    private var retries: DelayedRetries<String>
     /// Agent status writes made, for tests and metrics.
     public private(set) var statusWrites = 0
 
@@ -61,14 +66,16 @@ public actor HealthMonitor {
     private nonisolated let mailbox: AsyncStream<Input>.Continuation
 
     /// Adds the agent-name index to the Agent informer (or uses the one there).
-    public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock, logger: Logger,
+    public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock,
+                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
                 writeRetryBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(200), cap: .seconds(10))) throws(InformerError) {
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         self.leases = leases
         self.agents = agents
         self.clock = clock
         self.logger = logger
-        self.writeRetryBackoff = writeRetryBackoff
+        retries = DelayedRetries(backoff: writeRetryBackoff)
+        self.leadership = leadership
         (inputs, mailbox) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -82,23 +89,29 @@ public actor HealthMonitor {
             group.addTask {
                 for await event in self.agents.events() { self.mailbox.yield(.agent(name: event.object.name)) }
             }
+            group.addTask {
+                for await leading in self.leadership.changes() { self.mailbox.yield(.leadership(leading)) }
+            }
             for await input in inputs {
                 switch input {
                 case .agent(let name):
                     await judge(name)
                 case .timer(let fired):
-                    if fired == armedFor {
-                        armedFor = nil
-                        timer = nil
-                    }
+                    timer.fired(fired)
                     await judgeExpired()
+                case .leadership(let leading):
+                    defer { wasLeading = leading }
+                    // As a follower it withheld its writes: every agent is judged again.
+                    if leading, wasLeading == false {
+                        for agent in agents.list() { await judge(agent.name) }
+                    }
                 }
                 armTimer()
             }
             group.cancelAll()
         }
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
+        retries.cancelAll()
     }
 
     /// The heartbeat the monitor holds for the agent.
@@ -120,7 +133,7 @@ public actor HealthMonitor {
     private func judge(_ name: String) async {
         guard let agent = (try? agents.byIndex(Agent.nameIndex, name))?.first else {
             heartbeats[name] = nil
-            writeFailures[name] = nil
+            retries.reset(name)
             return
         }
         // The cache is read again, whatever brought the agent here, so that a timer never judges an agent on a
@@ -128,7 +141,9 @@ public actor HealthMonitor {
         let leaseKey = "\(agent.namespace ?? "")/\(HeartbeatLease.name(forAgent: name))"
         if let lease = leases.get(leaseKey), let heartbeat = Heartbeat(lease) { note(heartbeat, of: name) }
         let now = Timestamp(clock.wallTime)
-        guard let status = HeartbeatJudgement.status(of: agent, heartbeat: heartbeats[name], now: now) else { return }
+        guard let status = HeartbeatJudgement.status(of: agent, heartbeat: heartbeats[name], now: now),
+              leadership.permitsWrite(by: .agentHealth)
+        else { return }
         await write(status, to: agent)
     }
 
@@ -148,7 +163,7 @@ public actor HealthMonitor {
         do {
             _ = try await agents.resource.updateStatus(updated)
             statusWrites += 1
-            writeFailures[agent.name] = nil
+            retries.reset(agent.name)
             logger.info(status.phase == .ready ? "agent heartbeat renewed; Ready" : "agent heartbeat expired; NotReady", metadata: [
                 "agent": "\(agent.name)", "lastHeartbeat": "\(status.lastHeartbeat.map(\.rfc3339) ?? "")",
             ])
@@ -160,18 +175,11 @@ public actor HealthMonitor {
     }
 
     private func retryLater(_ name: String, after error: any Error) {
-        let failures = (writeFailures[name] ?? 0) + 1
-        writeFailures[name] = failures
-        let delay = writeRetryBackoff.delay(forRetry: failures, strategy: .exponential)
+        let mailbox = self.mailbox
+        let (failures, delay) = retries.schedule(name, clock: clock) { mailbox.yield(.agent(name: name)) }
         logger.warning("could not write the agent's status; judging it again later", metadata: [
             "agent": "\(name)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
         ])
-        let clock = self.clock
-        let mailbox = self.mailbox
-        Task {
-            guard (try? await clock.sleep(for: delay)) != nil else { return }
-            mailbox.yield(.agent(name: name))
-        }
     }
 
     // MARK: The timer
@@ -179,19 +187,9 @@ public actor HealthMonitor {
     /// Keeps one timer, for just after the earliest heartbeat still current runs out (expiry is strictly after
     /// `expiresAt`).
     private func armTimer() {
-        let target = expiries.min.map { $0.expiresAt.adding(.nanoseconds(1)) }
-        guard target != armedFor else { return }
-        timer?.cancel()
-        timer = nil
-        armedFor = target
-        guard let target else { return }
-        let clock = self.clock
         let mailbox = self.mailbox
-        // The wall-time gap taken onto the monotonic clock: the timer is immune to wall-clock steps.
-        let wake = clock.now.advanced(by: max(Timestamp(clock.wallTime).duration(to: target), .zero))
-        timer = Task {
-            guard (try? await clock.sleep(until: wake, tolerance: nil)) != nil else { return }
-            mailbox.yield(.timer(target))
+        timer.arm(at: expiries.min.map { $0.expiresAt.adding(.nanoseconds(1)) }, now: Timestamp(clock.wallTime), clock: clock) {
+            mailbox.yield(.timer($0))
         }
     }
 }
