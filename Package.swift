@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // A JSON value that keeps key order, a fast parser and writer, merge and JSON patch.
@@ -66,6 +68,7 @@ let package = Package(
                 "CCurl",
                 "KubeJSON",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -91,6 +94,20 @@ let package = Package(
                 "ConductorAPI",
                 "ConductorScheduler",
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The agent runtime: register an Agent, heartbeat its Lease, run the tasks assigned to it and report
+        // with fenced writes. Simulated agents in tests and the load test are built on it.
+        .target(
+            name: "ConductorAgent",
+            dependencies: [
+                "KubeClient",
+                "ConductorAPI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -99,6 +116,12 @@ let package = Package(
             name: "conductor",
             dependencies: [
                 "LocalAPIServer",
+                "KubeClient",
+                "ConductorAPI",
+                "ConductorController",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +134,8 @@ let package = Package(
             dependencies: [
                 "KubeClient",
                 "KubeJSON",
+                "ConductorAPI",
+                "ConductorAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "loadtest/Sources",
@@ -139,6 +164,11 @@ let package = Package(
             dependencies: [
                 "ConductorController", "ConductorAPI", "ConductorScheduler", "KubeClient", "KubeJSON", "ConductorTestSupport",
             ]
+        ),
+        // `conductor run` as a process, with simulated agents on the agent runtime, against a real API server.
+        .testTarget(
+            name: "ConductorEndToEndTests",
+            dependencies: ["ConductorAgent", "ConductorAPI", "KubeClient", "KubeJSON", "ConductorTestSupport"]
         ),
     ]
 )

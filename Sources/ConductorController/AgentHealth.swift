@@ -1,29 +1,52 @@
 import ConductorAPI
 import KubeClient
+import OrderedCollections
 import Synchronization
 
-/// The agents that are NotReady now, as an `Informer<Agent>` tells them: what the lifecycle policy reads to
+/// The agents that are NotReady now or were deleted, as an `Informer<Agent>` tells them: what the lifecycle policy reads to
 /// find tasks held by a lost agent. Read by every task actor and written by the supervisor's agent loop, so
 /// it sits behind a lock rather than on an actor: a read is a short copy and never suspends.
 public final class AgentHealth: Sendable {
-    private let notReady = Mutex<Set<String>>([])
+    private struct State {
+        var notReady: Set<String> = []
+        /// Deleted agents, oldest first: their tasks must go back to Pending as a lost agent's do. Kept only
+        /// until `deletedMemory` later deletions, long after those tasks were requeued (seconds).
+        var deleted: OrderedSet<String> = []
+    }
+
+    private let state = Mutex(State())
+    /// How many deleted agents are remembered.
+    static let deletedMemory = 10_000
 
     public init() {}
 
-    /// Names of the agents whose phase is NotReady.
-    public var lostAgents: Set<String> { notReady.withLock { $0 } }
+    /// Names of the agents whose tasks must return to Pending: NotReady, or deleted.
+    public var lostAgents: Set<String> {
+        state.withLock { $0.notReady.union($0.deleted) }
+    }
 
-    /// Takes in one agent event; returns the agent's name when this event made it NotReady, so that the tasks
-    /// it holds can be looked at again (a task does not change when its agent dies).
-    /// A deleted agent leaves the set: its tasks are not touched here (the health monitor's job).
+    /// Whether the agent is NotReady or deleted: a lookup, where `lostAgents` copies.
+    public func isLost(_ agent: String) -> Bool {
+        state.withLock { $0.notReady.contains(agent) || $0.deleted.contains(agent) }
+    }
+
+    /// Takes in one agent event; returns the agent's name when this event lost it (NotReady, or deleted), so
+    /// that the tasks it holds can be looked at again (a task does not change when its agent dies).
     @discardableResult
     public func observe(_ event: InformerEvent<Agent>) -> String? {
         let agent = event.object
-        let isLost: Bool
-        if case .deleted = event { isLost = false } else { isLost = agent.status.phase == .notReady }
-        return notReady.withLock { set in
-            if isLost { return set.insert(agent.name).inserted ? agent.name : nil }
-            set.remove(agent.name)
+        return state.withLock { state in
+            if case .deleted = event {
+                state.notReady.remove(agent.name)
+                state.deleted.append(agent.name)
+                if state.deleted.count > Self.deletedMemory { state.deleted.removeFirst() }
+                return agent.name
+            }
+            state.deleted.remove(agent.name)  // registered again under the same name
+            if agent.status.phase == .notReady {
+                return state.notReady.insert(agent.name).inserted ? agent.name : nil
+            }
+            state.notReady.remove(agent.name)
             return nil
         }
     }

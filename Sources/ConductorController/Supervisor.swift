@@ -130,6 +130,7 @@ public actor Supervisor {
 
     private func recordFailure(of key: String, _ error: TaskWriteError) -> Duration {
         restarts += 1
+        ControllerMetrics.recordActorRestart()
         let count = (restartsByTask[key] ?? 0) + 1
         restartsByTask[key] = count
         let delay = restartBackoff.delay(forRetry: count, strategy: .exponential)
@@ -169,7 +170,7 @@ public actor Supervisor {
     private nonisolated func followAgents(_ events: AsyncStream<InformerEvent<Agent>>) async {
         for await event in events {
             guard let lost = context.agentHealth.observe(event) else { continue }
-            context.logger.info("agent is NotReady; its tasks decide again", metadata: ["agent": "\(lost)"])
+            context.logger.info("agent is NotReady or deleted; its tasks decide again", metadata: ["agent": "\(lost)"])
             await recheckTasks(heldBy: lost)
         }
     }

@@ -12,17 +12,21 @@ public struct TaskActorContext: Sendable {
     public var sink: any SchedulableTaskSink
     /// Only the leader writes lifecycle transitions; the others decide the same but leave the write to it.
     public var leadership: LeadershipGate
+    /// Events on the tasks: the leader records them, so each happens once however many replicas run.
+    public var events: any ControllerEventSink
     public var logger: Logger
 
     public init(policy: TaskLifecyclePolicy = TaskLifecyclePolicy(), writer: any TaskStatusWriting, clock: any KubeClock,
                 agentHealth: AgentHealth = AgentHealth(), sink: any SchedulableTaskSink,
-                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger) {
+                leadership: LeadershipGate = LeadershipGate(leading: true), events: any ControllerEventSink = NoEvents(),
+                logger: Logger) {
         self.policy = policy
         self.writer = writer
         self.clock = clock
         self.agentHealth = agentHealth
         self.sink = sink
         self.leadership = leadership
+        self.events = events
         self.logger = logger
     }
 }
@@ -133,8 +137,12 @@ public actor TaskActor {
     func handle(_ input: TaskActorInput) async throws(TaskWriteError) {
         switch input {
         case .observed(let task):
+            let wasFinal = latest.status.isFinal
             latest = task
-            if task.status.isFinal { resumeWaiters(with: .success(task)) }
+            if task.status.isFinal {
+                if !wasFinal { recordEnd(of: task) }
+                resumeWaiters(with: .success(task))
+            }
         case .recheck(let firedTimer):
             if let firedTimer { timer.fired(firedTimer) }
         }
@@ -144,7 +152,9 @@ public actor TaskActor {
     private func reconcile() async throws(TaskWriteError) {
         let now = Timestamp(context.clock.wallTime)
         let task = latest
-        let decision = context.policy.decide(task, now: now, lostAgents: context.agentHealth.lostAgents)
+        // Only the task's own agent matters to the policy: asked about alone, rather than copying every lost agent.
+        let lost: Set<String> = task.status.assignedAgent.map { context.agentHealth.isLost($0) ? [$0] : [] } ?? []
+        let decision = context.policy.decide(task, now: now, lostAgents: lost)
         arm(at: decision.nextAttention, now: now)
         switch decision.action {
         case .none:
@@ -163,6 +173,7 @@ public actor TaskActor {
             let outcome = try await context.writer.write(status, over: task, holding: task.status.attempt)
             switch outcome {
             case .written(let stored):
+                recordTransition(decision.action, to: stored)
                 logger.info("task status written", metadata: [
                     "phase": "\(stored.status.effectivePhase.rawValue)", "reason": "\(stored.status.reason?.rawValue ?? "")",
                     "resourceVersion": "\(stored.resourceVersion ?? "")",
@@ -176,6 +187,38 @@ public actor TaskActor {
             case .notFound:
                 logger.debug("task is gone; its deletion event retires the actor")
             }
+        }
+    }
+
+    // MARK: Telling operators
+
+    /// A transition the actor wrote: a retry or a requeue is an Event of its own; a failure is told when the
+    /// final status is observed (`recordEnd`), as an agent's is.
+    private func recordTransition(_ action: TaskAction, to stored: TaskResource) {
+        switch action {
+        case .retry(let retries, _, let backoff):
+            ControllerMetrics.recordRetry()
+            context.events.record(ObjectReference(stored), type: .warning, reason: ControllerEventReason.retrying,
+                                  message: "attempt \(stored.status.attempt ?? 0) failed; retry \(retries) in \(backoff)")
+        case .requeueAfterAgentLoss(let agent, let agentLossRetries):
+            ControllerMetrics.recordAgentLossRequeue()
+            context.events.record(ObjectReference(stored), type: .warning, reason: ControllerEventReason.agentLost,
+                                  message: "agent \(agent) holding attempt \(stored.status.attempt ?? 0) was lost; Pending again (agent loss \(agentLossRetries))")
+        case .none, .offer, .fail:
+            break
+        }
+    }
+
+    /// The task became final: Completed, or Failed with its reason. Recorded by the leader only.
+    private func recordEnd(of task: TaskResource) {
+        guard context.leadership.isLeading else { return }
+        let status = task.status
+        if status.effectivePhase == .completed {
+            context.events.record(ObjectReference(task), type: .normal, reason: ControllerEventReason.completed,
+                                  message: "attempt \(status.attempt ?? 0) completed on agent \(status.assignedAgent ?? "none")")
+        } else {
+            context.events.record(ObjectReference(task), type: .warning, reason: ControllerEventReason.failed,
+                                  message: "\(status.reason?.rawValue ?? "Failed"): \(status.message ?? "no message")")
         }
     }
 

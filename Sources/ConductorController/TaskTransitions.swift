@@ -89,3 +89,11 @@ extension TaskStatus {
         conditions.set(.scheduled, .false, reason: reason, message: message, observedGeneration: generation, now: now)
     }
 }
+
+extension TaskStatusWriting {
+    /// Assigns `read` to `agent`, raising the attempt: the scheduler's write.
+    public func assign(_ read: TaskResource, to agent: String, now: Timestamp) async throws(TaskWriteError) -> TaskWriteOutcome {
+        let status = TaskTransitions.assigned(read, to: agent, now: now)
+        return try await write(status, over: read, holding: status.attempt)
+    }
+}

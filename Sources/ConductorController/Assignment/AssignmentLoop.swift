@@ -69,6 +69,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private let clock: any KubeClock
     private let configuration: AssignmentLoopConfiguration
     private nonisolated let leadership: LeadershipGate
+    private let events: any ControllerEventSink
     private let logger: Logger
 
     private var scheduler: Scheduler
@@ -83,6 +84,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var leading = false
     /// The latest offer of each task that came while this replica did not lead.
     private var parkedOffers: [TaskID: TaskResource] = [:]
+    /// When each task not yet assigned was first offered, for the scheduling-latency histogram.
+    private var firstOffered: [TaskID: MonotonicInstant] = [:]
     public private(set) var statistics = AssignmentStatistics()
 
     /// A pass re-schedules a task whose chosen agent turned out to have changed at most this many times, so
@@ -91,8 +94,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// Adds the indexes the loop reads to the informers (or uses those there).
     public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting, clock: any KubeClock,
-                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
-                configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
+                leadership: LeadershipGate = LeadershipGate(leading: true), events: any ControllerEventSink = NoEvents(),
+                logger: Logger, configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
         try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         (queue, consumer) = AssignmentQueue<AssignmentInput>.make()
@@ -102,6 +105,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         self.clock = clock
         self.configuration = configuration
         self.leadership = leadership
+        self.events = events
         self.logger = logger
         scheduler = Scheduler(policy: configuration.policy)
         retries = DelayedRetries(backoff: configuration.writeRetryBackoff)
@@ -177,7 +181,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
         var endedTasks: Set<String> = []
         for input in inputs {
             switch input {
-            case .offer(let task): offers[TaskID(task.key)] = task
+            case .offer(let task):
+                let id = TaskID(task.key)
+                offers[id] = task
+                if firstOffered[id] == nil { firstOffered[id] = clock.now }
             case .agentChanged(let name), .agentRemoved(let name): changedAgents.insert(name)
             case .taskEnded(let key): endedTasks.insert(key)
             case .leadership(let nowLeading): noteLeadership(nowLeading)
@@ -185,6 +192,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         }
         for name in changedAgents.sorted() { refreshAgent(named: name) }
         for key in endedTasks.sorted() { settle(TaskID(key)) }
+        defer { ControllerMetrics.recordQueue(depth: queue.approximateCount, waitingTasks: scheduler.waitingTaskCount) }
         guard leading else {
             parkedOffers.merge(offers) { _, newer in newer }
             return
@@ -306,6 +314,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     private func forget(_ id: TaskID) {
         writtenAttempts[id] = nil
+        firstOffered[id] = nil
         retries.reset(id)
     }
 
@@ -354,6 +363,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 break  // The task changed: its newer version is offered again if it is still Pending.
             case .failure(let error):
                 statistics.writeErrors += 1
+                ControllerMetrics.recordStatusWriteError(writer: "assignment")
                 logger.warning("could not write why a task waits", metadata: ["task": "\(read.key)", "error": "\(error)"])
             }
         }
@@ -364,22 +374,29 @@ public actor AssignmentLoop: SchedulableTaskSink {
         switch outcome {
         case .success(.written(let stored)):
             scheduler.confirm(id)
-            writtenAttempts[id] = stored.status.attempt ?? 1
+            let attempt = stored.status.attempt ?? 1
+            writtenAttempts[id] = attempt
             retries.reset(id)
             statistics.assignmentsWritten += 1
+            ControllerMetrics.recordAssignment(attempt: attempt, schedulingLatency: firstOffered.removeValue(forKey: id).map { $0.duration(to: clock.now) })
+            events.record(ObjectReference(stored), type: .normal,
+                          reason: attempt > 1 ? ControllerEventReason.reassigned : ControllerEventReason.assigned,
+                          message: "attempt \(attempt) assigned to agent \(agent)")
             logger.info("task assigned", metadata: [
-                "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(stored.status.attempt ?? 1)",
+                "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(attempt)",
             ])
         case .success(.conflict):
             // The cache was behind: the task's actor offers the newer version if it is still Pending.
             scheduler.release(id)
             statistics.conflicts += 1
+            ControllerMetrics.recordAssignmentConflict()
             logger.debug("assignment conflicted; waiting for the newer version", metadata: ["task": "\(read.key)"])
         case .success(.fenced), .success(.notFound):
             scheduler.release(id)
         case .failure(let error):
             scheduler.release(id)
             statistics.writeErrors += 1
+            ControllerMetrics.recordStatusWriteError(writer: "assignment")
             retryLater(read, after: error)
         }
     }

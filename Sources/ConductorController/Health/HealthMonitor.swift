@@ -50,6 +50,7 @@ public actor HealthMonitor {
     private let clock: any KubeClock
     private let logger: Logger
     private nonisolated let leadership: LeadershipGate
+    private let events: any ControllerEventSink
     private var wasLeading: Bool?
 
     /// The latest heartbeat seen per agent. Kept when the Lease is deleted: an agent that stops heartbeating
@@ -67,7 +68,7 @@ public actor HealthMonitor {
 
     /// Adds the agent-name index to the Agent informer (or uses the one there).
     public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock,
-                leadership: LeadershipGate = LeadershipGate(leading: true), logger: Logger,
+                leadership: LeadershipGate = LeadershipGate(leading: true), events: any ControllerEventSink = NoEvents(), logger: Logger,
                 writeRetryBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(200), cap: .seconds(10))) throws(InformerError) {
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         self.leases = leases
@@ -76,6 +77,7 @@ public actor HealthMonitor {
         self.logger = logger
         retries = DelayedRetries(backoff: writeRetryBackoff)
         self.leadership = leadership
+        self.events = events
         (inputs, mailbox) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -161,8 +163,12 @@ public actor HealthMonitor {
         var updated = agent
         updated.status = status
         do {
-            _ = try await agents.resource.updateStatus(updated)
+            let stored = try await agents.resource.updateStatus(updated)
             statusWrites += 1
+            let ready = status.phase == .ready
+            events.record(ObjectReference(stored), type: ready ? .normal : .warning,
+                          reason: ready ? ControllerEventReason.agentReady : ControllerEventReason.agentNotReady,
+                          message: status.conditions[.ready]?.message ?? "")
             retries.reset(agent.name)
             logger.info(status.phase == .ready ? "agent heartbeat renewed; Ready" : "agent heartbeat expired; NotReady", metadata: [
                 "agent": "\(agent.name)", "lastHeartbeat": "\(status.lastHeartbeat.map(\.rfc3339) ?? "")",
@@ -170,6 +176,7 @@ public actor HealthMonitor {
         } catch let error as KubeAPIError where error.reason == .conflict || error.reason == .notFound {
             logger.debug("agent changed while judged; judged again on its next event", metadata: ["agent": "\(agent.name)"])
         } catch {
+            ControllerMetrics.recordStatusWriteError(writer: "health")
             retryLater(agent.name, after: error)
         }
     }

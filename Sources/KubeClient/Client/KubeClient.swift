@@ -69,9 +69,13 @@ public final class KubeClient: Sendable {
         while true {
             attempt += 1
             let response: TransportResponse
+            let sent = ContinuousClock.now
             do {
                 response = try await transport.send(try await transportRequest(request, forceTokenReload: reloadedToken && attempt > 1, timeout: config.requestTimeout))
-            } catch let error as TransportError where request.method == "GET" && !resentAfterConnectionLoss {
+                ClientMetrics.recordRequest(method: request.method, status: response.status, duration: ContinuousClock.now - sent)
+            } catch {
+                ClientMetrics.recordRequest(method: request.method, status: nil, duration: ContinuousClock.now - sent)
+                guard error is TransportError, request.method == "GET", !resentAfterConnectionLoss else { throw error }
                 resentAfterConnectionLoss = true
                 logger.debug("sending again on a new connection", metadata: ["path": "\(request.path)", "error": "\(error)"])
                 continue

@@ -150,8 +150,10 @@ extension ResourceClient {
                         try await Task.sleep(for: delay)
                         delay = min(delay * 2, backoff.maximum)
                     }
+                    ClientMetrics.recordWatchRestart(resource: resource.plural, .resumed)
                 } catch let error as KubeAPIError where error.isResourceVersionTooOld {
                     logger.info("watch resourceVersion expired; listing again", metadata: ["resource": "\(resource.plural)", "resourceVersion": "\(lastVersion ?? "")"])
+                    ClientMetrics.recordWatchRestart(resource: resource.plural, .relisted)
                     lastVersion = nil
                 } catch is CancellationError {
                     break
@@ -160,6 +162,7 @@ extension ResourceClient {
                     logger.warning("watch failed; opening it again", metadata: ["resource": "\(resource.plural)", "error": "\(error)", "after": "\(delay)"])
                     try? await Task.sleep(for: delay)
                     delay = min(delay * 2, backoff.maximum)
+                    ClientMetrics.recordWatchRestart(resource: resource.plural, .resumed)
                 }
             }
             continuation.finish()

@@ -1,4 +1,3 @@
-import ConductorAPI
 import KubeClient
 
 /// What a fenced status write came to, when the server did not fail it outright.
@@ -41,14 +40,6 @@ public protocol TaskStatusWriting: Sendable {
     /// - Parameter attempt: the attempt the writer holds: the controller passes the attempt it read, an
     ///   agent the one it was assigned. `status.attempt` must equal it too: only `assign` raises it.
     func write(_ status: TaskStatus, over read: TaskResource, holding attempt: Int?) async throws(TaskWriteError) -> TaskWriteOutcome
-}
-
-extension TaskStatusWriting {
-    /// Assigns `read` to `agent`, raising the attempt: the scheduler's write.
-    public func assign(_ read: TaskResource, to agent: String, now: Timestamp) async throws(TaskWriteError) -> TaskWriteOutcome {
-        let status = TaskTransitions.assigned(read, to: agent, now: now)
-        return try await write(status, over: read, holding: status.attempt)
-    }
 }
 
 /// `TaskStatusWriting` against the API server.

@@ -1,0 +1,287 @@
+import ConductorAPI
+import KubeClient
+import KubeJSON
+import Logging
+
+/// Who the agent is and how it heartbeats.
+public struct AgentConfiguration: Sendable {
+    /// The Agent's name (the pod's name in a cluster): also its heartbeat Lease's name.
+    public var name: String
+    /// Where the Agent and its Lease live.
+    public var namespace: String
+    public var spec: AgentSpec
+    /// Where its tasks may be: nil for every namespace.
+    public var taskNamespace: String?
+    /// How often the Lease is renewed, and for how long a renewal counts.
+    public var heartbeatInterval: Duration
+    public var leaseDurationSeconds: Int
+
+    public init(name: String, namespace: String = Installation.systemNamespace, spec: AgentSpec, taskNamespace: String? = nil,
+                heartbeatInterval: Duration = HeartbeatLease.defaultRenewInterval,
+                leaseDurationSeconds: Int = HeartbeatLease.defaultDurationSeconds) {
+        self.name = name
+        self.namespace = namespace
+        self.spec = spec
+        self.taskNamespace = taskNamespace
+        self.heartbeatInterval = heartbeatInterval
+        self.leaseDurationSeconds = leaseDurationSeconds
+    }
+}
+
+/// Runs one task's attempt: returns the result, or throws to fail the attempt (the error's description is the
+/// task's message). It is cancelled when the task is cancelled, passes its deadline, or is taken from the agent.
+public typealias TaskHandler = @Sendable (TaskResource) async throws -> JSON
+
+/// What an agent did since it started.
+public struct AgentStatistics: Sendable, Hashable {
+    /// Attempts taken up (written Running).
+    public var claimed = 0
+    public var completed = 0
+    public var failed = 0
+    /// Writes refused because the task was reassigned or finished meanwhile (fencing).
+    public var fenced = 0
+    /// Attempts whose work was cancelled: the task was cancelled, failed by the controller, or reassigned.
+    public var cancelled = 0
+    /// Heartbeat renewals that failed.
+    public var heartbeatFailures = 0
+}
+
+/// An agent, as DESIGN.md describes one: it registers its Agent, renews its heartbeat Lease, watches the tasks
+/// assigned to it (field selector `status.assignedAgent`), takes each new attempt up (Running), runs it with the
+/// handler and reports the result (Completed, or Failed). Every report is a fenced write: conditional on the
+/// resourceVersion read and on the attempt it was given, so an agent presumed dead never overwrites a task
+/// that was reassigned.
+///
+///     let agent = AgentRuntime(client: client, configuration: AgentConfiguration(
+///         name: "echo-1", spec: AgentSpec(capabilities: ["echo"]))) { task in task.spec.payload ?? [:] }
+///     try await agent.run()
+public actor AgentRuntime {
+    public nonisolated let configuration: AgentConfiguration
+    private let client: KubeClient
+    private let tasks: ResourceClient<TaskResource>
+    private let writer: TaskStatusWriter
+    private let clock: any KubeClock
+    private let handler: TaskHandler
+    private let logger: Logger
+
+    /// The attempts running now, by task key, with the work to cancel.
+    private var running: [String: (attempt: Int, work: Task<JSON, any Error>)] = [:]
+    /// The attempt last taken up or refused per task, so that one attempt is never run twice.
+    private var seenAttempts: [String: Int] = [:]
+    private var heartbeating = true
+    public private(set) var statistics = AgentStatistics()
+    /// Every attempt this agent ran, as (task key, attempt), in order: for tests that check exactly-once.
+    public private(set) var executions: [AttemptRecord] = []
+
+    public struct AttemptRecord: Sendable, Hashable {
+        public var task: String
+        public var attempt: Int
+    }
+
+    public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
+                logger: Logger = Logger(label: "conductor.agent"), handler: @escaping TaskHandler) {
+        self.client = client
+        self.configuration = configuration
+        tasks = client.resource(TaskResource.self, namespace: configuration.taskNamespace)
+        writer = TaskStatusWriter(client: client)
+        self.clock = clock
+        self.handler = handler
+        var logger = logger
+        logger[metadataKey: "agent"] = "\(configuration.name)"
+        self.logger = logger
+    }
+
+    /// Registers, then heartbeats and runs the tasks assigned to it until the calling task is cancelled.
+    /// Throws when the Agent cannot be registered.
+    public func run() async throws {
+        try await register()
+        let informer = try Informer(tasks, options: WatchOptions(fieldSelector: Selectors.tasksAssigned(to: configuration.name)))
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await informer.run() }
+            group.addTask { await self.heartbeat() }
+            for await event in informer.events() {
+                if case .deleted(let task, _) = event {
+                    running[task.key]?.work.cancel()
+                    seenAttempts[task.key] = nil
+                } else if let start = consider(event.object) {
+                    group.addTask { await self.execute(start) }
+                }
+            }
+            group.cancelAll()
+        }
+        for attempt in running.values { attempt.work.cancel() }
+    }
+
+    /// Stops renewing the Lease while going on with the tasks: an agent that hangs or is cut off, for tests of
+    /// what the controller does then.
+    public func stopHeartbeat() { heartbeating = false }
+
+    /// Attempts running now.
+    public var runningCount: Int { running.count }
+
+    // MARK: Registration and heartbeat
+
+    private func register() async throws {
+        let agents = client.resource(Agent.self, namespace: configuration.namespace)
+        let desired = Agent(metadata: ObjectMeta(name: configuration.name, namespace: configuration.namespace,
+                                                 labels: [Labels.agent: configuration.name]),
+                            spec: configuration.spec)
+        do {
+            _ = try await agents.create(desired)
+        } catch let error as KubeAPIError where error.reason == .alreadyExists {
+            // Registered before (a restart): its spec is brought up to date, its status left to the monitor.
+            var existing = try await agents.get(configuration.name)
+            existing.spec = configuration.spec
+            _ = try await agents.update(existing)
+        }
+        logger.info("registered", metadata: ["capabilities": "\(configuration.spec.capabilities.joined(separator: ","))"])
+    }
+
+    private func heartbeat() async {
+        let leases = client.resource(Lease.self, namespace: configuration.namespace)
+        var current: Lease?
+        while !Task.isCancelled {
+            if heartbeating {
+                do {
+                    current = try await renew(current, leases)
+                } catch {
+                    current = nil  // read again next time
+                    statistics.heartbeatFailures += 1
+                    logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                }
+            }
+            do { try await clock.sleep(for: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    private func renew(_ current: Lease?, _ leases: ResourceClient<Lease>) async throws -> Lease {
+        let now = KubeTimestamp.microTime(clock.wallTime)
+        var spec = Lease.Spec(holderIdentity: configuration.name, leaseDurationSeconds: configuration.leaseDurationSeconds, renewTime: now)
+        if var lease = try await current ?? existingLease(leases) {
+            spec.acquireTime = lease.spec?.acquireTime ?? now
+            lease.spec = spec
+            return try await leases.update(lease)
+        }
+        spec.acquireTime = now
+        return try await leases.create(Lease(
+            metadata: ObjectMeta(name: HeartbeatLease.name(forAgent: configuration.name), namespace: configuration.namespace,
+                                 labels: [Labels.agent: configuration.name]),
+            spec: spec))
+    }
+
+    private func existingLease(_ leases: ResourceClient<Lease>) async throws -> Lease? {
+        do {
+            return try await leases.get(HeartbeatLease.name(forAgent: configuration.name))
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return nil
+        }
+    }
+
+    // MARK: Tasks
+
+    /// What a task's new version means here: an attempt to take up (returned), or one to stop.
+    private func consider(_ task: TaskResource) -> TaskResource? {
+        let status = task.status
+        let attempt = status.attempt ?? 0
+        if let held = running[task.key], held.attempt != attempt || task.spec.isCancelRequested || status.isFinal
+            || status.assignedAgent != configuration.name {
+            // Reassigned, cancelled, or failed by the controller (deadline): the work stops.
+            held.work.cancel()
+            return nil
+        }
+        guard status.assignedAgent == configuration.name, attempt > (seenAttempts[task.key] ?? 0) else { return nil }
+        switch status.effectivePhase {
+        case .assigned:
+            seenAttempts[task.key] = attempt
+            return task
+        case .running:
+            // Running under this agent's name but not here: a previous run of this agent died with it.
+            seenAttempts[task.key] = attempt
+            Task { await self.report(task, attempt: attempt) { AgentReports.failed($0, message: "the agent restarted while running attempt \(attempt)", now: $1) } }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Takes the attempt up, runs it, and reports how it ended.
+    private func execute(_ assigned: TaskResource) async {
+        let attempt = assigned.status.attempt ?? 0
+        guard let started = await report(assigned, attempt: attempt, { AgentReports.running($0, now: $1) }) else { return }
+        statistics.claimed += 1
+        executions.append(AttemptRecord(task: assigned.key, attempt: attempt))
+        let handler = self.handler
+        let work = Task { try await handler(started) }
+        running[assigned.key] = (attempt, work)
+        let outcome = await work.result
+        running[assigned.key] = nil
+        if work.isCancelled {
+            statistics.cancelled += 1
+            logger.info("attempt stopped", metadata: ["task": "\(assigned.key)", "attempt": "\(attempt)"])
+            return
+        }
+        switch outcome {
+        case .success(let result):
+            do throws(SizeLimitError) {
+                try Limits.checkResult(result)
+                if await report(started, attempt: attempt, { AgentReports.completed($0, result: result, now: $1) }) != nil {
+                    statistics.completed += 1
+                }
+            } catch {
+                // Final: another attempt would not make it smaller.
+                if await report(started, attempt: attempt, {
+                    var status = AgentReports.failed($0, message: "\(error)", now: $1)
+                    status.reason = .resultTooLarge
+                    return status
+                }) != nil {
+                    statistics.failed += 1
+                }
+            }
+        case .failure(let error):
+            if await report(started, attempt: attempt, { AgentReports.failed($0, message: "\(error)", now: $1) }) != nil {
+                statistics.failed += 1
+            }
+        }
+    }
+
+    private func refused(_ task: TaskResource, attempt: Int) -> TaskResource? {
+        statistics.fenced += 1
+        logger.info("report refused: the task moved on", metadata: [
+            "task": "\(task.key)", "attempt": "\(attempt)", "current": "\(task.status.attempt ?? 0)",
+            "phase": "\(task.status.effectivePhase.rawValue)",
+        ])
+        return nil
+    }
+
+    /// Writes the status `make` derives from the task, as the holder of `attempt`. On a conflict it reads the
+    /// task again and tries once more while the attempt is still its own and unfinished; fenced, it gives up.
+    /// Returns the stored task, or nil when the write was refused or failed.
+    @discardableResult
+    private func report(_ read: TaskResource, attempt: Int,
+                        _ make: @Sendable (TaskResource, Timestamp) -> TaskStatus) async -> TaskResource? {
+        var read = read
+        let own = client.resource(TaskResource.self, namespace: read.namespace)
+        // A conflict is retried a few times: the controller writes a held task only to take it away, so a
+        // conflict that keeps coming means the task is contended, and the next event decides.
+        for _ in 0..<5 {
+            // Its own, and still held: a task sent back to Pending keeps its attempt until reassigned.
+            guard read.status.assignedAgent == configuration.name, read.status.effectivePhase.holdsAgent else {
+                return refused(read, attempt: attempt)
+            }
+            do {
+                switch try await writer.write(make(read, Timestamp(clock.wallTime)), over: read, holding: attempt) {
+                case .written(let stored):
+                    return stored
+                case .conflict:
+                    read = try await own.get(read.name)
+                case .fenced, .notFound:
+                    return refused(read, attempt: attempt)
+                }
+            } catch {
+                logger.warning("report failed", metadata: ["task": "\(read.key)", "attempt": "\(attempt)", "error": "\(error)"])
+                return nil
+            }
+        }
+        return nil
+    }
+}
