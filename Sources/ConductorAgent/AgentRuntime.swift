@@ -68,7 +68,8 @@ public actor AgentRuntime {
     private var running: [String: (attempt: Int, work: Task<JSON, any Error>)] = [:]
     /// The attempt last taken up or refused per task, so that one attempt is never run twice.
     private var seenAttempts: [String: Int] = [:]
-    private var heartbeating = true
+    /// Cut off, for tests: no heartbeat, no task events, the work goes on (`simulatePartition`).
+    private var partitioned = false
     public private(set) var statistics = AgentStatistics()
     /// Every attempt this agent ran, as (task key, attempt), in order: for tests that check exactly-once.
     public private(set) var executions: [AttemptRecord] = []
@@ -99,7 +100,7 @@ public actor AgentRuntime {
         await withDiscardingTaskGroup { group in
             group.addTask { try? await informer.run() }
             group.addTask { await self.heartbeat() }
-            for await event in informer.events() {
+            for await event in informer.events() where !partitioned {
                 if case .deleted(let task, _) = event {
                     running[task.key]?.work.cancel()
                     seenAttempts[task.key] = nil
@@ -112,9 +113,10 @@ public actor AgentRuntime {
         for attempt in running.values { attempt.work.cancel() }
     }
 
-    /// Stops renewing the Lease while going on with the tasks: an agent that hangs or is cut off, for tests of
-    /// what the controller does then.
-    public func stopHeartbeat() { heartbeating = false }
+    /// For tests of fencing: from now on the agent renews no heartbeat and hears nothing of its tasks, but goes
+    /// on with the attempts it runs and reports their results, as an agent cut off from the API server's
+    /// watch by a network partition would when the partition heals.
+    public func simulatePartition() { partitioned = true }
 
     /// Attempts running now.
     public var runningCount: Int { running.count }
@@ -141,9 +143,11 @@ public actor AgentRuntime {
         let leases = client.resource(Lease.self, namespace: configuration.namespace)
         var current: Lease?
         while !Task.isCancelled {
-            if heartbeating {
+            if !partitioned {
                 do {
                     current = try await renew(current, leases)
+                } catch is CancellationError {
+                    return
                 } catch {
                     current = nil  // read again next time
                     statistics.heartbeatFailures += 1
@@ -157,7 +161,9 @@ public actor AgentRuntime {
     private func renew(_ current: Lease?, _ leases: ResourceClient<Lease>) async throws -> Lease {
         let now = KubeTimestamp.microTime(clock.wallTime)
         var spec = Lease.Spec(holderIdentity: configuration.name, leaseDurationSeconds: configuration.leaseDurationSeconds, renewTime: now)
-        if var lease = try await current ?? existingLease(leases) {
+        var known = current
+        if known == nil { known = try await existingLease(leases) }
+        if var lease = known {
             spec.acquireTime = lease.spec?.acquireTime ?? now
             lease.spec = spec
             return try await leases.update(lease)

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ConductorAPI
 import Foundation
+import KubeClient
 import LocalAPIServer
 import Logging
 import ServiceLifecycle
@@ -9,7 +11,7 @@ struct Conductor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conductor",
         abstract: "MCP Conductor: MCP tool calls as Kubernetes Tasks, dispatched to Agent pods.",
-        subcommands: [APIServerCommand.self, DevCommand.self])
+        subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self])
 }
 
 /// Options of the local API server, shared by `apiserver` and `dev`.
@@ -39,14 +41,8 @@ struct APIServerOptions: ParsableArguments {
 
 enum LogFormat: String, ExpressibleByArgument { case text, json }
 
-/// Starts the local API server and runs it until SIGTERM or SIGINT.
-func runAPIServer(_ options: APIServerOptions) async throws {
-    LoggingSystem.bootstrap { label in
-        var handler = options.logFormat == .json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
-        handler.logLevel = .info
-        return handler
-    }
-    let logger = Logger(label: "conductor.apiserver")
+/// The local API server as services, and the admin kubeconfig it writes.
+func makeAPIServer(_ options: APIServerOptions, logger: Logger) async throws -> (services: [any Service], kubeconfig: String) {
     let dataDir = URL(fileURLWithPath: options.dataDir).standardizedFileURL.path
     let certificates = try ServingCertificates.loadOrCreate(in: dataDir + "/pki")
     let tokens = try TokenFile.loadOrCreate(at: dataDir + "/tokens.csv")
@@ -72,14 +68,7 @@ func runAPIServer(_ options: APIServerOptions) async throws {
         ])
     }
     // Services shut down in reverse order: the watches end before the HTTP server drains (see WatchShutdown).
-    let services: [any Service] = [application, WatchShutdown(store: store)]
-    var configuration = ServiceGroupConfiguration(
-        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    // A backstop, should a response still not end: the services are cancelled rather than awaited forever.
-    configuration.maximumGracefulShutdownDuration = .seconds(10)
-    let group = ServiceGroup(configuration: configuration)
-    try await group.run()
-    logger.info("stopped")
+    return ([application, WatchShutdown(store: store)], kubeconfig)
 }
 
 struct APIServerCommand: AsyncParsableCommand {
@@ -88,15 +77,53 @@ struct APIServerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: APIServerOptions
 
-    func run() async throws { try await runAPIServer(options) }
+    func run() async throws {
+        bootstrapLogging(options.logFormat)
+        let logger = Logger(label: "conductor.apiserver")
+        try await runServices(try await makeAPIServer(options, logger: logger).services, logger: logger)
+        logger.info("stopped")
+    }
 }
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Everything on one machine: the local API server with the CRDs installed (the controller and MCP front end join as they land).")
+        abstract: "Everything on one machine: the local API server with the CRDs and the mcp-system namespace installed, and the controller leading alone.")
 
     @OptionGroup var options: APIServerOptions
 
-    func run() async throws { try await runAPIServer(options) }
+    @Option(help: "The folder of the CRDs to install (the repository's deploy/crds).")
+    var crds: String = "deploy/crds"
+
+    @Option(help: "Where tasks are mirrored and scheduled; all namespaces when not given.")
+    var taskNamespace: String?
+
+    @Option(help: "The port of the controller's operations endpoints (/healthz, /readyz, /metrics).")
+    var healthPort: Int = Installation.healthPort
+
+    func validate() throws {
+        guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: crds, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--crds \(crds) is not a folder: run from the repository's root, or point --crds at deploy/crds")
+        }
+    }
+
+    func run() async throws {
+        bootstrapLogging(options.logFormat)
+        let logger = Logger(label: "conductor.dev")
+        let registry = bootstrapMetrics()
+        let (apiServer, kubeconfig) = try await makeAPIServer(options, logger: Logger(label: "conductor.apiserver"))
+        let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
+        var controllerOptions = try ControllerOptions.parse([])
+        controllerOptions.taskNamespace = taskNamespace
+        controllerOptions.healthBind = "127.0.0.1"
+        controllerOptions.healthPort = healthPort
+        controllerOptions.logFormat = options.logFormat
+        let controller = try controllerServices(client: client, options: controllerOptions, leaderElection: nil, registry: registry,
+                                                logger: Logger(label: "conductor.controller"))
+        let install = DevInstall(client: client, crdFolder: crds, logger: logger)
+        try await runServices(apiServer + [install] + controller, logger: logger)
+        await client.shutdown()
+    }
 }

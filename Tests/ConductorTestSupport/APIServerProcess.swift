@@ -39,7 +39,7 @@ public final class APIServerProcess: @unchecked Sendable {
         self.arguments = arguments
         dataDirectory = NSTemporaryDirectory() + "kubeclient-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        port = try Self.freePort()
+        port = try LoopbackPort.free()
     }
 
     public var kubeconfigPath: String { dataDirectory + "/kubeconfig" }
@@ -63,7 +63,7 @@ public final class APIServerProcess: @unchecked Sendable {
                 startedOnce = true
                 return
             } catch let failure as TestFailure where !startedOnce && attempt < 5 && failure.description.contains("Address already in use") {
-                port = try Self.freePort()
+                port = try LoopbackPort.free()
             }
         }
     }
@@ -84,7 +84,7 @@ public final class APIServerProcess: @unchecked Sendable {
         try await waitUntil("the API server answers /readyz", timeout: .seconds(30)) {
             guard process.isRunning else { throw TestFailure("apiserver exited: \(self.log)") }
             guard FileManager.default.fileExists(atPath: self.kubeconfigPath) else { return false }
-            return Self.isReady(port: self.port)
+            return LoopbackPort.accepts(self.port)
         }
     }
 
@@ -107,36 +107,6 @@ public final class APIServerProcess: @unchecked Sendable {
         try ClientConfig.kubeconfig(path: kubeconfigPath)
     }
 
-    private static func isReady(port: Int) -> Bool {
-        // A plain TCP connect: the process listens once it is ready to serve.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw TestFailure("cannot bind a free port") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 public struct TestFailure: Error, CustomStringConvertible {

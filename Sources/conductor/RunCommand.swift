@@ -1,0 +1,200 @@
+import ArgumentParser
+import ConductorAPI
+import ConductorController
+import Foundation
+import KubeClient
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// The controller's options, shared by `run` and `dev`.
+struct ControllerOptions: ParsableArguments {
+    @Option(help: "Where tasks are mirrored and scheduled; all namespaces when not given.")
+    var taskNamespace: String?
+
+    @Option(help: "Where the Agents and their heartbeat Leases are.")
+    var agentNamespace: String = Installation.systemNamespace
+
+    @Option(help: "The address of the operations endpoints (/healthz, /readyz, /metrics).")
+    var healthBind: String = "0.0.0.0"
+
+    @Option(help: "The port of the operations endpoints.")
+    var healthPort: Int = Installation.healthPort
+
+    @Option(help: "The first retry's backoff, in seconds (linear: n × base; exponential: base × 2^(n-1)).")
+    var retryBackoffBase: Double = 1
+
+    @Option(help: "The longest retry backoff, in seconds.")
+    var retryBackoffCap: Double = 300
+
+    @Option(help: "How many times a task may return to Pending because its agent was lost, before it fails.")
+    var maxAgentLossRetries: Int = Defaults.maxAgentLossRetries
+
+    @Option(help: "Log format: text or json.")
+    var logFormat: LogFormat = .text
+
+    func validate() throws {
+        guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
+        guard retryBackoffBase > 0, retryBackoffCap >= retryBackoffBase else {
+            throw ValidationError("--retry-backoff-base must be above 0 and at most --retry-backoff-cap, got \(retryBackoffBase) and \(retryBackoffCap)")
+        }
+        guard maxAgentLossRetries >= 0 else { throw ValidationError("--max-agent-loss-retries must be 0 or more, got \(maxAgentLossRetries)") }
+        if let taskNamespace { try validateName(taskNamespace, option: "--task-namespace") }
+        try validateName(agentNamespace, option: "--agent-namespace")
+    }
+
+    var lifecycle: TaskLifecyclePolicy {
+        TaskLifecyclePolicy(backoff: RetryBackoff(base: .seconds(retryBackoffBase), cap: .seconds(retryBackoffCap)),
+                            maxAgentLossRetries: maxAgentLossRetries)
+    }
+}
+
+/// Leader election, as kube-controller-manager's flags of the same names.
+struct LeaderElectionOptions: ParsableArguments {
+    @Flag(help: "Contend for the leader-election Lease; only the leader schedules and monitors health. Without it the replica leads alone.")
+    var leaderElect = false
+
+    @Option(help: "The namespace of the leader-election Lease.")
+    var leaderElectionNamespace: String = Installation.systemNamespace
+
+    @Option(help: "The name of the leader-election Lease.")
+    var leaderElectionLease: String = Installation.leaderElectionLeaseName
+
+    @Option(help: "This replica's identity in the Lease (the pod's name); the host name when not given.")
+    var leaderElectionIdentity: String?
+
+    @Option(help: "Seconds a follower waits, after the last renewal it saw, before taking the Lease over.")
+    var leaderElectionLeaseDuration: Double = 15
+
+    @Option(help: "Seconds the leader keeps trying to renew before it stops leading.")
+    var leaderElectionRenewDeadline: Double = 10
+
+    @Option(help: "Seconds between tries to acquire or renew.")
+    var leaderElectionRetryPeriod: Double = 2
+
+    func validate() throws {
+        guard leaderElect else { return }
+        try validateName(leaderElectionNamespace, option: "--leader-election-namespace")
+        try validateName(leaderElectionLease, option: "--leader-election-lease")
+        if let leaderElectionIdentity, leaderElectionIdentity.isEmpty {
+            throw ValidationError("--leader-election-identity must not be empty")
+        }
+        // The elector checks the durations' relations itself (LeaderElectionConfig.validate), with client-go's wording.
+    }
+
+    var configuration: ControllerConfiguration.LeaderElection? {
+        guard leaderElect else { return nil }
+        return ControllerConfiguration.LeaderElection(
+            identity: leaderElectionIdentity ?? ProcessInfo.processInfo.hostName, namespace: leaderElectionNamespace,
+            leaseName: leaderElectionLease, leaseDuration: .seconds(leaderElectionLeaseDuration),
+            renewDeadline: .seconds(leaderElectionRenewDeadline), retryPeriod: .seconds(leaderElectionRetryPeriod))
+    }
+}
+
+/// A DNS-1123 label, as a namespace or Lease name must be: checked before anything is sent.
+func validateName(_ name: String, option: String) throws {
+    let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    guard !name.isEmpty, name.count <= 63, name.allSatisfy(allowed.contains), name.first != "-", name.last != "-" else {
+        throw ValidationError("\(option) \"\(name)\" is not a valid name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+    }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the controller against a Kubernetes API server: in a pod (its service account) or with a kubeconfig.")
+
+    @Option(help: "The kubeconfig to use; else $KUBECONFIG, the pod's service account when in a cluster, or ~/.kube/config.")
+    var kubeconfig: String?
+
+    @Option(help: "The kubeconfig context to use instead of its current one.")
+    var context: String?
+
+    @OptionGroup var controller: ControllerOptions
+    @OptionGroup var leaderElection: LeaderElectionOptions
+
+    func run() async throws {
+        bootstrapLogging(controller.logFormat)
+        let logger = Logger(label: "conductor.controller")
+        let config: ClientConfig
+        do {
+            config = try clientConfig()
+        } catch {
+            logger.error("no API server to talk to", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let registry = bootstrapMetrics()
+        let client = try KubeClient(config: config, logger: Logger(label: "conductor.kube"))
+        let services = try controllerServices(client: client, options: controller, leaderElection: leaderElection.configuration,
+                                              registry: registry, logger: logger)
+        logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
+        try await runServices(services, logger: logger)
+        await client.shutdown()
+    }
+
+    /// The explicit kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config: what
+    /// client-go's clientcmd does for a controller.
+    private func clientConfig() throws -> ClientConfig {
+        if kubeconfig != nil || ProcessInfo.processInfo.environment["KUBECONFIG"] != nil {
+            return try .kubeconfig(path: kubeconfig, context: context)
+        }
+        if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
+            return try .inCluster()
+        }
+        return try .kubeconfig(path: nil, context: context)
+    }
+}
+
+/// The controller and its operations endpoints, with an Event recorder: the services of `run`, and `dev`'s
+/// beside the local API server.
+func controllerServices(client: KubeClient, options: ControllerOptions, leaderElection: ControllerConfiguration.LeaderElection?,
+                        registry: PrometheusCollectorRegistry, logger: Logger) throws -> [any Service] {
+    let events = EventRecorder(client: client, component: "mcp-conductor-controller", host: leaderElection?.identity)
+    let controller = try Controller(
+        client: client,
+        configuration: ControllerConfiguration(taskNamespace: options.taskNamespace, agentNamespace: options.agentNamespace,
+                                               leaderElection: leaderElection, lifecycle: options.lifecycle),
+        events: events, logger: logger)
+    let operations = OperationsServer.make(bind: options.healthBind, port: options.healthPort, registry: registry,
+                                           isReady: { controller.isSynced }, logger: logger)
+    return [EventRecorderService(recorder: events), controller, operations]
+}
+
+/// Runs the event recorder's sender until graceful shutdown; Events still queued then are dropped.
+struct EventRecorderService: Service {
+    let recorder: EventRecorder
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await recorder.run() }
+    }
+}
+
+/// Prometheus as the swift-metrics backend, with buckets for what the controller times.
+func bootstrapMetrics() -> PrometheusCollectorRegistry {
+    let registry = PrometheusCollectorRegistry()
+    var factory = PrometheusMetricsFactory(registry: registry)
+    // Milliseconds matter: a scheduling decision and an API request take from under one to a few hundred.
+    factory.defaultDurationHistogramBuckets = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        .seconds(10),
+    ]
+    MetricsSystem.bootstrap(factory)
+    return registry
+}
+
+func bootstrapLogging(_ format: LogFormat) {
+    LoggingSystem.bootstrap { label in
+        var handler = format == .json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+        handler.logLevel = ProcessInfo.processInfo.environment["CONDUCTOR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return handler
+    }
+}
+
+/// Runs the services until SIGTERM or SIGINT, then shuts them down in reverse order, at most 10 s.
+func runServices(_ services: [any Service], logger: Logger) async throws {
+    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = .seconds(10)
+    try await ServiceGroup(configuration: configuration).run()
+}
