@@ -137,6 +137,7 @@ let package = Package(
                 "ConductorAPI",
                 "ConductorAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "loadtest/Sources",
             swiftSettings: strict

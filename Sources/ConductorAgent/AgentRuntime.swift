@@ -284,6 +284,8 @@ public actor AgentRuntime {
                     return refused(read, attempt: attempt)
                 }
             } catch {
+                // Stopping: the attempt is left to the controller (the agent's Lease runs out).
+                if Task.isCancelled { return nil }
                 logger.warning("report failed", metadata: ["task": "\(read.key)", "attempt": "\(attempt)", "error": "\(error)"])
                 return nil
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KubeClient
 import KubeJSON
+import Logging
 import Synchronization
 
 @main
@@ -9,7 +10,26 @@ struct LoadTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Load tests for MCP Conductor.",
-        subcommands: [Raw.self])
+        subcommands: [Raw.self, Dispatch.self])
+
+    /// Logs go to standard error, warnings and above: standard output is the report (`--json` is parsed).
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -209,11 +229,7 @@ struct RunResult {
     var seconds: Double { elapsed.seconds }
     var perSecond: Double { Double(lifecycles) / seconds }
 
-    func percentile(_ p: Double) -> Duration {
-        guard !durations.isEmpty else { return .zero }
-        let rank = Int((p / 100 * Double(durations.count)).rounded(.up)) - 1
-        return durations[min(max(rank, 0), durations.count - 1)]
-    }
+    func percentile(_ p: Double) -> Duration { nearestRank(durations, p) }
 
     func report(tasks: Int, concurrency: Int, server: String, baseline: RunResult?) -> String {
         var lines: [String] = []
@@ -259,4 +275,11 @@ struct RunResult {
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
     var milliseconds: Double { seconds * 1000 }
+}
+
+/// The nearest-rank percentile of sorted durations (zero for none).
+func nearestRank(_ sorted: [Duration], _ p: Double) -> Duration {
+    guard !sorted.isEmpty else { return .zero }
+    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+    return sorted[min(max(rank, 0), sorted.count - 1)]
 }
