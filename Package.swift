@@ -93,7 +93,6 @@ let package = Package(
                 "KubeClient",
                 "ConductorAPI",
                 "ConductorScheduler",
-                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,7 +1,7 @@
 import ConductorAPI
-import HeapModule
 import KubeClient
 import Logging
+import Synchronization
 
 /// Watches the agents' heartbeat Leases and keeps each agent's Ready state in line with them, as the node
 /// lifecycle controller does with kubelets' Leases (KEP-589): an agent whose Lease expired (renewTime +
@@ -12,11 +12,13 @@ import Logging
 /// lifecycle policy then returns the tasks the agent held to Pending; the assignment loop stops placing tasks on
 /// it for the same reason. So a lost agent is handled by the same path as one that says it is NotReady.
 ///
-/// Nothing polls: one timer is armed for the earliest heartbeat that is still current, and Lease and Agent
-/// events re-judge the agent they concern.
+/// It is the agents' supervisor: one `AgentActor` per Agent, made when the agent appears, fed the events of
+/// the agent and its Lease, retired when the agent is deleted, and restarted after a backoff, from the
+/// caches, when a status write of its fails. Nothing polls: each actor arms one timer, for its heartbeat's
+/// expiry.
 ///
-/// Only the leader writes (`LeadershipGate`); a follower keeps the heartbeats and its timer, judges, withholds
-/// the write, and judges every agent again the moment it comes to lead.
+/// Only the leader writes (`LeadershipGate`); a follower's actors keep their timers, judge, and withhold the
+/// write; every agent is judged again the moment the replica comes to lead.
 ///
 ///     let leases = try Informer(client.resource(Lease.self, namespace: Installation.systemNamespace),
 ///                               options: HealthMonitor.leaseWatchOptions)
@@ -26,45 +28,18 @@ public actor HealthMonitor {
     /// The heartbeat Leases carry `Labels.agent`: the watch takes those and leaves the leader election's.
     public static let leaseWatchOptions = WatchOptions(labelSelector: Labels.agent)
 
-    private enum Input: Sendable {
-        /// A Lease or Agent event concerning this agent.
-        case agent(name: String)
-        /// The timer armed for this time fired.
-        case timer(Timestamp)
-        /// The replica's leadership, as the gate says: first as it is, then each change.
-        case leadership(Bool)
-    }
-
-    /// When an agent's heartbeat, as last seen, runs out.
-    private struct Expiry: Comparable {
-        var expiresAt: Timestamp
-        var agent: String
-
-        static func < (lhs: Expiry, rhs: Expiry) -> Bool {
-            (lhs.expiresAt, lhs.agent) < (rhs.expiresAt, rhs.agent)
-        }
-    }
-
     private nonisolated let leases: Informer<Lease>
     private nonisolated let agents: Informer<Agent>
-    private let clock: any KubeClock
-    private let logger: Logger
     private nonisolated let leadership: LeadershipGate
-    private let events: any ControllerEventSink
-    private var wasLeading: Bool?
+    private let context: AgentActorContext
+    /// The wait before restarting an actor whose write failed, by how often that happened in a row.
+    private let restartBackoff: RetryBackoff
 
-    /// The latest heartbeat seen per agent. Kept when the Lease is deleted: an agent that stops heartbeating
-    /// by deleting its Lease expires like one that stops renewing it.
-    private var heartbeats: [String: Heartbeat] = [:]
-    /// Heartbeats still current when seen, earliest first; an entry a renewal replaced is skipped when popped.
-    private var expiries = Heap<Expiry>()
-    private var timer = WallClockTimer()
-    private var retries: DelayedRetries<String>
-    /// Agent status writes made, for tests and metrics.
-    public private(set) var statusWrites = 0
-
-    private nonisolated let inputs: AsyncStream<Input>
-    private nonisolated let mailbox: AsyncStream<Input>.Continuation
+    private var actors: [String: AgentActor] = [:]
+    private var failuresInARow: [String: Int] = [:]
+    private nonisolated let writes = WriteCount()
+    /// Agent status writes made, for tests.
+    public nonisolated var statusWrites: Int { writes.value.load(ordering: .relaxed) }
 
     /// Adds the agent-name index to the Agent informer (or uses the one there).
     public init(leases: Informer<Lease>, agents: Informer<Agent>, clock: any KubeClock,
@@ -73,130 +48,108 @@ public actor HealthMonitor {
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         self.leases = leases
         self.agents = agents
-        self.clock = clock
-        self.logger = logger
-        retries = DelayedRetries(backoff: writeRetryBackoff)
         self.leadership = leadership
-        self.events = events
-        (inputs, mailbox) = AsyncStream.makeStream(of: Input.self)
+        restartBackoff = writeRetryBackoff
+        let writes = self.writes
+        context = AgentActorContext(agents: agents, leases: leases, clock: clock, leadership: leadership, events: events,
+                                    logger: logger, onWrite: { writes.value.add(1, ordering: .relaxed) })
     }
 
-    /// Judges agents as their Leases and statuses change and as heartbeats run out, until the calling task is
-    /// cancelled.
+    /// Supervises the agents' actors as the informers report agents and Leases, until the calling task is
+    /// cancelled; then retires them all.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await event in self.leases.events() { self.mailbox.yield(.agent(name: Heartbeat.agentName(of: event.object))) }
+                for await event in self.leases.events() { await self.leaseChanged(Heartbeat.agentName(of: event.object)) }
             }
             group.addTask {
-                for await event in self.agents.events() { self.mailbox.yield(.agent(name: event.object.name)) }
-            }
-            group.addTask {
-                for await leading in self.leadership.changes() { self.mailbox.yield(.leadership(leading)) }
-            }
-            for await input in inputs {
-                switch input {
-                case .agent(let name):
-                    await judge(name)
-                case .timer(let fired):
-                    timer.fired(fired)
-                    await judgeExpired()
-                case .leadership(let leading):
-                    defer { wasLeading = leading }
-                    // As a follower it withheld its writes: every agent is judged again.
-                    if leading, wasLeading == false {
-                        for agent in agents.list() { await judge(agent.name) }
-                    }
+                var wasLeading: Bool?
+                for await leading in self.leadership.changes() {
+                    // As a follower every actor withheld its writes: each judges again.
+                    if leading, wasLeading == false { await self.recheckAll() }
+                    wasLeading = leading
                 }
-                armTimer()
+            }
+            for await event in agents.events() {
+                if let actor = apply(event) { group.addTask { await self.drive(actor) } }
             }
             group.cancelAll()
         }
-        timer.cancel()
-        retries.cancelAll()
+        for actor in actors.values { await actor.retire() }
+        actors.removeAll()
     }
 
-    /// The heartbeat the monitor holds for the agent.
-    public func heartbeat(ofAgent name: String) -> Heartbeat? { heartbeats[name] }
+    /// The heartbeat the agent's actor holds.
+    public func heartbeat(ofAgent name: String) async -> Heartbeat? {
+        await actors[name]?.lastHeartbeat
+    }
 
-    // MARK: Judging
+    /// Agents with an actor now.
+    public var actorCount: Int { actors.count }
 
-    /// Judges every agent whose heartbeat, as last seen, has run out.
-    private func judgeExpired() async {
-        let now = Timestamp(clock.wallTime)
-        var due: [String] = []
-        while let earliest = expiries.min, earliest.expiresAt < now {
-            expiries.removeMin()
-            if heartbeats[earliest.agent]?.expiresAt == earliest.expiresAt { due.append(earliest.agent) }
+    // MARK: Supervision
+
+    private func apply(_ event: InformerEvent<Agent>) -> AgentActor? {
+        let name = event.object.name
+        if case .deleted = event {
+            failuresInARow[name] = nil
+            guard let actor = actors.removeValue(forKey: name) else { return nil }
+            Task { await actor.retire() }
+            return nil
         }
-        for name in due { await judge(name) }
-    }
-
-    private func judge(_ name: String) async {
-        guard let agent = (try? agents.byIndex(Agent.nameIndex, name))?.first else {
-            heartbeats[name] = nil
-            retries.reset(name)
-            return
+        if let actor = actors[name] {
+            actor.send(.recheck)
+            return nil
         }
-        // The cache is read again, whatever brought the agent here, so that a timer never judges an agent on a
-        // heartbeat that a renewal, not yet delivered as an event, has replaced.
-        let leaseKey = "\(agent.namespace ?? "")/\(HeartbeatLease.name(forAgent: name))"
-        if let lease = leases.get(leaseKey), let heartbeat = Heartbeat(lease) { note(heartbeat, of: name) }
-        let now = Timestamp(clock.wallTime)
-        guard let status = HeartbeatJudgement.status(of: agent, heartbeat: heartbeats[name], now: now),
-              leadership.permitsWrite(by: .agentHealth)
-        else { return }
-        await write(status, to: agent)
+        let actor = AgentActor(name: name, context: context)
+        actors[name] = actor
+        actor.send(.recheck)
+        return actor
     }
 
-    private func note(_ heartbeat: Heartbeat, of name: String) {
-        guard heartbeats[name] != heartbeat else { return }
-        heartbeats[name] = heartbeat
-        if !heartbeat.isExpired(at: Timestamp(clock.wallTime)) {
-            expiries.insert(Expiry(expiresAt: heartbeat.expiresAt, agent: name))
-        }
+    private func leaseChanged(_ agent: String) {
+        actors[agent]?.send(.recheck)
     }
 
-    /// Writes the status over the cached agent, conditional on its resourceVersion: on a conflict the newer
-    /// version's event judges the agent again.
-    private func write(_ status: AgentStatus, to agent: Agent) async {
-        var updated = agent
-        updated.status = status
-        do {
-            let stored = try await agents.resource.updateStatus(updated)
-            statusWrites += 1
-            let ready = status.phase == .ready
-            events.record(ObjectReference(stored), type: ready ? .normal : .warning,
-                          reason: ready ? ControllerEventReason.agentReady : ControllerEventReason.agentNotReady,
-                          message: status.conditions[.ready]?.message ?? "")
-            retries.reset(agent.name)
-            logger.info(status.phase == .ready ? "agent heartbeat renewed; Ready" : "agent heartbeat expired; NotReady", metadata: [
-                "agent": "\(agent.name)", "lastHeartbeat": "\(status.lastHeartbeat.map(\.rfc3339) ?? "")",
-            ])
-        } catch let error as KubeAPIError where error.reason == .conflict || error.reason == .notFound {
-            logger.debug("agent changed while judged; judged again on its next event", metadata: ["agent": "\(agent.name)"])
-        } catch {
-            ControllerMetrics.recordStatusWriteError(writer: "health")
-            retryLater(agent.name, after: error)
+    private func recheckAll() {
+        for actor in actors.values { actor.send(.recheck) }
+    }
+
+    /// Feeds one actor its inputs until it is retired; restarts it after a backoff when a write fails.
+    private nonisolated func drive(_ actor: AgentActor) async {
+        for await input in actor.inputs {
+            do {
+                try await actor.handle(input)
+                await succeeded(actor.name)
+            } catch {
+                let delay = await failed(actor.name, error)
+                do {
+                    try await context.clock.sleep(for: delay)
+                } catch {
+                    return  // Cancelled: the monitor is stopping.
+                }
+                await actor.restart()
+                actor.send(.recheck)
+            }
         }
     }
 
-    private func retryLater(_ name: String, after error: any Error) {
-        let mailbox = self.mailbox
-        let (failures, delay) = retries.schedule(name, clock: clock) { mailbox.yield(.agent(name: name)) }
-        logger.warning("could not write the agent's status; judging it again later", metadata: [
-            "agent": "\(name)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
+    private func succeeded(_ name: String) {
+        failuresInARow[name] = nil
+    }
+
+    private func failed(_ name: String, _ error: AgentWriteError) -> Duration {
+        let count = (failuresInARow[name] ?? 0) + 1
+        failuresInARow[name] = count
+        let delay = restartBackoff.delay(forRetry: count, strategy: .exponential)
+        context.logger.warning("could not write the agent's status; judging it again later", metadata: [
+            "agent": "\(name)", "error": "\(error)", "failures": "\(count)", "delay": "\(delay)",
         ])
+        return delay
     }
+}
 
-    // MARK: The timer
-
-    /// Keeps one timer, for just after the earliest heartbeat still current runs out (expiry is strictly after
-    /// `expiresAt`).
-    private func armTimer() {
-        let mailbox = self.mailbox
-        timer.arm(at: expiries.min.map { $0.expiresAt.adding(.nanoseconds(1)) }, now: Timestamp(clock.wallTime), clock: clock) {
-            mailbox.yield(.timer($0))
-        }
-    }
+/// The count of status writes the actors made.
+private final class WriteCount: Sendable {
+    let value = Atomic<Int>(0)
 }
