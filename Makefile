@@ -7,7 +7,7 @@ deps:
 build:
 	swift build
 
-# Everything on one machine: the local API server (and, as they land, the controller and MCP front end).
+# Everything on one machine: the local API server with the CRDs, and the controller (the MCP front end joins when it lands).
 dev: deps build
 	./.build/debug/conductor dev --data-dir conductor-data
 

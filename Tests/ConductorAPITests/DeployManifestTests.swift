@@ -32,7 +32,7 @@ import Yams
         let args = container["args"]?.array?.compactMap(\.string) ?? []
         #expect(args.first == "run")
         for expected in ["--leader-elect", "--leader-election-namespace=\(Installation.systemNamespace)",
-                         "--leader-election-lease=\(Installation.leaderElectionLeaseName)", "--mcp-port=\(Installation.mcpPort)",
+                         "--leader-election-lease=\(Installation.leaderElectionLeaseName)",
                          "--health-port=\(Installation.healthPort)"] {
             #expect(args.contains(expected), "args \(args) lack \(expected)")
         }

@@ -125,3 +125,18 @@ def test_dispatch_says_clearly_when_no_controller_runs(fresh_apiserver):
                           "--no-raw", "--timeout", "2"], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "no controller marked the 8 agents Ready" in run.stderr, run.stderr
+
+
+def test_the_deployments_arguments_are_ones_conductor_run_accepts(tmp_path):
+    import yaml
+    docs = [d for d in yaml.safe_load_all((ROOT / "deploy" / "controller" / "deployment.yaml").read_text()) if d]
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[0] == "run"
+    args = [arg.replace("$(POD_NAME)", "mcp-conductor-controller-0") for arg in args]
+    # Every flag parses; it then stops at the missing kubeconfig, not at a usage error.
+    run = subprocess.run([conductor_binary(), *args, "--kubeconfig", str(tmp_path / "missing")],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0
+    assert "cannot read the kubeconfig" in run.stderr, run.stderr
+    assert "Usage" not in run.stderr and "Error: Unknown option" not in run.stderr, run.stderr
