@@ -21,6 +21,23 @@ public struct StoreEvent: Sendable {
     public var object: JSON
     /// The object before the change, so that a watcher can tell an object entering or leaving its selection.
     public var previous: JSON?
+    /// The event as watchers of the same kind receive it, serialized once and shared among them. Only live
+    /// events carry it: the history keeps none, so that it holds no bytes for 100,000 past changes.
+    var renderings: EventRenderings? = EventRenderings()
+}
+
+/// Serialized forms of one store event, by how a watcher renders it (event type and resource version): ten
+/// watchers of tasks receive the same bytes, serialized once.
+final class EventRenderings: Sendable {
+    private let bytes = Mutex<[String: [UInt8]]>([:])
+
+    func rendering(_ key: String, _ render: () -> [UInt8]) -> [UInt8] {
+        if let cached = bytes.withLock({ $0[key] }) { return cached }
+        // Rendered outside the lock; two watchers racing both render, and either copy is the same.
+        let rendered = render()
+        bytes.withLock { $0[key] = rendered }
+        return rendered
+    }
 }
 
 /// What a mutation asks the store to do with the object it was shown.
@@ -126,7 +143,7 @@ public final class ObjectStore: Sendable {
             if record.revision > recovered.compactedRevision {
                 initial.history.append(StoreEvent(
                     revision: record.revision, kind: kind, resource: record.resource, namespace: record.namespace,
-                    name: record.name, object: record.object, previous: previous?.object))
+                    name: record.name, object: record.object, previous: previous?.object, renderings: nil))
             }
         }
         while initial.history.count > historyLimit {
@@ -231,7 +248,9 @@ public final class ObjectStore: Sendable {
     }
 
     private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int) {
-        state.history.append(event)
+        var kept = event
+        kept.renderings = nil
+        state.history.append(kept)
         while state.history.count > historyLimit {
             let dropped = state.history.removeFirst()
             state.historyStart = dropped.revision + 1

@@ -148,17 +148,18 @@ private final class EventWriter: @unchecked Sendable {
             guard matches(change.previous ?? change.object) else { return nil }
             type = "DELETED"
         }
-        let object = Render.inVersion(change.object, target.type)
         switch context.format {
         case .table(let includeObject):
-            let table = Table.render([object], type: target.type, revision: String(change.revision),
+            let table = Table.render([Render.inVersion(change.object, target.type)], type: target.type, revision: String(change.revision),
                                      includeObject: includeObject, includeHeaders: !sentHeaders, now: now())
             sentHeaders = true
             return WatchStream.event(type, table)
         case .metadata:
-            return WatchStream.event(type, Render.partialMetadata(object))
+            return WatchStream.event(type, Render.partialMetadata(Render.inVersion(change.object, target.type)))
         case .json:
-            return WatchStream.event(type, object)
+            let resourceType = target.type
+            let render = { WatchStream.event(type, Render.inVersion(change.object, resourceType)) }
+            return change.renderings?.rendering("\(type) \(target.type.apiVersion) \(target.type.kind)", render) ?? render()
         }
     }
 

@@ -95,14 +95,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The folder of the CRDs to install (the repository's deploy/crds).")
     var crds: String = "deploy/crds"
 
-    @Option(help: "Where tasks are mirrored and scheduled; all namespaces when not given.")
-    var taskNamespace: String?
-
-    @Option(help: "The port of the controller's operations endpoints (/healthz, /readyz, /metrics).")
-    var healthPort: Int = Installation.healthPort
+    @OptionGroup var controller: ControllerOptions
 
     func validate() throws {
-        guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: crds, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--crds \(crds) is not a folder: run from the repository's root, or point --crds at deploy/crds")
@@ -115,13 +110,8 @@ struct DevCommand: AsyncParsableCommand {
         let registry = bootstrapMetrics()
         let (apiServer, kubeconfig) = try await makeAPIServer(options, logger: Logger(label: "conductor.apiserver"))
         let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
-        var controllerOptions = try ControllerOptions.parse([])
-        controllerOptions.taskNamespace = taskNamespace
-        controllerOptions.healthBind = "127.0.0.1"
-        controllerOptions.healthPort = healthPort
-        controllerOptions.logFormat = options.logFormat
-        let controller = try controllerServices(client: client, options: controllerOptions, leaderElection: nil, registry: registry,
-                                                logger: Logger(label: "conductor.controller"))
+        let controller = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
+                                                leaderElection: nil, registry: registry, logger: Logger(label: "conductor.controller"))
         let install = DevInstall(client: client, crdFolder: crds, logger: logger)
         try await runServices(apiServer + [install] + controller, logger: logger)
         await client.shutdown()

@@ -16,8 +16,8 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "Where the Agents and their heartbeat Leases are.")
     var agentNamespace: String = Installation.systemNamespace
 
-    @Option(help: "The address of the operations endpoints (/healthz, /readyz, /metrics).")
-    var healthBind: String = "0.0.0.0"
+    @Option(help: "The address of the operations endpoints (/healthz, /readyz, /metrics); 0.0.0.0 for run, 127.0.0.1 for dev when not given.")
+    var healthBind: String?
 
     @Option(help: "The port of the operations endpoints.")
     var healthPort: Int = Installation.healthPort
@@ -31,8 +31,8 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "How many times a task may return to Pending because its agent was lost, before it fails.")
     var maxAgentLossRetries: Int = Defaults.maxAgentLossRetries
 
-    @Option(help: "Log format: text or json.")
-    var logFormat: LogFormat = .text
+    @Option(help: "Which Events on tasks to record: all (Assigned, Completed, ... too), or warnings (Failed, Retrying, AgentLost) to halve the writes per task at high volume. Agents' Events are always recorded.")
+    var taskEvents: TaskEventLevel = .all
 
     func validate() throws {
         guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
@@ -49,6 +49,8 @@ struct ControllerOptions: ParsableArguments {
                             maxAgentLossRetries: maxAgentLossRetries)
     }
 }
+
+enum TaskEventLevel: String, ExpressibleByArgument, CaseIterable { case all, warnings }
 
 /// Leader election, as kube-controller-manager's flags of the same names.
 struct LeaderElectionOptions: ParsableArguments {
@@ -114,8 +116,11 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var leaderElection: LeaderElectionOptions
 
+    @Option(help: "Log format: text or json.")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
-        bootstrapLogging(controller.logFormat)
+        bootstrapLogging(logFormat)
         let logger = Logger(label: "conductor.controller")
         let config: ClientConfig
         do {
@@ -126,8 +131,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let registry = bootstrapMetrics()
         let client = try KubeClient(config: config, logger: Logger(label: "conductor.kube"))
-        let services = try controllerServices(client: client, options: controller, leaderElection: leaderElection.configuration,
-                                              registry: registry, logger: logger)
+        let services = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "0.0.0.0",
+                                              leaderElection: leaderElection.configuration, registry: registry, logger: logger)
         logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
         try await runServices(services, logger: logger)
         await client.shutdown()
@@ -148,17 +153,19 @@ struct RunCommand: AsyncParsableCommand {
 
 /// The controller and its operations endpoints, with an Event recorder: the services of `run`, and `dev`'s
 /// beside the local API server.
-func controllerServices(client: KubeClient, options: ControllerOptions, leaderElection: ControllerConfiguration.LeaderElection?,
-                        registry: PrometheusCollectorRegistry, logger: Logger) throws -> [any Service] {
-    let events = EventRecorder(client: client, component: "mcp-conductor-controller", host: leaderElection?.identity)
+func controllerServices(client: KubeClient, options: ControllerOptions, healthBind: String,
+                        leaderElection: ControllerConfiguration.LeaderElection?, registry: PrometheusCollectorRegistry,
+                        logger: Logger) throws -> [any Service] {
+    let recorder = EventRecorder(client: client, component: "mcp-conductor-controller", host: leaderElection?.identity)
+    let events: any ControllerEventSink = options.taskEvents == .all ? recorder : WarningsOnlyOnTasks(recorder)
     let controller = try Controller(
         client: client,
         configuration: ControllerConfiguration(taskNamespace: options.taskNamespace, agentNamespace: options.agentNamespace,
                                                leaderElection: leaderElection, lifecycle: options.lifecycle),
         events: events, logger: logger)
-    let operations = OperationsServer.make(bind: options.healthBind, port: options.healthPort, registry: registry,
+    let operations = OperationsServer.make(bind: healthBind, port: options.healthPort, registry: registry,
                                            isReady: { controller.isSynced }, logger: logger)
-    return [EventRecorderService(recorder: events), controller, operations]
+    return [EventRecorderService(recorder: recorder), controller, operations]
 }
 
 /// Runs the event recorder's sender until graceful shutdown; Events still queued then are dropped.

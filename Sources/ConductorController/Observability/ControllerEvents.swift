@@ -32,3 +32,18 @@ public enum ControllerEventReason {
     public static let agentReady = "AgentReady"
     public static let agentNotReady = "AgentNotReady"
 }
+
+/// Passes on every Event except the Normal ones on tasks (Assigned, Reassigned, Completed): at thousands of
+/// tasks a second those are as many writes again as the tasks' own. Warnings and agents' Events pass.
+public struct WarningsOnlyOnTasks: ControllerEventSink {
+    private let base: any ControllerEventSink
+
+    public init(_ base: any ControllerEventSink) {
+        self.base = base
+    }
+
+    public func record(_ object: ObjectReference, type: EventType, reason: String, message: String) {
+        if type == .normal, object.kind == ResourceDescriptor.tasks.kind { return }
+        base.record(object, type: type, reason: reason, message: message)
+    }
+}

@@ -91,34 +91,35 @@ extension KubeResource {
     public var uid: String? { metadata.uid }
     public var labels: [String: String] { metadata.labels ?? [:] }
 
+    // Decoded through `JSON.parse` and `JSONValueDecoder`, about twice as fast as Foundation's JSONDecoder: the
+    // controller and every agent decode each watch event and each write's answer.
     public static func decode(_ bytes: [UInt8]) throws -> Self {
-        try KubeCoding.decoder.decode(Self.self, from: Data(bytes))
+        try JSONValueDecoder.decode(Self.self, from: bytes)
     }
 
     public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<Self> {
-        let list = try KubeCoding.decoder.decode(CodableList<Self>.self, from: Data(bytes))
-        return ObjectList(items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? "",
-                          continueToken: list.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 },
-                          remainingItemCount: list.metadata?.remainingItemCount)
+        let list = try JSON.decodeList(bytes)
+        return ObjectList(items: try list.items.map { try JSONValueDecoder.decode(Self.self, from: $0) },
+                          resourceVersion: list.resourceVersion, continueToken: list.continueToken,
+                          remainingItemCount: list.remainingItemCount)
     }
 
     public static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<Self> {
-        let data = Data(line)
-        var typedError: (any Error)?
-        do {
-            let envelope = try KubeCoding.decoder.decode(TypedWatchEnvelope<Self>.self, from: data)
-            switch envelope.type {
-            case "ADDED": return .added(envelope.object)
-            case "MODIFIED": return .modified(envelope.object)
-            case "DELETED": return .deleted(envelope.object)
-            default: break
+        func typed(_ object: JSON, _ type: String) throws -> Self {
+            do {
+                return try JSONValueDecoder.decode(Self.self, from: object)
+            } catch {
+                throw WatchProtocolError(message: "a \(type) event whose object does not decode as \(Self.self): \(error)")
             }
-        } catch {
-            // Not an object of this type: a bookmark (metadata only) or an ERROR carrying a Status.
-            typedError = error
         }
-        let envelope = try KubeCoding.decoder.decode(GenericWatchEnvelope.self, from: data)
-        return try envelope.event(typedError: typedError)
+        switch try JSON.decodeWatchEvent(line) {
+        case .added(let object): return .added(try typed(object, "ADDED"))
+        case .modified(let object): return .modified(try typed(object, "MODIFIED"))
+        case .deleted(let object): return .deleted(try typed(object, "DELETED"))
+        case .bookmark(let resourceVersion, let initialEventsEnd):
+            return .bookmark(resourceVersion: resourceVersion, initialEventsEnd: initialEventsEnd)
+        case .error(let status): return .error(status)
+        }
     }
 
     public func encoded() throws -> [UInt8] {
@@ -183,53 +184,4 @@ enum KubeCoding {
     }()
 }
 
-struct ListMeta: Codable, Sendable {
-    var resourceVersion: String?
-    var `continue`: String?
-    var remainingItemCount: Int?
-}
 
-private struct CodableList<Object: Decodable>: Decodable {
-    var metadata: ListMeta?
-    var items: [Object]?
-}
-
-private struct TypedWatchEnvelope<Object: Decodable>: Decodable {
-    var type: String
-    var object: Object
-}
-
-private struct GenericWatchEnvelope: Decodable {
-    struct Object: Decodable {
-        struct Metadata: Decodable {
-            var resourceVersion: String?
-            var annotations: [String: String]?
-        }
-        var metadata: Metadata?
-    }
-
-    var type: String
-    var object: Object
-    var status: KubeStatus?
-
-    enum CodingKeys: String, CodingKey { case type, object }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        type = try container.decode(String.self, forKey: .type)
-        object = (try? container.decode(Object.self, forKey: .object)) ?? Object(metadata: nil)
-        status = type == "ERROR" ? try container.decode(KubeStatus.self, forKey: .object) : nil
-    }
-
-    func event<T: KubeObject>(typedError: (any Error)?) throws -> WatchEvent<T> {
-        switch type {
-        case "BOOKMARK":
-            return .bookmark(resourceVersion: object.metadata?.resourceVersion ?? "",
-                             initialEventsEnd: object.metadata?.annotations?["k8s.io/initial-events-end"] == "true")
-        case "ERROR":
-            return .error(status ?? KubeStatus())
-        default:
-            throw WatchProtocolError(message: "a \(type) event whose object does not decode as \(T.self): \(typedError.map { "\($0)" } ?? "")")
-        }
-    }
-}

@@ -1,0 +1,66 @@
+import Foundation
+import KubeJSON
+import Testing
+
+@Suite struct JSONValueDecoderTests {
+    struct Model: Codable, Equatable {
+        struct Condition: Codable, Equatable {
+            var type: String
+            var status: Bool
+            var count: Int?
+        }
+
+        var name: String
+        var ratio: Double
+        var small: Int8
+        var big: UInt64
+        var tags: [String]
+        var conditions: [Condition]
+        var labels: [String: String]
+        var optional: String?
+        var payload: JSON
+        var nested: [[Int]]
+    }
+
+    static let text = """
+    {"name":"a","ratio":2,"small":-5,"big":9223372036854775807,"tags":["x","y"],
+     "conditions":[{"type":"Ready","status":true,"count":3},{"type":"Busy","status":false}],
+     "labels":{"k":"v"},"optional":null,"payload":{"z":1,"a":[true,null,1.5]},"nested":[[1,2],[]],"ignored":{"deep":[1]}}
+    """
+
+    @Test func decodesAsFoundationDoesAndKeepsJSONMembersAsParsed() throws {
+        let ours = try JSONValueDecoder.decode(Model.self, from: Array(Self.text.utf8))
+        let foundation = try JSONDecoder().decode(Model.self, from: Data(Self.text.utf8))
+        #expect(ours == foundation)
+        #expect(ours.payload.serialized() == Array(#"{"z":1,"a":[true,null,1.5]}"#.utf8), "member order kept")
+        #expect(ours.optional == nil && ours.conditions[1].count == nil && ours.ratio == 2.0)
+    }
+
+    @Test func errorsNameThePathAndTheReason() throws {
+        func failure(_ text: String) -> DecodingError? {
+            do {
+                _ = try JSONValueDecoder.decode(Model.self, from: Array(text.utf8))
+                return nil
+            } catch let error as DecodingError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        let valid = try #require(JSON.parse(Self.text).object)
+        func with(_ key: String, _ value: JSON?) -> String {
+            var object = valid
+            object[key] = value
+            return JSON.object(object).text
+        }
+        guard case .keyNotFound(let key, _) = failure(with("name", nil)) else { Issue.record("missing key"); return }
+        #expect(key.stringValue == "name")
+        guard case .typeMismatch(_, let context) = failure(with("tags", ["x", 1])) else { Issue.record("type mismatch"); return }
+        #expect(context.codingPath.map(\.stringValue) == ["tags", "Index 1"])
+        guard case .dataCorrupted(let overflow) = failure(with("small", 300)) else { Issue.record("overflow"); return }
+        #expect(overflow.codingPath.map(\.stringValue) == ["small"])
+        guard case .dataCorrupted = failure(with("small", 1.5)) else { Issue.record("fraction as integer"); return }
+        guard case .valueNotFound = failure(with("ratio", .null)) else { Issue.record("null for a required value"); return }
+        guard case .dataCorrupted = failure("{not json") else { Issue.record("not JSON"); return }
+    }
+}
