@@ -111,21 +111,17 @@ public actor Supervisor {
 
     /// Feeds one actor its inputs, one at a time, until it is retired; restarts it when its work throws.
     private nonisolated func drive(_ actor: TaskActor) async {
-        for await input in actor.inputs {
-            do {
-                try await actor.handle(input)
-            } catch {
-                let delay = await recordFailure(of: actor.key, error)
-                do {
-                    try await context.clock.sleep(for: delay)
-                } catch {
-                    return  // Cancelled: the supervisor is stopping.
-                }
-                await actor.restart(from: tasks.get(actor.key))
+        await MailboxFeeder.feed(
+            actor.inputs, clock: context.clock,
+            handle: { (input) async throws(TaskWriteError) in try await actor.handle(input) },
+            backoff: { await self.recordFailure(of: actor.key, $0) },
+            restart: {
+                await actor.restart(from: self.tasks.get(actor.key))
                 actor.send(.recheck(timer: nil))
-            }
-            if await actor.isRetirable { await retireIfCurrent(actor) }
-        }
+            },
+            afterEach: {
+                if await actor.isRetirable { await self.retireIfCurrent(actor) }
+            })
     }
 
     private func recordFailure(of key: String, _ error: TaskWriteError) -> Duration {

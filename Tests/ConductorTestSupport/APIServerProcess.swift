@@ -69,17 +69,9 @@ public final class APIServerProcess: @unchecked Sendable {
     }
 
     private func launch() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.conductorBinary())
-        process.arguments = ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"] + arguments
-        let log = FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log") ?? {
-            _ = FileManager.default.createFile(atPath: dataDirectory + "/apiserver.log", contents: nil)
-            return FileHandle(forWritingAtPath: dataDirectory + "/apiserver.log")!
-        }()
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try launchConductor(
+            ["apiserver", "--data-dir", dataDirectory, "--port", String(port), "--bind", "127.0.0.1"] + arguments,
+            appendingOutputTo: dataDirectory + "/apiserver.log")
         self.process = process
         try await waitUntil("the API server answers /readyz", timeout: .seconds(30)) {
             guard process.isRunning else { throw TestFailure("apiserver exited: \(self.log)") }
@@ -154,4 +146,18 @@ public let taskResource = ResourceDescriptor(group: "mcp.io", version: "v1", plu
 public func yamlToJSON(_ yaml: String) throws -> JSON {
     guard let object = try Yams.load(yaml: yaml) else { throw TestFailure("empty YAML") }
     return try JSON.parse(Array(try JSONSerialization.data(withJSONObject: object)))
+}
+
+/// Starts `conductor` with `arguments`, its standard output and error appended to the file at `logPath`.
+func launchConductor(_ arguments: [String], appendingOutputTo logPath: String) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try APIServerProcess.conductorBinary())
+    process.arguments = arguments
+    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+    guard let log = FileHandle(forWritingAtPath: logPath) else { throw TestFailure("cannot write the log \(logPath)") }
+    log.seekToEndOfFile()
+    process.standardOutput = log
+    process.standardError = log
+    try process.run()
+    return process
 }

@@ -39,16 +39,10 @@ public final class ControllerProcess: @unchecked Sendable {
     }
 
     private func launch() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try APIServerProcess.conductorBinary())
-        process.arguments = ["run", "--kubeconfig", server.kubeconfigPath, "--health-bind", "127.0.0.1",
-                             "--health-port", String(healthPort), "--log-format", "json"] + arguments
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = FileHandle(forWritingAtPath: logPath)!
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try launchConductor(
+            ["run", "--kubeconfig", server.kubeconfigPath, "--health-bind", "127.0.0.1", "--health-port", String(healthPort),
+             "--log-format", "json"] + arguments,
+            appendingOutputTo: logPath)
         self.process = process
         try await waitUntil("\(identity) is ready", timeout: .seconds(30)) {
             guard process.isRunning else { throw TestFailure("\(self.identity) exited: \(self.log)") }

@@ -15,12 +15,7 @@ struct Dispatch: AsyncParsableCommand {
         abstract: "Run Tasks through the controller with simulated agents; report tasks/s and create-to-assigned and create-to-completed latency, beside loadtest raw.")
 
     @OptionGroup var connection: ConnectionOptions
-
-    @Option(help: "How many Tasks to run.")
-    var tasks = 2000
-
-    @Option(help: "How many Tasks are in flight (created, not yet completed) at once.")
-    var concurrency = 64
+    @OptionGroup var runOptions: RunOptions
 
     @Option(help: "How many simulated agents; each has enough slots for its share of --concurrency.")
     var agents = 8
@@ -37,21 +32,14 @@ struct Dispatch: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "First run loadtest raw with the same --tasks and --concurrency, for the ratio.")
     var raw = true
 
-    @Flag(help: "Print the result as one JSON object.")
-    var json = false
-
-    @Flag(inversion: .prefixedNo, help: "Delete the Tasks, Agents and Leases this run created when it ends.")
-    var cleanup = true
-
     func validate() throws {
-        guard tasks > 0 else { throw ValidationError("--tasks must be at least 1") }
-        guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         guard agents > 0 else { throw ValidationError("--agents must be at least 1") }
         guard workMilliseconds >= 0 else { throw ValidationError("--work-milliseconds must be 0 or more") }
         guard timeout > 0 else { throw ValidationError("--timeout must be above 0") }
     }
 
     func run() async throws {
+        let (tasks, concurrency, json, cleanup) = (runOptions.tasks, runOptions.concurrency, runOptions.json, runOptions.cleanup)
         let client = try connection.client()
         let taskClient = client.resource(TaskResource.self, namespace: connection.namespace)
         do {

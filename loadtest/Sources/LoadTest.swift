@@ -52,14 +52,8 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// `loadtest raw`: the API server's own throughput for the Task lifecycle, with no controller: create a Task
-/// and patch its status three times (Assigned, Running, Completed), as the controller and an agent would.
-struct Raw: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Create Tasks and patch each one's status to Assigned, Running and Completed; report lifecycles/s and latency.")
-
-    @OptionGroup var connection: ConnectionOptions
-
+/// What every run takes: how many tasks, how many at once, how to report, whether to clean up.
+struct RunOptions: ParsableArguments {
     @Option(help: "How many Task lifecycles to run.")
     var tasks = 2000
 
@@ -69,18 +63,29 @@ struct Raw: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
-    @Flag(inversion: .prefixedNo, help: "Delete the Tasks this run created when it ends.")
+    @Flag(inversion: .prefixedNo, help: "Delete what this run created when it ends.")
     var cleanup = true
-
-    @Flag(inversion: .prefixedNo, help: "First measure a baseline in the same run: as many GETs of the namespace as the lifecycles make requests, at the same concurrency.")
-    var baseline = true
 
     func validate() throws {
         guard tasks > 0 else { throw ValidationError("--tasks must be at least 1") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
     }
+}
+
+/// `loadtest raw`: the API server's own throughput for the Task lifecycle, with no controller: create a Task
+/// and patch its status three times (Assigned, Running, Completed), as the controller and an agent would.
+struct Raw: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create Tasks and patch each one's status to Assigned, Running and Completed; report lifecycles/s and latency.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var runOptions: RunOptions
+
+    @Flag(inversion: .prefixedNo, help: "First measure a baseline in the same run: as many GETs of the namespace as the lifecycles make requests, at the same concurrency.")
+    var baseline = true
 
     func run() async throws {
+        let (tasks, concurrency, json, cleanup) = (runOptions.tasks, runOptions.concurrency, runOptions.json, runOptions.cleanup)
         let client = try connection.client()
         let taskClient = client.resource(taskResource, namespace: connection.namespace)
         do {

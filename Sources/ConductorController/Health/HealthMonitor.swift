@@ -117,21 +117,17 @@ public actor HealthMonitor {
 
     /// Feeds one actor its inputs until it is retired; restarts it after a backoff when a write fails.
     private nonisolated func drive(_ actor: AgentActor) async {
-        for await input in actor.inputs {
-            do {
+        await MailboxFeeder.feed(
+            actor.inputs, clock: context.clock,
+            handle: { (input) async throws(AgentWriteError) in
                 try await actor.handle(input)
-                await succeeded(actor.name)
-            } catch {
-                let delay = await failed(actor.name, error)
-                do {
-                    try await context.clock.sleep(for: delay)
-                } catch {
-                    return  // Cancelled: the monitor is stopping.
-                }
+                await self.succeeded(actor.name)
+            },
+            backoff: { await self.failed(actor.name, $0) },
+            restart: {
                 await actor.restart()
                 actor.send(.recheck)
-            }
-        }
+            })
     }
 
     private func succeeded(_ name: String) {
