@@ -1,4 +1,5 @@
 import KubeClient
+import KubeJSON
 
 /// What a fenced status write came to, when the server did not fail it outright.
 public enum TaskWriteOutcome: Sendable {
@@ -70,6 +71,24 @@ public struct TaskStatusWriter: TaskStatusWriting {
             return .notFound
         } catch {
             throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "\(error)")
+        }
+    }
+}
+
+/// Labels a task with its assigned agent (`Labels.assignedAgent`), for API servers older than 1.31, which
+/// cannot select custom resources by `status.assignedAgent`: agents there watch by this label instead. A
+/// metadata merge patch after the assignment, not conditional: the label only says where the status points.
+public protocol AssignedAgentLabeling: Sendable {
+    func label(_ task: TaskResource, assignedTo agent: String) async throws(TaskWriteError)
+}
+
+extension TaskStatusWriter: AssignedAgentLabeling {
+    public func label(_ task: TaskResource, assignedTo agent: String) async throws(TaskWriteError) {
+        do {
+            _ = try await client.resource(TaskResource.self, namespace: task.namespace)
+                .patch(task.name, .merge(["metadata": ["labels": [Labels.assignedAgent: .string(agent)]]]))
+        } catch {
+            throw TaskWriteError(task: task.key, resourceVersion: task.resourceVersion, underlying: "labelling it with its agent: \(error)")
         }
     }
 }

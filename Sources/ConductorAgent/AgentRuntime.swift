@@ -15,16 +15,20 @@ public struct AgentConfiguration: Sendable {
     /// How often the Lease is renewed, and for how long a renewal counts.
     public var heartbeatInterval: Duration
     public var leaseDurationSeconds: Int
+    /// Watch the tasks by the label `Labels.assignedAgent` rather than the field `status.assignedAgent`: for API
+    /// servers older than 1.31, with the controller run with `--label-assigned-agent`.
+    public var selectTasksByLabel: Bool
 
     public init(name: String, namespace: String = Installation.systemNamespace, spec: AgentSpec, taskNamespace: String? = nil,
                 heartbeatInterval: Duration = HeartbeatLease.defaultRenewInterval,
-                leaseDurationSeconds: Int = HeartbeatLease.defaultDurationSeconds) {
+                leaseDurationSeconds: Int = HeartbeatLease.defaultDurationSeconds, selectTasksByLabel: Bool = false) {
         self.name = name
         self.namespace = namespace
         self.spec = spec
         self.taskNamespace = taskNamespace
         self.heartbeatInterval = heartbeatInterval
         self.leaseDurationSeconds = leaseDurationSeconds
+        self.selectTasksByLabel = selectTasksByLabel
     }
 }
 
@@ -96,7 +100,10 @@ public actor AgentRuntime {
     /// Throws when the Agent cannot be registered.
     public func run() async throws {
         try await register()
-        let informer = try Informer(tasks, options: WatchOptions(fieldSelector: Selectors.tasksAssigned(to: configuration.name)))
+        let name = configuration.name
+        let informer = try Informer(tasks, options: configuration.selectTasksByLabel
+            ? WatchOptions(labelSelector: Selectors.tasksLabelledAssigned(to: name))
+            : WatchOptions(fieldSelector: Selectors.tasksAssigned(to: name)))
         await withDiscardingTaskGroup { group in
             group.addTask { try? await informer.run() }
             group.addTask { await self.heartbeat() }

@@ -37,15 +37,19 @@ public struct ControllerConfiguration: Sendable {
     public var leaderElection: LeaderElection?
     public var lifecycle: TaskLifecyclePolicy
     public var assignment: AssignmentLoopConfiguration
+    /// Label each assigned task with its agent (`Labels.assignedAgent`), for agents on API servers older than
+    /// 1.31, which cannot watch by the `status.assignedAgent` field. One more write per assignment.
+    public var labelAssignedAgent: Bool
 
     public init(taskNamespace: String? = nil, agentNamespace: String = Installation.systemNamespace,
                 leaderElection: LeaderElection? = nil, lifecycle: TaskLifecyclePolicy = TaskLifecyclePolicy(),
-                assignment: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) {
+                assignment: AssignmentLoopConfiguration = AssignmentLoopConfiguration(), labelAssignedAgent: Bool = false) {
         self.taskNamespace = taskNamespace
         self.agentNamespace = agentNamespace
         self.leaderElection = leaderElection
         self.lifecycle = lifecycle
         self.assignment = assignment
+        self.labelAssignedAgent = labelAssignedAgent
     }
 }
 
@@ -85,7 +89,8 @@ public final class Controller: Service {
         leases = try Informer(client.resource(Lease.self, namespace: configuration.agentNamespace), options: HealthMonitor.leaseWatchOptions)
         leadership = LeadershipGate(leading: configuration.leaderElection == nil)
         let writer = TaskStatusWriter(client: client)
-        assignments = try AssignmentLoop(tasks: tasks, agents: agents, writer: writer, clock: clock, leadership: leadership,
+        assignments = try AssignmentLoop(tasks: tasks, agents: agents, writer: writer,
+                                         labeler: configuration.labelAssignedAgent ? writer : nil, clock: clock, leadership: leadership,
                                          events: events, logger: logger, configuration: configuration.assignment)
         supervisor = Supervisor(tasks: tasks, agents: agents, context: TaskActorContext(
             policy: configuration.lifecycle, writer: writer, clock: clock, sink: assignments, leadership: leadership,

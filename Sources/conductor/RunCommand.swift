@@ -34,6 +34,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(help: "Which Events on tasks to record: all (Assigned, Completed, ... too), or warnings (Failed, Retrying, AgentLost) to halve the writes per task at high volume. Agents' Events are always recorded.")
     var taskEvents: TaskEventLevel = .all
 
+    @Flag(help: "Label each assigned task with its agent (mcp.io/assigned-agent), for agents on API servers older than 1.31, which watch by label rather than by the status.assignedAgent field.")
+    var labelAssignedAgent = false
+
     func validate() throws {
         guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
         guard retryBackoffBase > 0, retryBackoffCap >= retryBackoffBase else {
@@ -161,7 +164,8 @@ func controllerServices(client: KubeClient, options: ControllerOptions, healthBi
     let controller = try Controller(
         client: client,
         configuration: ControllerConfiguration(taskNamespace: options.taskNamespace, agentNamespace: options.agentNamespace,
-                                               leaderElection: leaderElection, lifecycle: options.lifecycle),
+                                               leaderElection: leaderElection, lifecycle: options.lifecycle,
+                                               labelAssignedAgent: options.labelAssignedAgent),
         events: events, logger: logger)
     let operations = OperationsServer.make(bind: healthBind, port: options.healthPort, registry: registry,
                                            isReady: { controller.isSynced }, logger: logger)

@@ -62,14 +62,15 @@ struct ControlPlane {
     /// marked it Ready.
     @discardableResult
     func startAgent(_ name: String, capabilities: [String] = ["echo"], slots: Int = 1, tags: [String] = [],
-                    resources: ComputeResources? = nil, leaseSeconds: Int = 1,
+                    resources: ComputeResources? = nil, leaseSeconds: Int = 1, selectTasksByLabel: Bool = false,
                     handler: @escaping TaskHandler = SimulatedWork.echo) async throws -> AgentRuntime {
         let agentClient = try KubeClient(config: try server.clientConfig())
         let runtime = AgentRuntime(
             client: agentClient,
             configuration: AgentConfiguration(
                 name: name, spec: AgentSpec(capabilities: capabilities, resources: resources, tags: tags, maxConcurrentTasks: slots),
-                heartbeatInterval: .milliseconds(250 * leaseSeconds), leaseDurationSeconds: leaseSeconds),
+                heartbeatInterval: .milliseconds(250 * leaseSeconds), leaseDurationSeconds: leaseSeconds,
+                selectTasksByLabel: selectTasksByLabel),
             handler: handler)
         await fleet.add(runtime, client: agentClient)
         try await waitUntil("agent \(name) is Ready", timeout: .seconds(15)) {

@@ -120,6 +120,17 @@ import Testing
         }
     }
 
+    @Test func withTheAgentLabelAgentsThatWatchByLabelGetTheirTasks() async throws {
+        // As on an API server older than 1.31, whose custom resources have no selectable fields.
+        try await ControlPlane.run(controllerArguments: ControlPlane.quickRetries + ["--label-assigned-agent"]) { plane in
+            try await plane.startAgent("labelled", selectTasksByLabel: true)
+            try await plane.createTask("by-label")
+            let done = try await plane.waitForFinal("by-label")
+            #expect(done.status.phase == .completed && done.status.assignedAgent == "labelled")
+            #expect(done.metadata.labels?[Labels.assignedAgent] == "labelled")
+        }
+    }
+
     @Test func theReplicaReportsMetricsAndHealth() async throws {
         try await ControlPlane.run { plane in
             try await plane.startAgent("metered", slots: 3)

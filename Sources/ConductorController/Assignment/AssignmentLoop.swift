@@ -66,6 +66,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private nonisolated let tasks: Informer<TaskResource>
     private nonisolated let agents: Informer<Agent>
     private let writer: any TaskStatusWriting
+    /// Labels each assigned task with its agent, when asked (API servers older than 1.31).
+    private let labeler: (any AssignedAgentLabeling)?
     private let clock: any KubeClock
     private let configuration: AssignmentLoopConfiguration
     private nonisolated let leadership: LeadershipGate
@@ -93,8 +95,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private static let maximumRounds = 3
 
     /// Adds the indexes the loop reads to the informers (or uses those there).
-    public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting, clock: any KubeClock,
-                leadership: LeadershipGate = LeadershipGate(leading: true), events: any ControllerEventSink = NoEvents(),
+    public init(tasks: Informer<TaskResource>, agents: Informer<Agent>, writer: any TaskStatusWriting,
+                labeler: (any AssignedAgentLabeling)? = nil, clock: any KubeClock, leadership: LeadershipGate = LeadershipGate(leading: true), events: any ControllerEventSink = NoEvents(),
                 logger: Logger, configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration()) throws(InformerError) {
         try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
@@ -102,6 +104,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         self.tasks = tasks
         self.agents = agents
         self.writer = writer
+        self.labeler = labeler
         self.clock = clock
         self.configuration = configuration
         self.leadership = leadership
@@ -333,7 +336,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 if let status { planned.append(.unschedulable(read, status: status)) }
             }
         }
-        let writer = self.writer
+        let (writer, labeler) = (self.writer, self.labeler)
         await withTaskGroup(of: WriteResult.self) { group in
             var inFlight = 0
             for write in planned {
@@ -341,7 +344,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
                     record(result)
                     inFlight -= 1
                 }
-                group.addTask { await write.perform(with: writer, now: now) }
+                group.addTask { await write.perform(with: writer, labeler: labeler, now: now) }
                 inFlight += 1
             }
             for await result in group { record(result) }
@@ -350,8 +353,12 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     private func record(_ result: WriteResult) {
         switch result {
-        case .assignment(let read, let agent, let outcome):
+        case .assignment(let read, let agent, let outcome, let labelError):
             recordAssignment(read, agent: agent, outcome: outcome)
+            if let labelError {
+                ControllerMetrics.recordStatusWriteError(writer: "label")
+                logger.warning("assigned, but the agent label was not written", metadata: ["task": "\(read.key)", "error": "\(labelError)"])
+            }
         case .unschedulable(let read, let status, let outcome):
             switch outcome {
             case .success(.written):
@@ -417,13 +424,21 @@ private enum PlannedWrite: Sendable {
     case assign(TaskResource, agent: String)
     case unschedulable(TaskResource, status: TaskStatus)
 
-    func perform(with writer: any TaskStatusWriting, now: Timestamp) async -> WriteResult {
+    func perform(with writer: any TaskStatusWriting, labeler: (any AssignedAgentLabeling)?, now: Timestamp) async -> WriteResult {
         switch self {
         case .assign(let read, let agent):
+            let outcome: TaskWriteOutcome
             do {
-                return .assignment(read, agent: agent, .success(try await writer.assign(read, to: agent, now: now)))
+                outcome = try await writer.assign(read, to: agent, now: now)
             } catch {
-                return .assignment(read, agent: agent, .failure(error))
+                return .assignment(read, agent: agent, .failure(error), labelError: nil)
+            }
+            guard let labeler, case .written(let stored) = outcome else { return .assignment(read, agent: agent, .success(outcome), labelError: nil) }
+            do {
+                try await labeler.label(stored, assignedTo: agent)
+                return .assignment(read, agent: agent, .success(outcome), labelError: nil)
+            } catch {
+                return .assignment(read, agent: agent, .success(outcome), labelError: error)
             }
         case .unschedulable(let read, let status):
             do {
@@ -436,6 +451,6 @@ private enum PlannedWrite: Sendable {
 }
 
 private enum WriteResult: Sendable {
-    case assignment(TaskResource, agent: String, Result<TaskWriteOutcome, TaskWriteError>)
+    case assignment(TaskResource, agent: String, Result<TaskWriteOutcome, TaskWriteError>, labelError: TaskWriteError?)
     case unschedulable(TaskResource, status: TaskStatus, Result<TaskWriteOutcome, TaskWriteError>)
 }
