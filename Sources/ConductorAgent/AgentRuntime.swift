@@ -146,13 +146,18 @@ public actor AgentRuntime {
         logger.info("registered", metadata: ["capabilities": "\(configuration.spec.capabilities.joined(separator: ","))"])
     }
 
+    /// Renews the Lease every `heartbeatInterval`, and with it reports how many attempts run
+    /// (`status.currentTasks`, the agents' TASKS column) when that changed: at most one status write per
+    /// heartbeat, as DESIGN.md keeps the Agent's own status writes rare.
     private func heartbeat() async {
         let leases = client.resource(Lease.self, namespace: configuration.namespace)
         var current: Lease?
+        var reportedTasks: Int?
         while !Task.isCancelled {
             if !partitioned {
                 do {
                     current = try await renew(current, leases)
+                    if reportedTasks != running.count { reportedTasks = try await reportLoad() }
                 } catch is CancellationError {
                     return
                 } catch {
@@ -163,6 +168,14 @@ public actor AgentRuntime {
             }
             do { try await clock.sleep(for: configuration.heartbeatInterval) } catch { return }
         }
+    }
+
+    /// A merge patch of `status.currentTasks` alone, so that it never undoes the controller's Ready verdict.
+    private func reportLoad() async throws -> Int {
+        let count = running.count
+        _ = try await client.resource(Agent.self, namespace: configuration.namespace)
+            .patchStatus(configuration.name, .merge(["status": ["currentTasks": .int(Int64(count))]]))
+        return count
     }
 
     private func renew(_ current: Lease?, _ leases: ResourceClient<Lease>) async throws -> Lease {

@@ -41,6 +41,7 @@ import Testing
             try await plane.startAgent("solo", slots: 1, handler: work.handler)
             try await plane.createTask("first")
             try await plane.waitForTask("first", "running") { $0.status.phase == .running }
+            try await waitUntil("the agent reports one task running") { try await plane.agents.get("solo").status.currentTasks == 1 }
 
             try await plane.createTask("low", priority: 1)
             try await plane.createTask("high", priority: 9)
