@@ -237,9 +237,11 @@ public actor AgentRuntime {
         statistics.claimed += 1
         executions.append(AttemptRecord(task: assigned.key, attempt: attempt))
         let handler = self.handler
+        // Its own task, so that a change of the task (cancelled, reassigned, failed by the controller) can stop
+        // this attempt alone; the agent stopping stops it too.
         let work = Task { try await handler(started) }
         running[assigned.key] = (attempt, work)
-        let outcome = await work.result
+        let outcome = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
         running[assigned.key] = nil
         if work.isCancelled {
             statistics.cancelled += 1

@@ -79,6 +79,11 @@ struct ControlPlane {
         return runtime
     }
 
+    /// Stops every agent started so far (cancels their runs and waits for them to end).
+    func stopAgents() async {
+        await fleet.stopAll()
+    }
+
     // MARK: Tasks
 
     @discardableResult

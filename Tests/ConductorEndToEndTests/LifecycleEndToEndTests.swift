@@ -107,6 +107,19 @@ import Testing
         }
     }
 
+    @Test func anAgentThatStopsCancelsTheWorkItRunsAndEnds() async throws {
+        try await ControlPlane.run { plane in
+            let work = HeldWork()
+            let agent = try await plane.startAgent("stopping", handler: work.handler)
+            try await plane.createTask("interrupted")
+            try await plane.waitForTask("interrupted", "running") { $0.status.phase == .running }
+            // Never released: only the agent's own stop can end the attempt.
+            try await SystemClock().withTimeout(.seconds(10)) { await plane.stopAgents() }
+            #expect(await agent.statistics.cancelled == 1)
+            #expect(await agent.runningCount == 0)
+        }
+    }
+
     @Test func aDeletedAgentsTasksReturnToPendingAndRunElsewhere() async throws {
         try await ControlPlane.run { plane in
             let work = HeldWork()
