@@ -42,11 +42,7 @@ struct Dispatch: AsyncParsableCommand {
         let (tasks, concurrency, json, cleanup) = (runOptions.tasks, runOptions.concurrency, runOptions.json, runOptions.cleanup)
         let client = try connection.client()
         let taskClient = client.resource(TaskResource.self, namespace: connection.namespace)
-        do {
-            _ = try await taskClient.list(ListOptions(limit: 1))
-        } catch let error as KubeAPIError where error.reason == .notFound {
-            throw ValidationError("Tasks are not served in namespace \(connection.namespace) (\(error.message)): apply deploy/crds first (kubectl apply -f deploy/crds)")
-        }
+        try await connection.requireTasks(client)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let rawResult = raw
             ? try await RawLifecycleRun(tasks: client.resource(taskResource, namespace: connection.namespace), runID: runID,

@@ -45,6 +45,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Client-side rate limit in requests per second (0: none).")
     var qps: Double = 0
 
+    /// Throws, saying what to do, when the API server does not serve Tasks in the namespace.
+    func requireTasks(_ client: KubeClient) async throws {
+        do {
+            _ = try await client.resource(taskResource, namespace: namespace).list(ListOptions(limit: 1))
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            throw ValidationError("Tasks are not served in namespace \(namespace) (\(error.message)): apply deploy/crds first (kubectl apply -f deploy/crds)")
+        }
+    }
+
     func client() throws -> KubeClient {
         var config = try ClientConfig.kubeconfig(path: kubeconfig, context: context)
         if qps > 0 { config.rateLimit = RateLimit(qps: qps, burst: max(1, Int(qps))) }
@@ -88,11 +97,7 @@ struct Raw: AsyncParsableCommand {
         let (tasks, concurrency, json, cleanup) = (runOptions.tasks, runOptions.concurrency, runOptions.json, runOptions.cleanup)
         let client = try connection.client()
         let taskClient = client.resource(taskResource, namespace: connection.namespace)
-        do {
-            _ = try await taskClient.list(ListOptions(limit: 1))
-        } catch let error as KubeAPIError where error.reason == .notFound {
-            throw ValidationError("Tasks are not served in namespace \(connection.namespace) (\(error.message)): apply deploy/crds first (kubectl apply -f deploy/crds)")
-        }
+        try await connection.requireTasks(client)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let baselineResult = baseline
             ? try await BaselineRun(client: client, namespace: connection.namespace, count: tasks * 4, concurrency: concurrency).run()
