@@ -25,6 +25,17 @@ extension HookedWriter {
     }
 }
 
+extension HookedWriter {
+    /// Fails the first assignment without sending it, as a connection lost before the request went out.
+    static func failingFirstAssignment(_ writer: TaskStatusWriter) -> HookedWriter {
+        let failing = Countdown(1)
+        return HookedWriter(writer) { (status, read) async throws(TaskWriteError) in
+            guard status.phase == .assigned, failing.take() else { return }
+            throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected: the connection was lost")
+        }
+    }
+}
+
 /// The controller with its assignment loop on a real local API server: informers, supervisor, task actors,
 /// the loop writing through `TaskStatusWriter`, and with `monitorHealth` the health monitor on the agents'
 /// heartbeat Leases. The test plays the agents: it creates Agent objects with status Ready, renews their
@@ -44,7 +55,8 @@ struct AssignmentHarness {
     let monitor: HealthMonitor?
     let leadership: LeadershipGate
 
-    static func run(interfering: Bool = false, monitorHealth: Bool = false, leadership: LeadershipGate = LeadershipGate(leading: true),
+    static func run(interfering: Bool = false, failingFirstAssignment: Bool = false, monitorHealth: Bool = false,
+                    leadership: LeadershipGate = LeadershipGate(leading: true),
                     _ body: (AssignmentHarness) async throws -> Void) async throws {
         try await withServer { _, client in
             try await applyProjectCRDs(client)
@@ -56,7 +68,9 @@ struct AssignmentHarness {
             let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
             let loop = try AssignmentLoop(
                 tasks: taskInformer, agents: agentInformer,
-                writer: interfering ? HookedWriter.interfering(writer, tasks: tasks) : writer, clock: clock, leadership: leadership,
+                writer: interfering ? HookedWriter.interfering(writer, tasks: tasks)
+                    : failingFirstAssignment ? HookedWriter.failingFirstAssignment(writer) : writer as any TaskStatusWriting,
+                clock: clock, leadership: leadership,
                 logger: logger)
             let supervisor = Supervisor(
                 tasks: taskInformer, agents: agentInformer,

@@ -171,6 +171,24 @@ import Testing
             try await harness.waitForWaiting("next", reason: .allAgentsBusy)
         }
     }
+
+    @Test func aFailedAssignmentWriteKeepsItsSlotUntilTheRetryPlacesTheTaskAgain() async throws {
+        try await AssignmentHarness.run(failingFirstAssignment: true) { harness in
+            try await harness.createAgent("only", slots: 1)
+            try await harness.createTask("unlucky")
+            try await waitUntil("the write fails") { await harness.loop.statistics.writeErrors == 1 }
+            // The write might have landed: the slot stays taken while the retry waits for its backoff.
+            #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1)
+            try await harness.createTask("other")
+            try await harness.waitForWaiting("other", reason: .allAgentsBusy)
+            // The retry (200 ms on the harness's clock) places the task again, on the same slot.
+            harness.clock.advance(by: .milliseconds(200))
+            let assigned = try await harness.waitForAssignment("unlucky")
+            #expect(assigned.status.assignedAgent == "only" && assigned.status.attempt == 1)
+            #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1)
+            #expect(try await harness.tasks.get("other").status.effectivePhase == .pending)
+        }
+    }
 }
 
 /// What task events mean to the assignment loop, without a server.

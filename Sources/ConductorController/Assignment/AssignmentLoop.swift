@@ -401,7 +401,9 @@ public actor AssignmentLoop: SchedulableTaskSink {
         case .success(.fenced), .success(.notFound):
             scheduler.release(id)
         case .failure(let error):
-            scheduler.release(id)
+            // The reservation stays: the write may have landed with its answer lost. If it did, the task's
+            // event settles it (the agent's snapshot takes it over); if not, the retry places the task afresh,
+            // which releases it first. Releasing now could give the slot to another task as well.
             statistics.writeErrors += 1
             ControllerMetrics.recordStatusWriteError(writer: "assignment")
             retryLater(read, after: error)
