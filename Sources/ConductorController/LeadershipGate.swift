@@ -77,6 +77,23 @@ public final class LeadershipGate: Sendable {
         return stream
     }
 
+    /// One element each time the replica comes to lead after having been a follower: the moment to act on
+    /// what was withheld. A gate that leads from the start yields nothing for it (nothing was withheld).
+    public func gains() -> AsyncStream<Void> {
+        let changes = self.changes()
+        return AsyncStream { continuation in
+            let forwarding = Task {
+                var wasLeading: Bool?
+                for await leading in changes {
+                    if leading, wasLeading == false { continuation.yield() }
+                    wasLeading = leading
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in forwarding.cancel() }
+        }
+    }
+
     /// Callbacks for a `LeaderElector` that flip this gate. `onStartedLeading` opens it and stays until the
     /// elector cancels it, which it does the moment leading stops: the gate closes then, before the elector
     /// goes on to `onStoppedLeading` (which closes it too, for good measure).

@@ -15,10 +15,9 @@ public actor Supervisor {
     private let agents: Informer<Agent>?
     private let context: TaskActorContext
     /// The wait before restarting an actor, by how often that task's actor was restarted (exponential).
-    private let restartBackoff: RetryBackoff
+    private var restartsInARow: ConsecutiveFailures<String>
 
     private var actors: [String: TaskActor] = [:]
-    private var restartsByTask: [String: Int] = [:]
     /// Actors restarted after their work threw, since the supervisor started.
     public private(set) var restarts = 0
 
@@ -27,7 +26,7 @@ public actor Supervisor {
         self.tasks = tasks
         self.agents = agents
         self.context = context
-        self.restartBackoff = restartBackoff
+        restartsInARow = ConsecutiveFailures(backoff: restartBackoff)
     }
 
     /// How many actors are live now.
@@ -40,7 +39,7 @@ public actor Supervisor {
             if let agents {
                 group.addTask { await self.followAgents(agents.events()) }
             }
-            group.addTask { await self.followLeadership(self.context.leadership.changes()) }
+            group.addTask { await self.followLeadership(self.context.leadership.gains()) }
             for await event in tasks.events() {
                 if let actor = apply(event) {
                     group.addTask { await self.drive(actor) }
@@ -96,7 +95,7 @@ public actor Supervisor {
             return makeActor(for: task)
         case .deleted(let task, _):
             guard let actor = actors.removeValue(forKey: task.key) else { return nil }
-            restartsByTask[task.key] = nil
+            restartsInARow.reset(task.key)
             Task { await actor.retire(answering: .deleted(task: task.key)) }
             return nil
         }
@@ -127,9 +126,7 @@ public actor Supervisor {
     private func recordFailure(of key: String, _ error: TaskWriteError) -> Duration {
         restarts += 1
         ControllerMetrics.recordActorRestart()
-        let count = (restartsByTask[key] ?? 0) + 1
-        restartsByTask[key] = count
-        let delay = restartBackoff.delay(forRetry: count, strategy: .exponential)
+        let (count, delay) = restartsInARow.record(key)
         context.logger.warning("task actor failed; restarting it from the cache", metadata: [
             "task": "\(key)", "error": "\(error)", "restarts": "\(count)", "delay": "\(delay)",
         ])
@@ -140,18 +137,15 @@ public actor Supervisor {
     private func retireIfCurrent(_ actor: TaskActor) async {
         guard actors[actor.key] === actor else { return }
         actors[actor.key] = nil
-        restartsByTask[actor.key] = nil
+        restartsInARow.reset(actor.key)
         await actor.retire(answering: nil)
     }
 
     // MARK: Leadership
 
     /// When the replica comes to lead, every actor decides again: as a follower it withheld its writes.
-    private nonisolated func followLeadership(_ changes: AsyncStream<Bool>) async {
-        var wasLeading: Bool?
-        for await leading in changes {
-            defer { wasLeading = leading }
-            guard leading, wasLeading == false else { continue }
+    private nonisolated func followLeadership(_ gains: AsyncStream<Void>) async {
+        for await _ in gains {
             context.logger.info("leading: every task decides again")
             await recheckAllTasks()
         }

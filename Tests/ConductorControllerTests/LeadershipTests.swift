@@ -21,6 +21,18 @@ import Testing
         #expect(gate.permitsWrite(by: .taskLifecycle) && gate.refusals(of: .taskLifecycle) == 0)
     }
 
+    @Test func gainsAreTheComingsToLeadAfterFollowing() async throws {
+        // Each next() returns only once the gate has gone from following to leading.
+        let gate = LeadershipGate(leading: true)
+        var gains = gate.gains().makeAsyncIterator()
+        gate.set(leading: false)
+        gate.set(leading: true)
+        await gains.next()
+        gate.set(leading: false)
+        gate.set(leading: true)
+        await gains.next()
+    }
+
     @Test func aLeaderElectorOpensTheGateWhileItLeadsAndClosesItWhenItStops() async throws {
         try await withServer { _, client in
             let gate = LeadershipGate()

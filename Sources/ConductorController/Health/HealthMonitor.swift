@@ -33,10 +33,9 @@ public actor HealthMonitor {
     private nonisolated let leadership: LeadershipGate
     private let context: AgentActorContext
     /// The wait before restarting an actor whose write failed, by how often that happened in a row.
-    private let restartBackoff: RetryBackoff
+    private var failuresInARow: ConsecutiveFailures<String>
 
     private var actors: [String: AgentActor] = [:]
-    private var failuresInARow: [String: Int] = [:]
     private nonisolated let writes = WriteCount()
     /// Agent status writes made, for tests.
     public nonisolated var statusWrites: Int { writes.value.load(ordering: .relaxed) }
@@ -49,7 +48,7 @@ public actor HealthMonitor {
         self.leases = leases
         self.agents = agents
         self.leadership = leadership
-        restartBackoff = writeRetryBackoff
+        failuresInARow = ConsecutiveFailures(backoff: writeRetryBackoff)
         let writes = self.writes
         context = AgentActorContext(agents: agents, leases: leases, clock: clock, leadership: leadership, events: events,
                                     logger: logger, onWrite: { writes.value.add(1, ordering: .relaxed) })
@@ -63,12 +62,8 @@ public actor HealthMonitor {
                 for await event in self.leases.events() { await self.leaseChanged(Heartbeat.agentName(of: event.object)) }
             }
             group.addTask {
-                var wasLeading: Bool?
-                for await leading in self.leadership.changes() {
-                    // As a follower every actor withheld its writes: each judges again.
-                    if leading, wasLeading == false { await self.recheckAll() }
-                    wasLeading = leading
-                }
+                // As a follower every actor withheld its writes: each judges again.
+                for await _ in self.leadership.gains() { await self.recheckAll() }
             }
             for await event in agents.events() {
                 if let actor = apply(event) { group.addTask { await self.drive(actor) } }
@@ -92,7 +87,7 @@ public actor HealthMonitor {
     private func apply(_ event: InformerEvent<Agent>) -> AgentActor? {
         let name = event.object.name
         if case .deleted = event {
-            failuresInARow[name] = nil
+            failuresInARow.reset(name)
             guard let actor = actors.removeValue(forKey: name) else { return nil }
             Task { await actor.retire() }
             return nil
@@ -131,13 +126,11 @@ public actor HealthMonitor {
     }
 
     private func succeeded(_ name: String) {
-        failuresInARow[name] = nil
+        failuresInARow.reset(name)
     }
 
     private func failed(_ name: String, _ error: AgentWriteError) -> Duration {
-        let count = (failuresInARow[name] ?? 0) + 1
-        failuresInARow[name] = count
-        let delay = restartBackoff.delay(forRetry: count, strategy: .exponential)
+        let (count, delay) = failuresInARow.record(name)
         context.logger.warning("could not write the agent's status; judging it again later", metadata: [
             "agent": "\(name)", "error": "\(error)", "failures": "\(count)", "delay": "\(delay)",
         ])
