@@ -20,12 +20,7 @@ public final class AgentHealth: Sendable {
 
     public init() {}
 
-    /// Names of the agents whose tasks must return to Pending: NotReady, or deleted.
-    public var lostAgents: Set<String> {
-        state.withLock { $0.notReady.union($0.deleted) }
-    }
-
-    /// Whether the agent is NotReady or deleted: a lookup, where `lostAgents` copies.
+    /// Whether the agent's tasks must return to Pending: it is NotReady, or was deleted.
     public func isLost(_ agent: String) -> Bool {
         state.withLock { $0.notReady.contains(agent) || $0.deleted.contains(agent) }
     }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Kubernetes name rules, with the messages kube-apiserver gives when one is broken.
-enum Names {
+/// Kubernetes name rules, with the messages kube-apiserver gives when one is broken. Public for the command
+/// line, which checks the names it is given before sending anything.
+public enum Names {
     static let dns1123SubdomainMessage =
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
         + "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
@@ -20,7 +21,7 @@ enum Names {
         isLowerAlphanumeric(c) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
     }
 
-    static func isDNS1123Label(_ s: String) -> Bool {
+    public static func isDNS1123Label(_ s: String) -> Bool {
         let b = Array(s.utf8)
         guard !b.isEmpty, b.count <= 63, isLowerAlphanumeric(b.first!), isLowerAlphanumeric(b.last!) else { return false }
         return b.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }

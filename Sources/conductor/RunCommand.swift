@@ -3,6 +3,7 @@ import ConductorAPI
 import ConductorController
 import Foundation
 import KubeClient
+import LocalAPIServer
 import Logging
 import Metrics
 import Prometheus
@@ -99,8 +100,7 @@ struct LeaderElectionOptions: ParsableArguments {
 
 /// A DNS-1123 label, as a namespace or Lease name must be: checked before anything is sent.
 func validateName(_ name: String, option: String) throws {
-    let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
-    guard !name.isEmpty, name.count <= 63, name.allSatisfy(allowed.contains), name.first != "-", name.last != "-" else {
+    guard Names.isDNS1123Label(name) else {
         throw ValidationError("\(option) \"\(name)\" is not a valid name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
     }
 }

@@ -37,7 +37,7 @@ enum ControllerMetrics {
         Gauge(label: "conductor_unschedulable_tasks").record(waitingTasks)
     }
 
-    public static func recordLeading(_ leading: Bool) {
+    static func recordLeading(_ leading: Bool) {
         Gauge(label: "conductor_leader").record(leading ? 1 : 0)
     }
 

@@ -151,7 +151,7 @@ extension JSON: KubeObject {
             return .bookmark(resourceVersion: object[path: ["metadata", "resourceVersion"]]?.string ?? "",
                              initialEventsEnd: object[path: ["metadata", "annotations", "k8s.io/initial-events-end"]]?.string == "true")
         case "ERROR":
-            return .error(try KubeCoding.decoder.decode(KubeStatus.self, from: Data(object.serialized())))
+            return .error(try JSONValueDecoder.decode(KubeStatus.self, from: object))
         case let other:
             throw WatchProtocolError(message: "unknown watch event type \(other ?? "nil")")
         }
