@@ -157,13 +157,20 @@ public actor AgentRuntime {
             if !partitioned {
                 do {
                     current = try await renew(current, leases)
-                    if reportedTasks != running.count { reportedTasks = try await reportLoad() }
                 } catch is CancellationError {
                     return
                 } catch {
                     current = nil  // read again next time
                     statistics.heartbeatFailures += 1
                     logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                }
+                if reportedTasks != running.count {
+                    do {
+                        reportedTasks = try await reportLoad()
+                    } catch {
+                        // Not a heartbeat failure: the count is tried again with the next heartbeat.
+                        logger.debug("could not report the running count", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             do { try await clock.sleep(for: configuration.heartbeatInterval) } catch { return }

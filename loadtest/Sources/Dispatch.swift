@@ -193,18 +193,17 @@ final class DispatchTracker: Sendable {
     /// Returns once the task is Completed; throws when it failed for good.
     func completion(of name: String) async throws {
         try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-            let finished = entries.withLock { entries -> Result<ContinuousClock.Instant, DispatchFailure>?? in
-                guard entries[name] != nil else { return .some(nil) }
-                if let finished = entries[name]!.finished { return finished }
-                entries[name]!.waiter = waiter
+            // nil: parked, to be resumed by `observe`; else the answer now.
+            let answer = entries.withLock { entries -> Result<Void, any Error>? in
+                guard var entry = entries[name] else {
+                    return .failure(DispatchFailure(task: name, reason: "unknown", message: "never expected"))
+                }
+                if let finished = entry.finished { return finished.map { _ in () }.mapError { $0 } }
+                entry.waiter = waiter
+                entries[name] = entry
                 return nil
             }
-            switch finished {
-            case .none: break  // parked
-            case .some(.none): waiter.resume(throwing: DispatchFailure(task: name, reason: "unknown", message: "never expected"))
-            case .some(.some(.success)): waiter.resume()
-            case .some(.some(.failure(let failure))): waiter.resume(throwing: failure)
-            }
+            if let answer { waiter.resume(with: answer) }
         }
     }
 
