@@ -231,6 +231,20 @@ func withElection(_ leaseName: String, releaseOnCancel: Bool,
 }
 
 @Suite struct LeaderElection {
+    @Test func aReleaseOverAnOutdatedVersionReadsTheLeaseAgainAndStillReleasesIt() async throws {
+        try await withElection("moved-on", releaseOnCancel: true) { election, a, _ in
+            // Someone writes the Lease while a holds it (as a renewal cut short by the cancellation would have):
+            // the version a saw last is outdated when it releases.
+            var touched = try await election.lease()
+            touched.metadata.annotations = ["test/touched": "true"]
+            _ = try await election.client.resource(Lease.self, namespace: "default").update(touched)
+            try await election.stop(a)
+            let released = try await election.lease()
+            #expect(released.spec?.holderIdentity == "" && released.spec?.leaseDurationSeconds == 1)
+            #expect(released.metadata.annotations?["test/touched"] == "true")
+        }
+    }
+
     @Test func exactlyOneLeadsAndReleaseOnCancelHandsOverAtOnce() async throws {
         try await withElection("released", releaseOnCancel: true) { election, a, b in
             #expect(a.elector.isLeader && a.elector.leader == "a")

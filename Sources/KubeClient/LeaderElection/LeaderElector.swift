@@ -216,11 +216,22 @@ public final class LeaderElector: Sendable {
                                             leaderTransitions: held.leaderTransitions)
         do {
             try await lock.update(released)
-            observe(written: released)
-            logger.info("released the leader lease")
         } catch {
-            logger.error("failed to release the leader lease", metadata: ["error": "\(error)"])
+            // The write went over the version last seen; a renewal that the cancellation cut short may have
+            // landed meanwhile and moved the Lease on. Read it again and, still ours, give it up from there.
+            do {
+                guard let current = try await lock.get(), current.holderIdentity == lock.identity else {
+                    logger.info("the leader lease was no longer ours to release", metadata: ["error": "\(error)"])
+                    return
+                }
+                try await lock.update(released)
+            } catch {
+                logger.error("failed to release the leader lease", metadata: ["error": "\(error)"])
+                return
+            }
         }
+        observe(written: released)
+        logger.info("released the leader lease")
     }
 
     // MARK: Observation
