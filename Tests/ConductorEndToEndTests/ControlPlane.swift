@@ -57,12 +57,12 @@ struct ControlPlane {
 
     // MARK: Agents
 
-    /// Starts a simulated agent: it registers, heartbeats four times per Lease (1 s by default, so that a lost
-    /// agent is noticed quickly), and runs what it is assigned with `handler`. Returns once the controller has
-    /// marked it Ready.
+    /// Starts a simulated agent: it registers, heartbeats four times per Lease (5 s by default, so that a busy
+    /// machine never makes a live agent look lost; tests of a lost agent give it 1 s), and runs what it is
+    /// assigned with `handler`. Returns once the controller has marked it Ready.
     @discardableResult
     func startAgent(_ name: String, capabilities: [String] = ["echo"], slots: Int = 1, tags: [String] = [],
-                    resources: ComputeResources? = nil, leaseSeconds: Int = 1, selectTasksByLabel: Bool = false,
+                    resources: ComputeResources? = nil, leaseSeconds: Int = 5, selectTasksByLabel: Bool = false,
                     handler: @escaping TaskHandler = SimulatedWork.echo) async throws -> AgentRuntime {
         let agentClient = try KubeClient(config: try server.clientConfig())
         let runtime = AgentRuntime(

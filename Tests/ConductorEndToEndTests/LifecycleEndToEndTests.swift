@@ -14,7 +14,7 @@ import Testing
     @Test func anAgentCutOffMidTaskLosesItWhichCompletesOnceElsewhereAndItsLateReportIsRefused() async throws {
         try await ControlPlane.run { plane in
             let work = HeldWork()
-            let stale = try await plane.startAgent("stale", handler: work.handler)
+            let stale = try await plane.startAgent("stale", leaseSeconds: 1, handler: work.handler)
             try await plane.createTask("survivor")
             try await plane.waitForTask("survivor", "running on stale") { $0.status.phase == .running && $0.status.assignedAgent == "stale" }
 
