@@ -233,7 +233,7 @@ public final class APIServer: Sendable {
         var warnings: [String] = []
         let prepared = try Strategy.prepareForCreate(
             body, type: target.type, namespace: target.namespace, context: context, now: now, warnings: &warnings)
-        var object = prepared
+        var object = target.type.storedAs?.toStorage(prepared) ?? prepared
         var name = object["metadata"]?["name"]?.string ?? ""
         let generatePrefix = object["metadata"]?["generateName"]?.string
         // A generated name that happens to be taken is drawn again, as the real server retries.
@@ -388,10 +388,14 @@ public final class APIServer: Sendable {
         let outcome = try store.mutate(target.type.storageKey, namespace: namespace, name: name) {
             current throws(APIError) -> Mutation in
             guard let current else { throw APIError.notFound(target.type, name: name) }
-            let requested = try change(current)
-            let updated = try Strategy.prepareForUpdate(
-                requested, old: current.object, type: target.type, subresource: target.subresource,
+            // The change and the strategy see the object as this resource serves it; the store keeps its own shape.
+            var served = current
+            if let shape = target.type.storedAs { served.object = shape.fromStorage(current.object) }
+            let requested = try change(served)
+            var updated = try Strategy.prepareForUpdate(
+                requested, old: served.object, type: target.type, subresource: target.subresource,
                 context: context, now: now, warnings: &warnings)
+            if let shape = target.type.storedAs { updated = shape.toStorage(updated) }
             if Strategy.isUnchanged(updated, current.object) { return .unchanged }
             if context.dryRun {
                 response = updated

@@ -36,8 +36,7 @@ struct ListPage {
         let prefixLength = target.namespace.map { $0.utf8.count + 1 } ?? 0
         let filtered = objects.lazy.filter { entry in
             if let startAfter, String(entry.key.utf8.dropFirst(prefixLength))! <= startAfter { return false }
-            return context.labelSelector.matches(Render.labels(entry.value.object))
-                && context.fieldSelector.matches(entry.value.object)
+            return Render.selected(entry.value.object, target.type, context)
         }
         var items: [JSON] = []
         var lastKey = ""
@@ -84,6 +83,7 @@ enum ContinueToken {
 /// Shapes of answers: objects in the requested version, lists, partial metadata, warnings.
 enum Render {
     static func inVersion(_ object: JSON, _ type: ResourceType) -> JSON {
+        if let shape = type.storedAs { return shape.fromStorage(object) }
         guard type.isCustom, object["apiVersion"]?.string != type.apiVersion, case .object = object else { return object }
         var copy = object
         copy["apiVersion"] = .string(type.apiVersion)
@@ -116,9 +116,28 @@ enum Render {
             ]
         }
         return [
-            "apiVersion": .string(type.apiVersion), "items": .array(page.items.map { inVersion($0, type) }),
+            "apiVersion": .string(type.apiVersion), "items": .array(page.items.map { listItem($0, type) }),
             "kind": .string(type.listKind), "metadata": .object(metadata),
         ]
+    }
+
+    /// An item of a list: a custom resource's carries its `apiVersion` and `kind`, a built-in kind's does not
+    /// (the list names them once), as kube-apiserver answers; a watch event's object always carries both.
+    static func listItem(_ object: JSON, _ type: ResourceType) -> JSON {
+        var item = inVersion(object, type)
+        if !type.isCustom, case .object(var fields) = item {
+            fields["apiVersion"] = nil
+            fields["kind"] = nil
+            item = .object(fields)
+        }
+        return item
+    }
+
+    /// Whether a stored object passes a request's selectors, read in the shape the request's resource serves
+    /// (an events.k8s.io selector on `regarding.name` reads a core Event's `involvedObject.name`).
+    static func selected(_ object: JSON, _ type: ResourceType, _ context: RequestContext) -> Bool {
+        let served = type.storedAs == nil ? object : inVersion(object, type)
+        return context.labelSelector.matches(labels(served)) && context.fieldSelector.matches(served)
     }
 
     /// Warning headers (RFC 7234 warn-code 299), as the server sends for unknown fields.

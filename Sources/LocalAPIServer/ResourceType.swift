@@ -50,8 +50,11 @@ public struct ResourceType: Sendable {
     public var groupResource: String { group.isEmpty ? plural : "\(plural).\(group)" }
     /// `Task.mcp.io`, or `Namespace` for the core group.
     public var groupKind: String { group.isEmpty ? kind : "\(kind).\(group)" }
+    /// Set when the resource is kept in another resource's storage, in that resource's shape.
+    var storedAs: StoredShape?
+
     /// The key that identifies the resource in storage, the same for every version.
-    public var storageKey: String { "\(group)/\(plural)" }
+    public var storageKey: String { storedAs?.storageKey ?? "\(group)/\(plural)" }
 
     public var subresources: [String] {
         (hasStatusSubresource ? ["status"] : []) + extraSubresources
@@ -93,7 +96,8 @@ extension ResourceType {
         group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event",
         listKind: "EventList", namespaced: true, shortNames: ["ev"], hasStatusSubresource: false,
         selectableFields: ["regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "type"],
-        isCustom: false, allowsUnconditionalUpdate: true, storageVersionHash: "r2yiGXH7wu8=")
+        isCustom: false, allowsUnconditionalUpdate: true, storageVersionHash: "r2yiGXH7wu8=",
+        storedAs: StoredShape(storageKey: coreEvents.storageKey, fromStorage: EventShapes.eventsV1, toStorage: EventShapes.coreV1))
 
     static let leases = ResourceType(
         group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease",

@@ -90,11 +90,11 @@ enum Strategy {
 
     /// Defaults that built-in types get from their Go structs and registry strategies.
     static func applyBuiltInDefaults(_ object: inout JSON, type: ResourceType, now: String) {
-        switch type.storageKey {
-        case ResourceType.namespaces.storageKey:
+        switch type.groupResource {
+        case ResourceType.namespaces.groupResource:
             if object["spec"]?["finalizers"] == nil { object.set(path: ["spec", "finalizers"], to: ["kubernetes"]) }
             if object["status"]?["phase"] == nil { object.set(path: ["status", "phase"], to: "Active") }
-        case ResourceType.coreEvents.storageKey:
+        case ResourceType.coreEvents.groupResource:
             for field in ["firstTimestamp", "lastTimestamp"] {
                 if let text = object[field]?.string, let date = Timestamp.parse(text) {
                     object[field] = .string(Timestamp.seconds(date))
@@ -103,11 +103,11 @@ enum Strategy {
             if object["eventTime"] == nil { object["eventTime"] = .null }
             if object["reportingComponent"] == nil { object["reportingComponent"] = "" }
             if object["reportingInstance"] == nil { object["reportingInstance"] = "" }
-        case ResourceType.events.storageKey:
+        case ResourceType.events.groupResource:
             if object["deprecatedFirstTimestamp"] == nil { object["deprecatedFirstTimestamp"] = .null }
             if object["deprecatedLastTimestamp"] == nil { object["deprecatedLastTimestamp"] = .null }
             if object["deprecatedSource"] == nil { object["deprecatedSource"] = .object([:]) }
-        case ResourceType.customResourceDefinitions.storageKey:
+        case ResourceType.customResourceDefinitions.groupResource:
             object["status"] = CustomResourceDefinitions.acceptedStatus(of: object, now: now)
         default:
             break

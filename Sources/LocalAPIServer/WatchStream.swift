@@ -126,7 +126,7 @@ private final class EventWriter: @unchecked Sendable {
     }
 
     private func matches(_ object: JSON) -> Bool {
-        context.labelSelector.matches(Render.labels(object)) && context.fieldSelector.matches(object)
+        Render.selected(object, target.type, context)
     }
 
     private func render(_ change: StoreEvent) -> [UInt8]? {

@@ -105,7 +105,30 @@ RECORDING_FIXUPS: dict[tuple[str, int], tuple[tuple[str, ...], Any, str]] = {
         ("spec", "renewTime"), "2026-11-24T21:40:52.000000Z",
         "step 3's stale copy (renewTime .2) was made by editing this answer in place; the lease was still as "
         "step 0 created it (resourceVersion 14553)"),
+    ("09-builtin-lists.json", 7): (
+        ("spec", "renewTime"), "2026-12-01T23:05:25.100000Z",
+        "step 8's renewal (renewTime .3) was made by editing this answer in place; the lease was still as "
+        "steps 0 and 6 list it (resourceVersion 245)"),
 }
+
+# Files recorded on a fresh cluster of their own, after the recorder had redone there what 01-08 did: their
+# resourceVersions start low again. In the replay they come after 01-08's, so they are moved past them (in
+# requests, answers and continue tokens alike) and keep their order among themselves.
+LATER_RECORDINGS: dict[str, int] = {"09-builtin-lists.json": 1_000_000}
+
+
+def shift_resource_versions(value: Any, offset: int, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: shift_resource_versions(v, offset, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_resource_versions(v, offset) for v in value]
+    if key == "resourceVersion" and isinstance(value, str) and value.isdigit():
+        return str(int(value) + offset)
+    if key == "continue" and isinstance(value, str) and value:
+        token = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        token["rv"] += offset
+        return base64.urlsafe_b64encode(json.dumps(token, separators=(",", ":")).encode()).decode().rstrip("=")
+    return value
 
 
 def load_steps() -> list[Step]:
@@ -120,7 +143,11 @@ def load_steps() -> list[Step]:
                 for key in where[:-1]:
                     target = target[key]
                 target[where[-1]] = value
-            steps.append(Step(path.name, index, raw["note"], raw["request"], response))
+            request = raw["request"]
+            if path.name in LATER_RECORDINGS:
+                request = shift_resource_versions(request, LATER_RECORDINGS[path.name])
+                response = shift_resource_versions(response, LATER_RECORDINGS[path.name])
+            steps.append(Step(path.name, index, raw["note"], request, response))
     return steps
 
 
@@ -630,6 +657,27 @@ def step_overrides(replay: "Replay") -> dict[tuple[str, int], dict[tuple, Checke
         return [] if 1 < oldest <= replay.corr.newest_rv() else [
             f"N={oldest} must be above 1 and at most the newest resourceVersion {replay.corr.newest_rv()}"]
 
+    def carried_over(exp: Any, act: Any) -> list[str]:
+        # 09's run made this object itself (its uid, resourceVersion and times belong to that run); here it is
+        # the one 01-08 made, bound to 01-08's values. Its content must match; the per-run values their form.
+        if not isinstance(act, dict):
+            return [f"expected metadata, got {short(act)}"]
+        problems = []
+        if not UID.fullmatch(str(act.get("uid"))):
+            problems.append(f"uid {act.get('uid')!r} is not a UUID")
+        if not RESOURCE_VERSION.fullmatch(str(act.get("resourceVersion"))):
+            problems.append(f"resourceVersion {act.get('resourceVersion')!r} is not a positive integer")
+        if not TIMESTAMP.fullmatch(str(act.get("creationTimestamp"))):
+            problems.append(f"creationTimestamp {act.get('creationTimestamp')!r} is not RFC 3339 in seconds")
+        def content(metadata: dict) -> dict:
+            kept = {k: v for k, v in metadata.items() if k not in ("uid", "resourceVersion", "creationTimestamp")}
+            kept["managedFields"] = [{k: v for k, v in e.items() if k != "time"} for e in metadata.get("managedFields", [])]
+            return kept
+        expected = json.loads(replay.corr.substitute_text(json.dumps(content(exp))))
+        if content(act) != expected:
+            problems.append(f"expected {short(expected)}, got {short(content(act))}")
+        return problems
+
     version_fields = {
         ("buildDate",): version_build_field(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "an RFC 3339 date"),
         ("compiler",): version_build_field(r".+", "a compiler name"),
@@ -646,6 +694,8 @@ def step_overrides(replay: "Replay") -> dict[tuple[str, int], dict[tuple, Checke
         ("01-discovery.json", 5): {("items",): served_groups(lambda g: g.get("metadata", {}).get("name"))},
         ("05-list-select-table.json", 7): {("metadata", "remainingItemCount"): remaining_in_all_namespaces},
         ("06-watch.json", 7): {("events", 0, "object", "message"): too_old_message},
+        ("09-builtin-lists.json", 4): {("items", 0, "metadata"): carried_over},
+        ("09-builtin-lists.json", 5): {("items", 0, "metadata"): carried_over},
     }
 
 
@@ -697,8 +747,39 @@ def create_off_record_tasks(replay: "Replay") -> None:
                       {"status": item["status"]}, content_type="application/merge-patch+json")
 
 
+def recreate_builtin_objects(replay: "Replay") -> None:
+    """09 was recorded on a cluster of its own, where the recorder had made the heartbeat Lease and the two
+    Events of 07 again (new uids, its own times). Here 07's copies are replaced by those: deleted, then
+    created with the content 09 lists (the Lease as created, before step 7 renews it; each Event through
+    the API that wrote it, as its managedFields say)."""
+    namespace = replay.corr.names[RECORDED_NAMESPACE]
+    leases = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    core_events = f"/api/v1/namespaces/{namespace}/events"
+    for path in (f"{leases}/agent-a", f"{core_events}/t1.assigned", f"{core_events}/t1.done"):
+        response = replay.client.delete(path, headers={"Accept": "application/json"})
+        assert response.status_code == 200, f"setup DELETE {path}: {response.status_code} {response.text[:300]}"
+    lease = recorded_body("09-builtin-lists.json", 0)["items"][0]
+    replay.expect(201, "POST", leases, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                        "metadata": {"name": "agent-a"}, "spec": lease["spec"]})
+    # Each Event is written as 07 wrote it (the same fields, so the same managedFields), with 09's values.
+    writes = [s for s in STEPS if s.file == "07-lease-events.json" and s.request["method"] == "POST"
+              and s.request["path"].endswith("/events")]
+    listed = {e["metadata"]["name"]: e for e in recorded_body("09-builtin-lists.json", 2)["items"]}
+    for write in writes:
+        body = replay.corr.request_body(write.request["body"])
+        event = listed[body["metadata"]["name"]]
+        if body["apiVersion"] == "v1":
+            body.update({k: event[k] for k in body if k not in ("apiVersion", "kind", "metadata")})
+        else:
+            shown = recorded_body("09-builtin-lists.json", 3)["items"]
+            event = next(e for e in shown if e["metadata"]["name"] == body["metadata"]["name"])
+            body.update({k: event[k] for k in body if k not in ("apiVersion", "kind", "metadata")})
+        replay.expect(201, "POST", replay.corr.substitute_text(write.request["path"]), replay.corr.request_body(body))
+
+
 SETUP_BEFORE: dict[tuple[str, int], Callable[["Replay"], None]] = {
     ("05-list-select-table.json", 0): create_off_record_tasks,
+    ("09-builtin-lists.json", 0): recreate_builtin_objects,
 }
 
 
