@@ -132,10 +132,22 @@ extension JSON: KubeObject {
         try JSON.parse(bytes)
     }
 
+    /// A list's items, each with its `apiVersion` and `kind`. A real API server leaves both out of the items of
+    /// a built-in kind's list (a `LeaseList`'s items are bare), but puts them on a custom resource's and on
+    /// every watch event's object; like client-go's decoder, the client takes them from the list where missing,
+    /// so an object reads the same whichever way it arrived.
     public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<JSON> {
         let list = try JSON.parse(bytes)
         let metadata = list["metadata"]
-        return ObjectList(items: list["items"]?.array ?? [], resourceVersion: metadata?["resourceVersion"]?.string ?? "",
+        let apiVersion = list["apiVersion"]?.string
+        let kind = list["kind"]?.string.flatMap { $0.hasSuffix("List") ? String($0.dropLast(4)) : nil }
+        let items = (list["items"]?.array ?? []).map { item in
+            guard case .object(var fields) = item else { return item }
+            if fields["apiVersion"] == nil, let apiVersion { fields["apiVersion"] = .string(apiVersion) }
+            if fields["kind"] == nil, let kind { fields["kind"] = .string(kind) }
+            return JSON.object(fields)
+        }
+        return ObjectList(items: items, resourceVersion: metadata?["resourceVersion"]?.string ?? "",
                           continueToken: metadata?["continue"]?.string.flatMap { $0.isEmpty ? nil : $0 },
                           remainingItemCount: metadata?["remainingItemCount"]?.int.map { Int($0) })
     }
