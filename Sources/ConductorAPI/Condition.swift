@@ -138,10 +138,13 @@ public struct Reason: OpenStringValue {
     public static let resultTooLarge: Reason = "ResultTooLarge"
     /// The spec cannot be run as written (for example a resource quantity that does not parse).
     public static let invalidSpec: Reason = "InvalidSpec"
+    /// The agent's executor refused the task as it is (an HTTP executor's endpoint answered 4xx): another
+    /// attempt would be refused too.
+    public static let rejected: Reason = "Rejected"
 
     /// The reasons a task is Failed for good with: a Failed task with another reason is an attempt to retry.
     public static let finalFailures: Set<Reason> = [
-        .cancelled, .deadlineExceeded, .retriesExhausted, .agentLossRetriesExhausted, .resultTooLarge, .invalidSpec,
+        .cancelled, .deadlineExceeded, .retriesExhausted, .agentLossRetriesExhausted, .resultTooLarge, .invalidSpec, .rejected,
     ]
 }
 

@@ -2,6 +2,7 @@ import ConductorAPI
 import KubeClient
 import KubeJSON
 import Logging
+import Synchronization
 
 /// Who the agent is and how it heartbeats.
 public struct AgentConfiguration: Sendable {
@@ -36,6 +37,10 @@ public struct AgentConfiguration: Sendable {
 /// task's message). It is cancelled when the task is cancelled, passes its deadline, or is taken from the agent.
 public typealias TaskHandler = @Sendable (TaskResource) async throws -> JSON
 
+/// A `TaskHandler` that also reports the attempt's progress into the Task (`status.progress`). A
+/// `ReasonedFailure` it throws sets the task's reason.
+public typealias ProgressingTaskHandler = @Sendable (TaskResource, ProgressReporter) async throws -> JSON
+
 /// What an agent did since it started.
 public struct AgentStatistics: Sendable, Hashable {
     /// Attempts taken up (written Running).
@@ -65,11 +70,21 @@ public actor AgentRuntime {
     private let tasks: ResourceClient<TaskResource>
     private let writer: TaskStatusWriter
     private let clock: any KubeClock
-    private let handler: TaskHandler
+    private let handler: ProgressingTaskHandler
     private let logger: Logger
+    /// At most one progress write per this, per attempt.
+    private let progressInterval: Duration
+    /// Registered and its task watch synced: what `/readyz` answers. Behind a lock so that it can be read
+    /// without waiting for the actor.
+    private let readiness = Mutex(false)
 
     /// The attempts running now, by task key, with the work to cancel.
     private var running: [String: (attempt: Int, work: Task<JSON, any Error>)] = [:]
+    /// Attempts taken from the watch and not finished yet (being written Running, running, or reporting),
+    /// by task key: what a drain waits for.
+    private var taken: Set<String> = []
+    /// Drains waiting for `taken` to empty.
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// The attempt last taken up or refused per task, so that one attempt is never run twice.
     private var seenAttempts: [String: Int] = [:]
     /// Cut off, for tests: no heartbeat, no task events, the work goes on (`simulatePartition`).
@@ -85,12 +100,21 @@ public actor AgentRuntime {
 
     public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
                 logger: Logger = Logger(label: "conductor.agent"), handler: @escaping TaskHandler) {
+        self.init(client: client, configuration: configuration, clock: clock, logger: logger, progressInterval: .milliseconds(250),
+                  progressingHandler: { task, _ in try await handler(task) })
+    }
+
+    /// An agent whose handler reports progress, written at most once per `progressInterval` per attempt.
+    public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
+                logger: Logger = Logger(label: "conductor.agent"), progressInterval: Duration = .milliseconds(250),
+                progressingHandler: @escaping ProgressingTaskHandler) {
+        self.progressInterval = progressInterval
         self.client = client
         self.configuration = configuration
         tasks = client.resource(TaskResource.self, namespace: configuration.taskNamespace)
         writer = TaskStatusWriter(client: client)
         self.clock = clock
-        self.handler = handler
+        self.handler = progressingHandler
         var logger = logger
         logger[metadataKey: "agent"] = "\(configuration.name)"
         self.logger = logger
@@ -107,6 +131,10 @@ public actor AgentRuntime {
         await withDiscardingTaskGroup { group in
             group.addTask { try? await informer.run() }
             group.addTask { await self.heartbeat() }
+            group.addTask {
+                try? await informer.waitUntilSynced()
+                self.readiness.withLock { $0 = true }
+            }
             for await event in informer.events() where !partitioned {
                 if case .deleted(let task, _) = event {
                     running[task.key]?.work.cancel()
@@ -117,8 +145,12 @@ public actor AgentRuntime {
             }
             group.cancelAll()
         }
+        readiness.withLock { $0 = false }
         for attempt in running.values { attempt.work.cancel() }
     }
+
+    /// Registered, and watching its tasks (the watch has synced): what `/readyz` reports.
+    public nonisolated var isReady: Bool { readiness.withLock { $0 } }
 
     /// For tests of fencing: from now on the agent renews no heartbeat and hears nothing of its tasks, but goes
     /// on with the attempts it runs and reports their results, as an agent cut off from the API server's
@@ -141,7 +173,12 @@ public actor AgentRuntime {
             // Registered before (a restart): its spec is brought up to date, its status left to the monitor.
             var existing = try await agents.get(configuration.name)
             existing.spec = configuration.spec
-            _ = try await agents.update(existing)
+            existing = try await agents.update(existing)
+            if existing.status.phase == .notReady, existing.status.conditions[.ready]?.reason == .drainRequested {
+                // It drained before and said NotReady, which a heartbeat alone does not undo (the monitor
+                // keeps an agent's own NotReady): back to Unknown, so its first heartbeat makes it Ready.
+                _ = try await agents.patchStatus(configuration.name, .merge(["status": ["phase": .string(AgentPhase.unknown.rawValue)]]))
+            }
         }
         logger.info("registered", metadata: ["capabilities": "\(configuration.spec.capabilities.joined(separator: ","))"])
     }
@@ -239,17 +276,26 @@ public actor AgentRuntime {
 
     /// Takes the attempt up, runs it, and reports how it ended.
     private func execute(_ assigned: TaskResource) async {
+        taken.insert(assigned.key)
+        defer { untake(assigned.key) }
         let attempt = assigned.status.attempt ?? 0
         guard let started = await report(assigned, attempt: attempt, { AgentReports.running($0, now: $1) }) else { return }
         statistics.claimed += 1
         executions.append(AttemptRecord(task: assigned.key, attempt: attempt))
         let handler = self.handler
+        let progress = progressReporter(for: started, attempt: attempt)
+        let progressWriter = Task { await progress.run() }
         // Its own task, so that a change of the task (cancelled, reassigned, failed by the controller) can stop
         // this attempt alone; the agent stopping stops it too.
-        let work = Task { try await handler(started) }
+        let work = Task { try await handler(started, progress) }
         running[assigned.key] = (attempt, work)
         let outcome = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
         running[assigned.key] = nil
+        // The final report supersedes any progress not written yet; one in flight may still land first (the
+        // report then meets a conflict and reads the task again).
+        progress.finish()
+        progressWriter.cancel()
+        await progressWriter.value
         if work.isCancelled {
             statistics.cancelled += 1
             logger.info("attempt stopped", metadata: ["task": "\(assigned.key)", "attempt": "\(attempt)"])
@@ -273,9 +319,41 @@ public actor AgentRuntime {
                 }
             }
         case .failure(let error):
-            if await report(started, attempt: attempt, { AgentReports.failed($0, message: "\(error)", now: $1) }) != nil {
+            let reason = (error as? any ReasonedFailure)?.failureReason
+            if await report(started, attempt: attempt, {
+                var status = AgentReports.failed($0, message: "\(error)", now: $1)
+                if let reason { status.reason = reason }
+                return status
+            }) != nil {
                 statistics.failed += 1
             }
+        }
+    }
+
+    private func untake(_ key: String) {
+        taken.remove(key)
+        guard taken.isEmpty else { return }
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The attempt's progress reporter: its writes are JSON patches that the server applies only while the
+    /// task is still Running this attempt on this agent (`test` operations), so they are fenced as the
+    /// status writes are without reading the task first.
+    private func progressReporter(for task: TaskResource, attempt: Int) -> ProgressReporter {
+        let tasks = client.resource(TaskResource.self, namespace: task.namespace)
+        let name = task.name
+        let agent = configuration.name
+        var logger = logger
+        logger[metadataKey: "task"] = "\(task.key)"
+        return ProgressReporter(interval: progressInterval, clock: clock, logger: logger) { progress in
+            _ = try await tasks.patchStatus(name, .json([
+                ["op": "test", "path": "/status/attempt", "value": .int(Int64(attempt))],
+                ["op": "test", "path": "/status/assignedAgent", "value": .string(agent)],
+                ["op": "test", "path": "/status/phase", "value": .string(TaskPhase.running.rawValue)],
+                ["op": "add", "path": "/status/progress", "value": progress.json],
+            ]))
         }
     }
 
@@ -321,4 +399,119 @@ public actor AgentRuntime {
         }
         return nil
     }
+
+    // MARK: Drain
+
+    /// The first step of a graceful stop: marks the Agent draining (`spec.draining`, which the scheduler
+    /// reads), so that it is assigned no new tasks. The attempts it holds go on; tasks assigned before the
+    /// mark reached the scheduler are still taken up.
+    public func beginDrain() async throws {
+        _ = try await client.resource(Agent.self, namespace: configuration.namespace)
+            .patch(configuration.name, .merge(["spec": ["draining": true]]))
+        logger.info("draining", metadata: ["running": "\(taken.count)"])
+    }
+
+    /// Waits until no attempt is held, for at most `timeout`. Returns whether none is.
+    public func waitUntilIdle(timeout: Duration) async -> Bool {
+        if taken.isEmpty { return true }
+        let clock = self.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.idle()
+                return true
+            }
+            group.addTask {
+                // A cancelled sleep answers as a timeout: the caller stops waiting either way.
+                try? await clock.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            // The idle wait does not end on cancellation: wake it.
+            if !first { releaseIdleWaiters() }
+            return first
+        }
+    }
+
+    /// The attempts held now (taken up and not finished).
+    public var heldCount: Int { taken.count }
+
+    private func idle() async {
+        if taken.isEmpty { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    private func releaseIdleWaiters() {
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The last step of a graceful stop, once the attempts finished or the drain timed out: the attempts
+    /// still held are stopped without a report, and the Agent says NotReady (`Reason.drainRequested`), which
+    /// the controller's agent-loss path answers by sending every task it still holds back to Pending for
+    /// another agent; that agent's attempt is the next one, so anything this one still wrote would be fenced.
+    /// Call it before stopping `run()`, whose heartbeat keeps the Agent from looking lost meanwhile.
+    public func markNotReady() async throws {
+        for attempt in running.values { attempt.work.cancel() }
+        let agents = client.resource(Agent.self, namespace: configuration.namespace)
+        for _ in 0..<5 {
+            var agent = try await agents.get(configuration.name)
+            let now = Timestamp(clock.wallTime)
+            let generation = agent.metadata.generation.map(Int.init)
+            let message = "agent \(configuration.name) drained and stopped; \(taken.count) held tasks handed back"
+            agent.status.phase = .notReady
+            agent.status.conditions.set(.ready, .false, reason: .drainRequested, message: message, observedGeneration: generation, now: now)
+            agent.status.conditions.set(.draining, .true, reason: .drainRequested, message: message, observedGeneration: generation, now: now)
+            do {
+                _ = try await agents.updateStatus(agent)
+                logger.info("marked NotReady", metadata: ["handedBack": "\(taken.count)"])
+                return
+            } catch let error as KubeAPIError where error.reason == .conflict {
+                continue  // the monitor or a heartbeat's load report wrote meanwhile: read it again
+            }
+        }
+        throw AgentDrainError(agent: configuration.key, step: "marking it NotReady", underlying: "the Agent kept changing (5 conflicts)")
+    }
+
+    /// After `run()` stopped: deletes the Agent and releases its heartbeat Lease (deletes it, or, where the
+    /// agent may not delete, empties its holder). Every step is tried; the failures are returned.
+    public func deregister() async -> [AgentDrainError] {
+        var failures: [AgentDrainError] = []
+        do {
+            try await client.resource(Agent.self, namespace: configuration.namespace).delete(configuration.name)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+        } catch {
+            failures.append(AgentDrainError(agent: configuration.key, step: "deleting the Agent (it stays NotReady)", underlying: "\(error)"))
+        }
+        let leases = client.resource(Lease.self, namespace: configuration.namespace)
+        let leaseName = HeartbeatLease.name(forAgent: configuration.name)
+        do {
+            try await leases.delete(leaseName)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+        } catch {
+            do {
+                var lease = try await leases.get(leaseName)
+                lease.spec?.holderIdentity = nil
+                _ = try await leases.update(lease)
+            } catch {
+                failures.append(AgentDrainError(agent: configuration.key, step: "releasing the heartbeat Lease \(leaseName)", underlying: "\(error)"))
+            }
+        }
+        return failures
+    }
+}
+
+extension AgentConfiguration {
+    /// namespace/name of the Agent.
+    public var key: String { "\(namespace)/\(name)" }
+}
+
+/// A step of a graceful stop that failed: the Agent, the step, and why.
+public struct AgentDrainError: Error, Sendable, CustomStringConvertible {
+    public var agent: String
+    public var step: String
+    public var underlying: String
+
+    public var description: String { "agent \(agent): \(step) failed: \(underlying)" }
 }
