@@ -111,37 +111,37 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // `conductor agent`'s process around the agent runtime: its configuration (file, flags, environment) and the
-        // executors that run a capability's tasks (a command per task, an HTTP endpoint).
+        // The MCP front end: JSON-RPC, sessions signed into their ids, tools from the agents' capabilities, tool calls as
+        // Tasks awaited on the task actors, streamable HTTP on Hummingbird (mcp-notes.md says why not the Swift SDK).
         .target(
-            name: "ConductorAgentHost",
+            name: "ConductorMCP",
             dependencies: [
-                "ConductorAgent",
+                "ConductorController",
                 "ConductorAPI",
                 "KubeClient",
                 "KubeJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "conductor",
             dependencies: [
-                "ConductorAgent",
-                "ConductorAgentHost",
                 "LocalAPIServer",
                 "KubeClient",
                 "ConductorAPI",
                 "ConductorController",
+                "ConductorMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -160,7 +160,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
-        .testTarget(name: "ConductorAgentHostTests", dependencies: ["ConductorAgentHost", "ConductorAgent", "ConductorAPI", "KubeJSON"]),
+        .testTarget(name: "ConductorMCPTests", dependencies: ["ConductorMCP", "KubeJSON"]),
         .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),

@@ -11,7 +11,7 @@ struct Conductor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conductor",
         abstract: "MCP Conductor: MCP tool calls as Kubernetes Tasks, dispatched to Agent pods.",
-        subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self, AgentCommand.self])
+        subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self])
 }
 
 /// Options of the local API server, shared by `apiserver` and `dev`.
@@ -96,6 +96,7 @@ struct DevCommand: AsyncParsableCommand {
     var crds: String = "deploy/crds"
 
     @OptionGroup var controller: ControllerOptions
+    @OptionGroup var mcp: MCPOptions
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -110,10 +111,13 @@ struct DevCommand: AsyncParsableCommand {
         let registry = bootstrapMetrics()
         let (apiServer, kubeconfig) = try await makeAPIServer(options, logger: Logger(label: "conductor.apiserver"))
         let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
-        let controller = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
-                                                leaderElection: nil, registry: registry, logger: Logger(label: "conductor.controller"))
+        let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
+                                                         leaderElection: nil, registry: registry, logger: Logger(label: "conductor.controller"))
+        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultPort: Installation.mcpPort,
+                                        defaultSessionKeyFile: URL(fileURLWithPath: options.dataDir).standardizedFileURL.path + "/mcp-session.key",
+                                        logger: Logger(label: "conductor.mcp"), onServing: printMCPClientConfiguration)
         let install = DevInstall(client: client, crdFolder: crds, logger: logger)
-        try await runServices(apiServer + [install] + controller, logger: logger)
+        try await runServices(apiServer + [install] + services + (frontEnd.map { [$0] } ?? []), logger: logger)
         await client.shutdown()
     }
 }

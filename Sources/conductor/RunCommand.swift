@@ -118,6 +118,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var leaderElection: LeaderElectionOptions
+    @OptionGroup var mcp: MCPOptions
 
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormat = .text
@@ -134,10 +135,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         let registry = bootstrapMetrics()
         let client = try KubeClient(config: config, logger: Logger(label: "conductor.kube"))
-        let services = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "0.0.0.0",
-                                              leaderElection: leaderElection.configuration, registry: registry, logger: logger)
+        let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "0.0.0.0",
+                                                         leaderElection: leaderElection.configuration, registry: registry, logger: logger)
+        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultPort: nil,
+                                        defaultSessionKeyFile: nil, logger: Logger(label: "conductor.mcp"), onServing: { _ in })
         logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
-        try await runServices(services, logger: logger)
+        try await runServices(services + (frontEnd.map { [$0] } ?? []), logger: logger)
         await client.shutdown()
     }
 
@@ -158,7 +161,7 @@ struct RunCommand: AsyncParsableCommand {
 /// beside the local API server.
 func controllerServices(client: KubeClient, options: ControllerOptions, healthBind: String,
                         leaderElection: ControllerConfiguration.LeaderElection?, registry: PrometheusCollectorRegistry,
-                        logger: Logger) throws -> [any Service] {
+                        logger: Logger) throws -> (services: [any Service], controller: Controller) {
     let recorder = EventRecorder(client: client, component: "mcp-conductor-controller", host: leaderElection?.identity)
     let events: any ControllerEventSink = options.taskEvents == .all ? recorder : WarningsOnlyOnTasks(recorder)
     let controller = try Controller(
@@ -169,7 +172,7 @@ func controllerServices(client: KubeClient, options: ControllerOptions, healthBi
         events: events, logger: logger)
     let operations = OperationsServer.make(bind: healthBind, port: options.healthPort, registry: registry,
                                            isReady: { controller.isSynced }, logger: logger)
-    return [EventRecorderService(recorder: recorder), controller, operations]
+    return ([EventRecorderService(recorder: recorder), controller, operations], controller)
 }
 
 /// Runs the event recorder's sender until graceful shutdown; Events still queued then are dropped.

@@ -1,0 +1,274 @@
+import ConductorAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KubeJSON
+import Logging
+
+/// Streamable HTTP (MCP 2025-11-25) at `/mcp`: POST carries one client message, answered with JSON, or with
+/// SSE when the call will send notifications (a tools/call with a progress token), which then go on the
+/// call's own stream before its answer; GET opens the stream of server notifications (tools/list_changed);
+/// DELETE ends the session. Every request is checked in the same order: Origin (403), credentials (401/403),
+/// MCP-Protocol-Version (400), then what the method needs.
+struct MCPHTTPEndpoint: Sendable {
+    static let path = "/mcp"
+    static let sessionHeader = HTTPField.Name("MCP-Session-Id")!
+    static let versionHeader = HTTPField.Name("MCP-Protocol-Version")!
+
+    let server: MCPServer
+    let signer: SessionSigner
+    let ended: EndedSessions
+    let origins: OriginPolicy
+    let stopping: Signal
+    let logger: Logger
+    /// Between keep-alive comments on a GET stream.
+    var keepAliveInterval: Duration = .seconds(25)
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post(RouterPath(Self.path)) { request, _ in await self.post(request) }
+        router.get(RouterPath(Self.path)) { request, _ in await self.get(request) }
+        router.delete(RouterPath(Self.path)) { request, _ in await self.delete(request) }
+    }
+
+    // MARK: POST
+
+    func post(_ request: Request) async -> Response {
+        let caller: Caller
+        switch await admit(request) {
+        case .refused(let response): return response
+        case .admitted(let admitted): caller = admitted
+        }
+        let accept = request.headers[values: .accept].joined(separator: ",").lowercased()
+        guard accept.contains("application/json") || accept.contains("*/*"), accept.contains("text/event-stream") || accept.contains("*/*") else {
+            return Self.refusal(.notAcceptable, .invalidRequest("Accept must list both application/json and text/event-stream"))
+        }
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            return Self.refusal(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json"))
+        }
+        let limit = MCPConfiguration.maximumBodyBytes
+        let tooLarge = JSONRPCError.invalidRequest(
+            "the request body is over \(limit) bytes: a tool call's arguments become a Task's spec.payload, which is capped at "
+                + "\(Limits.payloadCap) (Limits.maximumPayloadBytes); pass large data by reference (a URL) instead")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            return Self.refusal(.contentTooLarge, tooLarge)
+        }
+        var body = request
+        let bytes: ByteBuffer
+        do {
+            bytes = try await body.collectBody(upTo: limit)
+        } catch {
+            return Self.refusal(.contentTooLarge, tooLarge)
+        }
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage.parse(bytes.readableBytesView)
+        } catch {
+            return Self.refusal(.badRequest, error)
+        }
+        if case .request(let id, "initialize", let params) = message {
+            return initialize(id: id, params: params, caller: caller)
+        }
+        let session: SessionClaims
+        switch checkedSession(of: request, caller: caller) {
+        case .refused(let response): return response
+        case .admitted(let claims): session = claims
+        }
+        switch message {
+        case .notification(let method, let params):
+            await server.handle(notification: method, params: params, context: RequestContext(session: session, caller: caller, sink: nil))
+            return Response(status: .accepted)
+        case .response:
+            return Response(status: .accepted)
+        case .request(let id, let method, let params):
+            if MCPServer.streamsNotifications(method: method, params: params) {
+                return stream(id: id, method: method, params: params, session: session, caller: caller)
+            }
+            let context = RequestContext(session: session, caller: caller, sink: nil)
+            let answer = await server.handle(request: id, method: method, params: params, context: context)
+                ?? JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
+            return Self.json(answer, session: session, signer: nil)
+        }
+    }
+
+    private func initialize(id: JSONRPCID, params: JSON?, caller: Caller) -> Response {
+        do {
+            let (result, version) = try server.initialize(params)
+            var nonce = [UInt8](repeating: 0, count: 16)
+            for index in nonce.indices { nonce[index] = UInt8.random(in: 0...255) }
+            let claims = SessionClaims(nonce: Base64URL.encode(nonce), protocolVersion: version, caller: caller.username,
+                                       issuedAt: Int64(Date().timeIntervalSince1970))
+            var headers: HTTPFields = [.contentType: "application/json"]
+            headers[Self.sessionHeader] = signer.issue(claims)
+            return Response(status: .ok, headers: headers,
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCMessage.result(id: id, result).serialized())))
+        } catch {
+            return Self.json(JSONRPCMessage.error(id: id, error), session: nil, signer: nil)
+        }
+    }
+
+    /// The answer as SSE: priming event, the call's notifications, its answer, end. A client that goes away
+    /// stops the wait at the next write; the task goes on (a dropped connection is not a cancellation).
+    private func stream(id: JSONRPCID, method: String, params: JSON?, session: SessionClaims, caller: Caller) -> Response {
+        let streamID = "r" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let server = self.server
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
+            let (messages, feed) = AsyncStream.makeStream(of: JSON.self)
+            let sink = NotificationSink { message in feed.yield(message) }
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    let context = RequestContext(session: session, caller: caller, sink: sink)
+                    if let answer = await server.handle(request: id, method: method, params: params, context: context) {
+                        feed.yield(answer)
+                    }
+                    feed.finish()
+                }
+                var sequence = 0
+                for await message in messages {
+                    sequence += 1
+                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(message, stream: streamID, sequence: sequence)))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+    }
+
+    // MARK: GET
+
+    func get(_ request: Request) async -> Response {
+        let caller: Caller
+        switch await admit(request) {
+        case .refused(let response): return response
+        case .admitted(let admitted): caller = admitted
+        }
+        guard request.headers[values: .accept].joined(separator: ",").lowercased().contains("text/event-stream") else {
+            return Self.refusal(.notAcceptable, .invalidRequest("the GET stream needs Accept: text/event-stream"))
+        }
+        switch checkedSession(of: request, caller: caller) {
+        case .refused(let response): return response
+        case .admitted: break
+        }
+        // Resumption (Last-Event-ID) would replay the stream named in the id; nothing is kept to replay yet,
+        // so a resuming client gets a fresh stream of what happens from now on.
+        let streamID = "g" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let changes = server.catalog.changes()
+        let stopping = self.stopping
+        let keepAlive = keepAliveInterval
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
+            let (events, feed) = AsyncStream.makeStream(of: String.self)
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    var sequence = 0
+                    for await _ in changes {
+                        sequence += 1
+                        feed.yield(ServerSentEvent.message(JSONRPCMessage.notification("notifications/tools/list_changed", [:]),
+                                                           stream: streamID, sequence: sequence))
+                    }
+                    feed.finish()
+                }
+                group.addTask {
+                    while true {
+                        do { try await Task.sleep(for: keepAlive) } catch { return }
+                        feed.yield(ServerSentEvent.keepAlive)
+                    }
+                }
+                group.addTask {
+                    await stopping.wait()
+                    feed.finish()
+                }
+                for await event in events {
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+    }
+
+    // MARK: DELETE
+
+    func delete(_ request: Request) async -> Response {
+        let caller: Caller
+        switch await admit(request) {
+        case .refused(let response): return response
+        case .admitted(let admitted): caller = admitted
+        }
+        switch checkedSession(of: request, caller: caller) {
+        case .refused(let response): return response
+        case .admitted(let claims):
+            ended.end(claims.nonce)
+            return Response(status: .ok)
+        }
+    }
+
+    // MARK: Checks
+
+    private enum Admission<Value> {
+        case admitted(Value)
+        case refused(Response)
+    }
+
+    /// Origin, credentials and protocol version: what every method checks first.
+    private func admit(_ request: Request) async -> Admission<Caller> {
+        guard origins.allows(origin: request.headers[.origin], host: request.head.authority) else {
+            logger.info("request from a foreign Origin refused", metadata: ["origin": "\(request.headers[.origin] ?? "")"])
+            return .refused(Self.refusal(.forbidden, .invalidRequest("Origin \(request.headers[.origin] ?? "") is not allowed")))
+        }
+        let caller: Caller
+        do {
+            caller = try await server.authority.authenticate(CredentialRequest(authorization: request.headers[.authorization]))
+        } catch {
+            var response = Self.refusal(error.kind == .unauthenticated ? .unauthorized : .forbidden, .invalidRequest(error.message))
+            if let challenge = error.challenge { response.headers[.wwwAuthenticate] = challenge }
+            return .refused(response)
+        }
+        if let version = request.headers[Self.versionHeader], !ProtocolVersion.isSupported(version) {
+            return .refused(Self.refusal(.badRequest, .invalidRequest(
+                "unsupported MCP-Protocol-Version \(version); this server speaks \(ProtocolVersion.supported.joined(separator: ", "))")))
+        }
+        return .admitted(caller)
+    }
+
+    /// The session the request names, checked: signed by our key, not ended, opened by this caller.
+    private func checkedSession(of request: Request, caller: Caller) -> Admission<SessionClaims> {
+        guard let token = request.headers[Self.sessionHeader] else {
+            return .refused(Self.refusal(.badRequest, .invalidRequest("MCP-Session-Id is missing: initialize first")))
+        }
+        let claims: SessionClaims
+        do {
+            claims = try signer.verify(token)
+        } catch {
+            return .refused(Self.refusal(.notFound, .invalidRequest("unknown session (\(error)): initialize again")))
+        }
+        guard !ended.isEnded(claims.nonce) else {
+            return .refused(Self.refusal(.notFound, .invalidRequest("the session was ended: initialize again")))
+        }
+        guard claims.caller == caller.username else {
+            return .refused(Self.refusal(.notFound, .invalidRequest("unknown session for this caller: initialize again")))
+        }
+        return .admitted(claims)
+    }
+
+    // MARK: Responses
+
+    private static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform"]
+
+    private static func json(_ message: JSON, session: SessionClaims?, signer: SessionSigner?) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: message.serialized())))
+    }
+
+    /// A refusal with a JSON-RPC error without id, as the transport section allows for 4xx answers.
+    static func refusal(_ status: HTTPResponse.Status, _ error: JSONRPCError) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCMessage.error(id: nil, error).serialized())))
+    }
+}
+
+extension Limits {
+    /// The payload cap for messages: `256 KiB (262144 bytes)`.
+    static var payloadCap: String { "\(maximumPayloadBytes / 1024) KiB (\(maximumPayloadBytes) bytes)" }
+}

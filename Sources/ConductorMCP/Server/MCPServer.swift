@@ -1,0 +1,208 @@
+import ConductorAPI
+import ConductorController
+import Foundation
+import KubeClient
+import KubeJSON
+import Logging
+
+/// The MCP server, independent of its transport: answers one JSON-RPC message at a time for a session, and
+/// sends a request's notifications to the request's own sink. Streamable HTTP and stdio both drive it.
+final class MCPServer: Sendable {
+    let configuration: MCPConfiguration
+    let catalog: ToolCatalog
+    let submitter: TaskSubmitter
+    let waiter: TaskWaiter
+    let inFlight: InFlightCalls
+    let authority: any CallerAuthority
+    let tasks: Informer<TaskResource>
+    let agents: Informer<Agent>
+    let logger: Logger
+
+    init(configuration: MCPConfiguration, catalog: ToolCatalog, submitter: TaskSubmitter, waiter: TaskWaiter,
+         authority: any CallerAuthority, tasks: Informer<TaskResource>, agents: Informer<Agent>, logger: Logger) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.submitter = submitter
+        self.waiter = waiter
+        inFlight = InFlightCalls()
+        self.authority = authority
+        self.tasks = tasks
+        self.agents = agents
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    /// The `initialize` result and the negotiated revision. (The transport issues the session.)
+    func initialize(_ params: JSON?) throws(JSONRPCError) -> (result: JSON, version: String) {
+        guard let params = params?.object else { throw .invalidParams("initialize needs params with protocolVersion") }
+        guard let requested = params["protocolVersion"]?.string else { throw .invalidParams("protocolVersion must be a string") }
+        let version = ProtocolVersion.negotiate(requested)
+        let result: JSON = [
+            "protocolVersion": .string(version),
+            "capabilities": ["tools": ["listChanged": true], "logging": [:]],
+            "serverInfo": ["name": "mcp-conductor", "title": "MCP Conductor", "version": .string(configuration.serverVersion)],
+            "instructions": .string(
+                "Each tool runs on an agent of a Kubernetes cluster as a Task. Long calls report progress when given a progress token; "
+                    + "without one, a call that takes longer than \(Int(configuration.maxCallWait.components.seconds)) s answers with the task's name, "
+                    + "and conductor_wait or conductor_get fetch its result."),
+        ]
+        return (result, version)
+    }
+
+    // MARK: Messages
+
+    /// Answers a request (nil: cancelled, no answer is due).
+    func handle(request id: JSONRPCID, method: String, params: JSON?, context: RequestContext) async -> JSON? {
+        do {
+            switch method {
+            case "ping":
+                return JSONRPCMessage.result(id: id, [:])
+            case "initialize":
+                // A second initialize within a session: answered, the session stays as it was negotiated.
+                return JSONRPCMessage.result(id: id, try initialize(params).result)
+            case "logging/setLevel":
+                try setLevel(params)
+                return JSONRPCMessage.result(id: id, [:])
+            case "tools/list":
+                let tools = ManagementTools.definitions + catalog.tools
+                return JSONRPCMessage.result(id: id, ["tools": .array(tools.map(\.json))])
+            case "tools/call":
+                guard let result = try await callTool(id: id, params: params, context: context) else { return nil }
+                return JSONRPCMessage.result(id: id, result)
+            default:
+                throw JSONRPCError.methodNotFound(method)
+            }
+        } catch let error as JSONRPCError {
+            return JSONRPCMessage.error(id: id, error)
+        } catch {
+            logger.error("request failed", metadata: ["method": "\(method)", "error": "\(error)"])
+            return JSONRPCMessage.error(id: id, .internalError("\(error)"))
+        }
+    }
+
+    /// Acts on a notification; unknown ones are ignored, as JSON-RPC asks.
+    func handle(notification method: String, params: JSON?, context: RequestContext) async {
+        guard method == "notifications/cancelled", let raw = params?["requestId"], let requestID = JSONRPCID(raw) else { return }
+        let key = InFlightCalls.key(session: context.session.nonce, request: requestID)
+        if inFlight.cancel(key) { return }
+        // The call waits on another replica (or finished): its task carries the request in an annotation.
+        let task = tasks.list().first { task in
+            task.namespace == configuration.taskNamespace && task.metadata.annotations?[TaskSubmitter.requestAnnotation] == key
+        }
+        guard let task, !task.status.isFinal else { return }
+        do {
+            _ = try await submitter.cancel(task.name)
+            logger.info("call cancelled by the client; cancel requested on its task", metadata: ["task": "\(task.key)"])
+        } catch {
+            logger.warning("could not cancel the task of a cancelled call", metadata: ["task": "\(task.key)", "error": "\(error)"])
+        }
+    }
+
+    private static let levels: Set<String> = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+    private func setLevel(_ params: JSON?) throws(JSONRPCError) {
+        guard let level = params?["level"]?.string, Self.levels.contains(level) else {
+            throw .invalidParams("level must be one of \(Self.levels.sorted().joined(separator: ", "))")
+        }
+        // Accepted; this server sends no log notifications yet, so there is nothing to filter.
+    }
+
+    /// Whether a tools/call will send notifications, so that the transport answers with SSE.
+    static func streamsNotifications(method: String, params: JSON?) -> Bool {
+        method == "tools/call" && params?[path: ["_meta", "progressToken"]] != nil
+    }
+
+    // MARK: tools/call
+
+    private func callTool(id: JSONRPCID, params: JSON?, context: RequestContext) async throws -> JSON? {
+        guard let params = params?.object else { throw JSONRPCError.invalidParams("tools/call needs params with name") }
+        guard let name = params["name"]?.string else { throw JSONRPCError.invalidParams("name must be a string") }
+        let arguments: JSONObject
+        switch params["arguments"] {
+        case nil, .null?: arguments = [:]
+        case .object(let object)?: arguments = object
+        case let other?: throw JSONRPCError.invalidParams("arguments must be an object, not \(other.typeName)")
+        }
+        let meta = params["_meta"]?.object ?? [:]
+        var progress: ProgressTarget?
+        if let token = meta["progressToken"], let sink = context.sink {
+            guard token.string != nil || token.int != nil else { throw JSONRPCError.invalidParams("_meta.progressToken must be a string or an integer") }
+            progress = ProgressTarget(token: token, sink: sink)
+        }
+        let call = ToolCall(id: id, arguments: arguments, meta: meta, progress: progress, context: context)
+        if name.hasPrefix(ToolDefinition.reservedPrefix) {
+            guard ManagementTools.definitions.contains(where: { $0.name == name }) else {
+                throw JSONRPCError.invalidParams("unknown tool \(name)")
+            }
+            return try await ManagementTools(server: self).call(name, call)
+        }
+        guard let tool = catalog.tool(named: name) else {
+            throw JSONRPCError.invalidParams("unknown tool \(name): no Ready agent offers that capability now (tools/list shows what is offered)")
+        }
+        return try await callCapability(tool, call)
+    }
+
+    /// A capability tool: validate, create the task, await it.
+    private func callCapability(_ tool: ToolDefinition, _ call: ToolCall) async throws -> JSON? {
+        let payload = JSON.object(call.arguments)
+        if let problem = ArgumentCheck.violation(of: payload, against: tool.inputSchema) {
+            return ToolResult.error("Invalid arguments for \(tool.name): \(problem).")
+        }
+        do throws(SizeLimitError) {
+            try Limits.checkPayload(payload)
+        } catch {
+            return ToolResult.error("The arguments are too large: \(error).")
+        }
+        let options = try CallOptions.parse(call.meta, prefix: CallOptions.metaPrefix)
+        do {
+            try await authority.authorize(call.context.caller, verb: "create", resource: "tasks", namespace: configuration.taskNamespace)
+        } catch {
+            return ToolResult.error("Not allowed: \(error.message)")
+        }
+        let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
+        let created: TaskResource
+        do {
+            created = try await submitter.submit(TaskRequest(capabilities: [tool.name], payload: payload, options: options,
+                                                             caller: call.context.caller, request: request)).task
+        } catch {
+            return ToolResult.error("Could not create the task: \(error).")
+        }
+        let cancellation = inFlight.register(request)
+        defer { inFlight.unregister(request) }
+        let outcome = await waiter.wait(for: created, limit: call.progress == nil ? configuration.maxCallWait : nil,
+                                        progress: call.progress, cancellation: cancellation)
+        return await answer(outcome, task: created, hasOutputSchema: tool.outputSchema != nil, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
+    }
+
+    /// Turns a wait's outcome into the call's result; nil for a cancelled call (cancelling its task first).
+    func answer(_ outcome: WaitOutcome, task: TaskResource, hasOutputSchema: Bool, waitedFor: String) async -> JSON? {
+        switch outcome {
+        case .final(let task):
+            return ToolResult.finished(task)
+        case .timedOut(let task):
+            return ToolResult.stillRunning(task, why: waitedFor, toolHasOutputSchema: hasOutputSchema)
+        case .stopping(let task):
+            return ToolResult.stillRunning(task, why: "This replica of the front end is shutting down.", toolHasOutputSchema: hasOutputSchema)
+        case .lost(let why):
+            return ToolResult.error("Lost track of task \(task.key): \(why).")
+        case .cancelled:
+            do {
+                _ = try await submitter.cancel(task.name)
+                logger.info("call cancelled by the client; cancel requested on its task", metadata: ["task": "\(task.key)"])
+            } catch {
+                logger.warning("could not cancel the task of a cancelled call", metadata: ["task": "\(task.key)", "error": "\(error)"])
+            }
+            return nil
+        }
+    }
+}
+
+/// One tools/call as the tool implementations see it.
+struct ToolCall: Sendable {
+    var id: JSONRPCID
+    var arguments: JSONObject
+    var meta: JSONObject
+    var progress: ProgressTarget?
+    var context: RequestContext
+}

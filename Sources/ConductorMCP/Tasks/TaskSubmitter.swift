@@ -1,0 +1,104 @@
+import ConductorAPI
+import Crypto
+import Foundation
+import KubeClient
+import KubeJSON
+
+/// A Task the front end could not create, read or change, with what it was doing.
+struct TaskOperationError: Error, Sendable, CustomStringConvertible {
+    var operation: String
+    var task: String
+    var underlying: String
+    /// The API server's reason, when it answered (NotFound, Forbidden, Invalid...).
+    var reason: KubeAPIError.Reason?
+
+    var description: String { "\(operation) task \(task): \(underlying)" }
+}
+
+/// What a new task is made of.
+struct TaskRequest: Sendable {
+    var capabilities: [String]
+    var payload: JSON
+    var options: CallOptions
+    var caller: Caller
+    /// The session and JSON-RPC id of the call that made it (nil for `conductor_submit`), so that a
+    /// cancellation reaching any replica finds its task.
+    var request: String?
+}
+
+/// Creates, reads and cancels the front end's Tasks in its task namespace.
+struct TaskSubmitter: Sendable {
+    /// On every task it creates: who asked.
+    static let callerAnnotation = "mcp.io/caller"
+    /// On a task a tools/call created: `<session nonce> <JSON-RPC id>`.
+    static let requestAnnotation = "mcp.io/request"
+
+    let tasks: ResourceClient<TaskResource>
+    let namespace: String
+
+    init(client: KubeClient, namespace: String) {
+        tasks = client.resource(TaskResource.self, namespace: namespace)
+        self.namespace = namespace
+    }
+
+    /// Creates the task; with an idempotency key, the task that key already made if there is one
+    /// (`reused` true), so that a retry attaches to the first call's work instead of running it again.
+    func submit(_ request: TaskRequest) async throws(TaskOperationError) -> (task: TaskResource, reused: Bool) {
+        var annotations = [Self.callerAnnotation: request.caller.username]
+        if let origin = request.request { annotations[Self.requestAnnotation] = origin }
+        for _ in 0..<3 {
+            let name = request.options.idempotencyKey.map { Self.name(caller: request.caller, idempotencyKey: $0) } ?? Self.randomName()
+            let task = TaskResource(
+                metadata: ObjectMeta(name: name, namespace: namespace,
+                                     labels: [Labels.managedBy: Labels.managedByValue, Labels.name: Labels.nameValue],
+                                     annotations: annotations),
+                spec: TaskSpec(requiredCapabilities: request.capabilities, priority: request.options.priority, payload: request.payload,
+                               deadline: request.options.deadline, retryPolicy: request.options.retryPolicy,
+                               affinity: request.options.affinity, idempotencyKey: request.options.idempotencyKey))
+            do {
+                return (try await tasks.create(task), false)
+            } catch let error as KubeAPIError where error.reason == .alreadyExists {
+                // A random name taken by chance: another name. A derived one: the retry's task.
+                guard request.options.idempotencyKey != nil else { continue }
+                return (try await get(name), true)
+            } catch {
+                throw Self.failure("creating", name, error)
+            }
+        }
+        throw TaskOperationError(operation: "creating", task: "\(namespace)/mcp-…", underlying: "three random names were taken", reason: nil)
+    }
+
+    func get(_ name: String) async throws(TaskOperationError) -> TaskResource {
+        do {
+            return try await tasks.get(name)
+        } catch {
+            throw Self.failure("reading", name, error)
+        }
+    }
+
+    /// Sets `spec.cancel` (a merge patch of that field alone): the controller fails the task `Cancelled` and
+    /// its agent stops the work.
+    func cancel(_ name: String) async throws(TaskOperationError) -> TaskResource {
+        do {
+            return try await tasks.patch(name, .merge(["spec": ["cancel": true]]))
+        } catch {
+            throw Self.failure("cancelling", name, error)
+        }
+    }
+
+    /// The task name an idempotency key maps to: the same for the same caller and key, on any replica and
+    /// after any restart, and different across callers (a caller cannot attach to another's task).
+    static func name(caller: Caller, idempotencyKey: String) -> String {
+        let digest = SHA256.hash(data: Array("\(caller.username)\n\(idempotencyKey)".utf8))
+        return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func randomName() -> String {
+        "mcp-" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    private static func failure(_ operation: String, _ name: String, _ error: any Error) -> TaskOperationError {
+        let api = error as? KubeAPIError
+        return TaskOperationError(operation: operation, task: name, underlying: api?.message ?? "\(error)", reason: api?.reason)
+    }
+}

@@ -1,0 +1,140 @@
+import ConductorAPI
+import ConductorController
+import KubeClient
+import KubeJSON
+
+/// How a wait for a task ended.
+enum WaitOutcome: Sendable {
+    /// Completed, or Failed for good.
+    case final(TaskResource)
+    /// The wait's limit passed first; the task goes on (as it was last seen).
+    case timedOut(TaskResource)
+    /// The client cancelled the call (`notifications/cancelled`).
+    case cancelled
+    /// The front end is shutting down; the task goes on.
+    case stopping(TaskResource)
+    /// The task was deleted, or is unknown to this replica.
+    case lost(String)
+}
+
+/// Progress notifications for one call: the client's token and the call's own stream.
+struct ProgressTarget: Sendable {
+    var token: JSON
+    var sink: NotificationSink
+}
+
+/// Waits for a task on its actor (`Supervisor.awaitTerminal`: parked on a continuation, woken by the watch
+/// event that makes it final; no polling), racing the call's limit, its cancellation and the front end's
+/// shutdown; meanwhile relays the task's progress and phase changes, and at least every `heartbeat`, to a
+/// caller that asked for progress.
+struct TaskWaiter: Sendable {
+    let supervisor: Supervisor
+    let cache: Informer<TaskResource>
+    let hub: TaskEventHub
+    let stopping: Signal
+    /// Clients reset their timeouts on progress; 15 s is well under the shortest common limit (60 s).
+    let heartbeat: Duration
+
+    func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
+        let key = created.key
+        let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
+        return await withTaskGroup(of: WaitOutcome?.self) { group in
+            group.addTask {
+                do {
+                    return .final(try await supervisor.awaitTerminal(created: created))
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    return .lost("\(error)")
+                }
+            }
+            if let limit {
+                group.addTask {
+                    do { try await Task.sleep(for: limit) } catch { return nil }
+                    return .timedOut(latest())
+                }
+            }
+            if let cancellation {
+                group.addTask {
+                    await cancellation.wait()
+                    return Task.isCancelled ? nil : .cancelled
+                }
+            }
+            group.addTask {
+                await stopping.wait()
+                return Task.isCancelled ? nil : .stopping(latest())
+            }
+            if let progress {
+                group.addTask {
+                    await relayProgress(of: created, to: progress)
+                    return nil
+                }
+            }
+            while let next = await group.next() {
+                if let outcome = next {
+                    group.cancelAll()
+                    return outcome
+                }
+            }
+            return .lost("the wait for \(key) ended without an outcome")
+        }
+    }
+
+    /// Sends `notifications/progress` now, at each change of the task's phase or progress, and every
+    /// `heartbeat` without one, until cancelled.
+    private func relayProgress(of created: TaskResource, to target: ProgressTarget) async {
+        let (signals, feed) = AsyncStream.makeStream(of: TaskResource?.self, bufferingPolicy: .bufferingNewest(8))
+        await withDiscardingTaskGroup { group in
+            let versions = hub.versions(of: created.key)
+            group.addTask {
+                for await version in versions { feed.yield(version) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: heartbeat) } catch { return }
+                    feed.yield(nil)
+                }
+            }
+            group.addTask {
+                var reporter = ProgressReporter(target: target)
+                await reporter.report(cache.get(created.key) ?? created, force: true)
+                for await signal in signals {
+                    if let version = signal {
+                        await reporter.report(version, force: false)
+                    } else {
+                        await reporter.report(reporter.last ?? created, force: true)
+                    }
+                }
+            }
+            // The group ends when the wait cancels it.
+        }
+        feed.finish()
+    }
+}
+
+/// Turns task versions into `notifications/progress`, only when something a client sees changed. Progress
+/// must increase at every notification: the agent's `current` when it grew, else a step above the last
+/// value sent (a phase change or a heartbeat), so that the message can change while the number may not.
+struct ProgressReporter: Sendable {
+    let target: ProgressTarget
+    private(set) var last: TaskResource?
+    private var sent: Double = 0
+    private var lastSeen: (phase: TaskPhase, progress: TaskProgress?)?
+
+    init(target: ProgressTarget) {
+        self.target = target
+    }
+
+    mutating func report(_ task: TaskResource, force: Bool) async {
+        last = task
+        let seen = (phase: task.status.effectivePhase, progress: task.status.progress)
+        if !force, let lastSeen, lastSeen.phase == seen.phase, lastSeen.progress == seen.progress { return }
+        lastSeen = seen
+        var value = sent + 0.001
+        if let current = task.status.progress?.current, current > sent { value = current }
+        sent = value
+        var params: JSONObject = ["progressToken": target.token, "progress": .double(value), "message": .string(TaskSummary.line(task))]
+        if let total = task.status.progress?.total, total >= value { params["total"] = .double(total) }
+        await target.sink.send(JSONRPCMessage.notification("notifications/progress", .object(params)))
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import ConductorAPI
+import ConductorController
+import ConductorMCP
+import Foundation
+import KubeClient
+import Logging
+import ServiceLifecycle
+
+/// How MCP callers are authenticated.
+enum MCPAuthMode: String, ExpressibleByArgument, CaseIterable {
+    /// Everyone is system:anonymous: loopback only.
+    case none
+    /// Bearer tokens checked with a TokenReview, calls authorized with SubjectAccessReviews: the next step
+    /// (issue 9); `CallerAuthority` is its seam.
+    case kubernetes
+}
+
+/// The MCP front end's options, shared by `run` and `dev`.
+struct MCPOptions: ParsableArguments {
+    @Option(help: "The MCP front end's port (streamable HTTP at /mcp). dev: 8080 when not given. run: served only when given, until --mcp-auth kubernetes exists.")
+    var mcpPort: Int?
+
+    @Option(help: "The address the MCP front end listens on; 127.0.0.1 when not given.")
+    var mcpBind: String?
+
+    @Option(help: "How MCP callers are authenticated: none (allowed only on loopback) or kubernetes (TokenReview; not implemented yet).")
+    var mcpAuth: MCPAuthMode?
+
+    @Option(help: "Seconds a tool call without a progress token waits for its task before answering with the task's name (the work goes on; conductor_wait fetches it). Under the 60 s many clients allow.")
+    var mcpMaxCallWait: Double = 55
+
+    @Option(help: "Where tool calls create their Tasks: the controller's --task-namespace when given, else default.")
+    var mcpTaskNamespace: String?
+
+    @Option(help: "A file holding the key (at least 32 bytes, hex or raw) that signs MCP session ids; every replica needs the same one (mount a Secret) so that any replica serves any session. dev: <data-dir>/mcp-session.key, made when missing; run without it: a key of this process only.")
+    var mcpSessionKeyFile: String?
+
+    @Option(help: "A browser Origin allowed to call the front end, such as https://app.example.com (repeatable); loopback origins are allowed when bound to loopback, and the front end's own host always.")
+    var mcpAllowedOrigin: [String] = []
+
+    @Option(help: ArgumentHelp("Seconds between progress notifications while a call that asked for progress waits and nothing changes.", visibility: .hidden))
+    var mcpProgressInterval: Double = 15
+
+    func validate() throws {
+        if let mcpPort { guard (0...65535).contains(mcpPort) else { throw ValidationError("--mcp-port must be between 0 and 65535, got \(mcpPort)") } }
+        guard mcpMaxCallWait > 0 else { throw ValidationError("--mcp-max-call-wait must be above 0, got \(mcpMaxCallWait)") }
+        guard mcpProgressInterval > 0 else { throw ValidationError("--mcp-progress-interval must be above 0") }
+        if let mcpTaskNamespace { try validateName(mcpTaskNamespace, option: "--mcp-task-namespace") }
+    }
+
+    /// The front end for `controller`, or nil when not served. `defaultPort` nil: off unless --mcp-port.
+    func frontEnd(controller: Controller, client: KubeClient, controllerOptions: ControllerOptions, defaultPort: Int?,
+                  defaultSessionKeyFile: String?, logger: Logger, onServing: @escaping @Sendable (String) -> Void) throws -> MCPFrontEnd? {
+        guard let port = mcpPort ?? defaultPort else { return nil }
+        let bind = mcpBind ?? "127.0.0.1"
+        switch mcpAuth ?? (defaultPort == nil ? .kubernetes : .none) {
+        case .none:
+            do { try MCPConfiguration.checkUnauthenticated(bind: bind) } catch { throw ValidationError("\(error)") }
+        case .kubernetes:
+            throw ValidationError("--mcp-auth kubernetes (TokenReview) is not implemented yet: serve MCP on loopback with --mcp-auth none --mcp-bind 127.0.0.1")
+        }
+        let namespace = mcpTaskNamespace ?? controllerOptions.taskNamespace ?? "default"
+        if let watched = controllerOptions.taskNamespace, watched != namespace {
+            throw ValidationError("--mcp-task-namespace \(namespace) is not the controller's --task-namespace \(watched): its tasks would never be scheduled")
+        }
+        let key: [UInt8]
+        if let file = mcpSessionKeyFile {
+            key = try SessionKey.load(at: file)
+        } else if let file = defaultSessionKeyFile {
+            key = try SessionKey.loadOrCreate(at: file)
+        } else {
+            logger.warning("no --mcp-session-key-file: MCP sessions are valid on this replica only, until it restarts")
+            key = SessionKey.ephemeral()
+        }
+        let configuration = MCPConfiguration(
+            bind: bind, port: port, taskNamespace: namespace, maxCallWait: .milliseconds(Int64(mcpMaxCallWait * 1000)),
+            progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin)
+        return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: NoAuthentication(),
+                           logger: logger, onServing: onServing)
+    }
+}
+
+/// What `conductor dev` prints once MCP serves: the URL and a configuration to paste into a client.
+func printMCPClientConfiguration(url: String) {
+    let text = """
+
+        MCP front end: \(url)
+        Client configuration (Claude Code .mcp.json, Cursor, VS Code and other hosts that take mcpServers):
+        {"mcpServers": {"conductor": {"type": "http", "url": "\(url)"}}}
+
+        """
+    FileHandle.standardOutput.write(Data(text.utf8))
+}

@@ -1,0 +1,527 @@
+"""The MCP front end, judged by the official Python MCP SDK (PyPI `mcp`, `Client(url, mode="legacy")`) and by
+raw HTTP where the SDK hides what is checked (status codes, SSE framing). Against `conductor dev` as a
+process, with simulated agents (mcp_agent.SimAgent) that declare their capabilities' schemas."""
+import json
+import pathlib
+import signal
+import ssl
+import subprocess
+import time
+import uuid
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from conftest import ROOT, conductor_binary, free_port
+from mcp_agent import SimAgent
+
+MAX_CALL_WAIT = 4
+
+INPUT_SCHEMA = {"type": "object", "required": ["text"],
+                "properties": {"text": {"type": "string"}, "steps": {"type": "integer", "minimum": 0},
+                               "stepSeconds": {"type": "number"}, "fail": {"type": "string"},
+                               "waitForCancel": {"type": "boolean"}}}
+OUTPUT_SCHEMA = {"type": "object", "required": ["echo"],
+                 "properties": {"echo": {"type": "string"}, "length": {"type": "integer"}, "agent": {"type": "string"}}}
+
+
+class MCPDev:
+    """`conductor dev` with the MCP front end on a free port."""
+
+    def __init__(self, data_dir: pathlib.Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.health_port = free_port()
+        self.mcp_port = free_port()
+        self.log_path = data_dir / "dev.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.mcp_port}/mcp"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port),
+             "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--log-format", "json"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200
+                if ready and httpx.get(self.url, timeout=1.0).status_code in (400, 406) and self._crds_served():
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"conductor dev not ready within {timeout}s: {self.log_path.read_text()}")
+
+    def _crds_served(self) -> bool:
+        with self.api() as api:
+            return api.get("/apis/mcp.io/v1/namespaces/default/tasks").status_code == 200 and \
+                api.get("/api/v1/namespaces/mcp-system").status_code == 200
+
+    def stop(self) -> int:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError("conductor dev did not stop within 15 s of SIGTERM")
+        return self.process.returncode if self.process else 0
+
+    def api(self) -> httpx.Client:
+        token = (self.data_dir / "tokens.csv").read_text().splitlines()[0].split(",")[0]
+        tls = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=tls,
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    process = MCPDev(tmp_path_factory.mktemp("mcp") / "dev")
+    process.start()
+    yield process
+    assert process.stop() == 0, process.log_path.read_text()[-4000:]
+
+
+@pytest.fixture
+def api(dev):
+    with dev.api() as client:
+        yield client
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def echo_capability(name: str, output_schema: bool = True) -> dict:
+    capability = {"name": name, "title": "Echo", "description": f"Echoes text ({name}).", "inputSchema": INPUT_SCHEMA}
+    if output_schema:
+        capability["outputSchema"] = OUTPUT_SCHEMA
+    return capability
+
+
+@pytest.fixture
+def echo_agent(api):
+    """An agent offering one echo capability with input and output schemas; its name is `agent.tool`."""
+    tool = unique("echo")
+    agent = SimAgent(api, unique("agent").replace("_", "-"), [echo_capability(tool)]).start()
+    agent.tool = tool
+    yield agent
+    agent.stop()
+
+
+def wait_until(condition, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met within {timeout}s")
+
+
+async def await_until(condition, timeout: float = 20.0, what: str = "condition"):
+    with anyio.fail_after(timeout):
+        while True:
+            value = await condition()
+            if value:
+                return value
+            await anyio.sleep(0.05)
+
+
+async def tool_names(client: Client) -> set[str]:
+    return {tool.name for tool in (await client.list_tools()).tools}
+
+
+def client(dev: MCPDev, **kwargs) -> Client:
+    return Client(dev.url, mode="legacy", read_timeout_seconds=60, **kwargs)
+
+
+# The SDK as client
+
+
+def test_tools_appear_and_disappear_with_agents_and_list_changed_is_sent(dev, api):
+    tool = unique("weather")
+    notices: list[str] = []
+
+    async def on_message(message):
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            notices.append("list_changed")
+
+    async def main():
+        async with client(dev, message_handler=on_message) as session:
+            assert session.protocol_version == "2025-11-25"
+            names = await tool_names(session)
+            assert tool not in names
+            assert {"conductor_submit", "conductor_get", "conductor_wait", "conductor_cancel", "conductor_list_tasks",
+                    "conductor_list_agents"} <= names
+            agent = SimAgent(api, unique("agent").replace("_", "-"), [echo_capability(tool)]).start()
+            try:
+                await await_until(lambda: anyio.to_thread.run_sync(lambda: bool(notices)), what="tools/list_changed")
+                listed = await await_until(
+                    lambda: _find_tool(session, tool), what=f"{tool} in tools/list")
+                assert listed.description == f"Echoes text ({tool})."
+                assert listed.input_schema == INPUT_SCHEMA
+                assert listed.output_schema == OUTPUT_SCHEMA
+                seen = len(notices)
+            finally:
+                agent.stop()
+            await await_until(lambda: anyio.to_thread.run_sync(lambda: len(notices) > seen), what="list_changed on leaving")
+            assert tool not in await tool_names(session)
+
+    anyio.run(main)
+
+
+async def _find_tool(session: Client, name: str):
+    for tool in (await session.list_tools()).tools:
+        if tool.name == name:
+            return tool
+    return None
+
+
+def test_a_call_returns_the_agents_result_structured_and_as_text(dev, echo_agent):
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            result = await session.call_tool(echo_agent.tool, {"text": "hello"})
+            assert not result.is_error, result
+            assert result.structured_content == {"echo": "hello", "length": 5, "agent": echo_agent.name}
+            assert json.loads(result.content[0].text) == result.structured_content
+
+    anyio.run(main)
+
+
+def test_a_failing_task_is_a_tool_error_with_its_reason_and_message(dev, echo_agent):
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            result = await session.call_tool(echo_agent.tool, {"text": "x", "fail": "disk on fire"},
+                                             meta={"mcp.io/retryPolicy": {"maxRetries": 0}})
+            assert result.is_error
+            assert "failed" in result.content[0].text and "RetriesExhausted" in result.content[0].text, result.content[0].text
+
+    anyio.run(main)
+
+
+def test_invalid_arguments_are_a_tool_error_naming_the_field(dev, echo_agent):
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            wrong_type = await session.call_tool(echo_agent.tool, {"text": 5})
+            assert wrong_type.is_error
+            assert "`text`: expected string, got integer" in wrong_type.content[0].text, wrong_type.content[0].text
+            missing = await session.call_tool(echo_agent.tool, {"steps": 1})
+            assert missing.is_error and "`text` is required" in missing.content[0].text, missing.content[0].text
+        assert echo_agent.executions == {}
+
+    anyio.run(main)
+
+
+def test_progress_arrives_while_the_call_waits(dev, echo_agent):
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        updates.append((progress, total, message))
+
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            result = await session.call_tool(echo_agent.tool, {"text": "slow", "steps": 3, "stepSeconds": 0.4},
+                                             progress_callback=on_progress)
+            assert not result.is_error and result.structured_content["echo"] == "slow"
+
+    anyio.run(main)
+    messages = [message for _, _, message in updates]
+    assert any(m and m.startswith("Pending") or m and m.startswith("Assigned") or m and m.startswith("Running") for m in messages), messages
+    assert any(m and "step 3 of 3" in m for m in messages), messages
+    values = [progress for progress, _, _ in updates]
+    assert values == sorted(values) and len(set(values)) == len(values), values
+    assert (3.0, 3.0) in [(p, t) for p, t, _ in updates], updates
+
+
+def test_the_same_idempotency_key_twice_runs_the_work_once(dev, api, echo_agent):
+    key = unique("key")
+
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            first = await session.call_tool(echo_agent.tool, {"text": "once"}, meta={"mcp.io/idempotencyKey": key})
+        async with client(dev) as again:
+            second = await again.call_tool(echo_agent.tool, {"text": "once"}, meta={"mcp.io/idempotencyKey": key})
+        assert not first.is_error and first.structured_content == second.structured_content
+
+    anyio.run(main)
+    tasks = [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+             if t["spec"].get("idempotencyKey") == key]
+    assert len(tasks) == 1
+    assert echo_agent.executions == {tasks[0]["metadata"]["name"]: 1}
+    assert tasks[0]["metadata"]["annotations"]["mcp.io/caller"] == "system:anonymous"
+
+
+def test_a_long_call_without_a_progress_token_answers_with_the_tasks_name_and_the_result_is_fetched_later(dev, api):
+    tool = unique("slow")
+    agent = SimAgent(api, unique("agent").replace("_", "-"), [echo_capability(tool, output_schema=False)]).start()
+
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, tool), what="the tool")
+            started = time.monotonic()
+            early = await session.call_tool(tool, {"text": "later", "steps": 1, "stepSeconds": MAX_CALL_WAIT + 2})
+            assert MAX_CALL_WAIT - 0.5 <= time.monotonic() - started < MAX_CALL_WAIT + 2
+            assert not early.is_error
+            assert early.structured_content["done"] is False
+            name = early.structured_content["task"]
+            assert name in early.content[0].text and "conductor_wait" in early.content[0].text
+            done = await session.call_tool("conductor_wait", {"name": name, "timeoutSeconds": 30})
+            assert done.structured_content["done"] is True
+            assert done.structured_content["result"]["echo"] == "later"
+
+    try:
+        anyio.run(main)
+    finally:
+        agent.stop()
+
+
+def test_management_tools_submit_wait_get_list_and_cancel(dev, echo_agent):
+    async def main():
+        async with client(dev) as session:
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool")
+            submitted = await session.call_tool("conductor_submit", {"capabilities": [echo_agent.tool], "payload": {"text": "m"},
+                                                                     "priority": 7})
+            assert not submitted.is_error, submitted.content[0].text
+            name = submitted.structured_content["name"]
+            waited = await session.call_tool("conductor_wait", {"name": name})
+            assert waited.structured_content["done"] is True and waited.structured_content["result"]["echo"] == "m"
+            got = await session.call_tool("conductor_get", {"name": name})
+            assert got.structured_content["phase"] == "Completed" and got.structured_content["agent"] == echo_agent.name
+            second = await session.call_tool("conductor_submit", {"capabilities": [echo_agent.tool], "payload": {"text": "n"}})
+            await session.call_tool("conductor_wait", {"name": second.structured_content["name"]})
+
+            page = await session.call_tool("conductor_list_tasks", {"capability": echo_agent.tool, "limit": 1})
+            assert len(page.structured_content["tasks"]) == 1 and "nextCursor" in page.structured_content
+            rest = await session.call_tool("conductor_list_tasks", {"capability": echo_agent.tool, "limit": 10,
+                                                                    "cursor": page.structured_content["nextCursor"]})
+            listed = page.structured_content["tasks"] + rest.structured_content["tasks"]
+            assert {t["name"] for t in listed} == {name, second.structured_content["name"]}
+            completed = await session.call_tool("conductor_list_tasks", {"capability": echo_agent.tool, "phase": "Pending"})
+            assert completed.structured_content["tasks"] == []
+
+            agents = await session.call_tool("conductor_list_agents", {})
+            mine = [a for a in agents.structured_content["agents"] if a["name"] == echo_agent.name]
+            assert mine and mine[0]["phase"] == "Ready" and mine[0]["capabilities"] == [echo_agent.tool]
+
+            held = await session.call_tool("conductor_submit", {"capabilities": [echo_agent.tool],
+                                                                "payload": {"text": "c", "waitForCancel": True}})
+            held_name = held.structured_content["name"]
+            await await_until(lambda: _phase(session, held_name, "Running"), what="the held task running")
+            cancelled = await session.call_tool("conductor_cancel", {"name": held_name})
+            assert cancelled.structured_content["cancelRequested"] is True
+            ended = await session.call_tool("conductor_wait", {"name": held_name, "timeoutSeconds": 20})
+            assert ended.structured_content["phase"] == "Failed" and ended.structured_content["reason"] == "Cancelled"
+
+            missing = await session.call_tool("conductor_get", {"name": "mcp-none"})
+            assert missing.is_error and "No task mcp-none" in missing.content[0].text
+
+    anyio.run(main)
+    wait_until(lambda: echo_agent.cancelled, what="the agent saw the cancellation")
+
+
+async def _phase(session: Client, name: str, phase: str) -> bool:
+    got = await session.call_tool("conductor_get", {"name": name})
+    return got.structured_content["phase"] == phase
+
+
+# Raw HTTP: what the SDK does not show
+
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def initialize(http: httpx.Client, url: str, version: str = "2025-11-25") -> str:
+    r = http.post(url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                                              "params": {"protocolVersion": version, "capabilities": {},
+                                                         "clientInfo": {"name": "raw", "version": "1"}}})
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["protocolVersion"] == version
+    session = r.headers["mcp-session-id"]
+    assert all(0x21 <= ord(c) <= 0x7E for c in session)
+    r = http.post(url, headers={**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": version},
+                  json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert r.status_code == 202 and r.content == b""
+    return session
+
+
+def session_headers(session: str) -> dict:
+    return {**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+
+
+def sse_events(response: httpx.Response):
+    """Yields (id, data) per event of an SSE response as it arrives."""
+    event_id, data = None, []
+    for line in response.iter_lines():
+        if line == "":
+            if event_id is not None or data:
+                yield event_id, "\n".join(data)
+            event_id, data = None, []
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+def test_progress_goes_on_the_calls_own_sse_stream_before_its_answer(dev, echo_agent):
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+        body = {"jsonrpc": "2.0", "id": "call-1", "method": "tools/call",
+                "params": {"name": echo_agent.tool, "arguments": {"text": "s", "steps": 2, "stepSeconds": 0.2},
+                           "_meta": {"progressToken": "p1"}}}
+        with http.stream("POST", dev.url, headers=session_headers(session), json=body) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            events = list(sse_events(r))
+    first_id, first_data = events[0]
+    assert first_data == "" and first_id.endswith("-0"), events[0]
+    stream = first_id.rsplit("-", 1)[0]
+    assert all(event_id.startswith(stream + "-") for event_id, _ in events)
+    messages = [json.loads(data) for _, data in events[1:]]
+    progress = [m for m in messages if m.get("method") == "notifications/progress"]
+    assert progress and all(m["params"]["progressToken"] == "p1" for m in progress)
+    assert messages[-1]["id"] == "call-1" and messages[-1]["result"]["structuredContent"]["echo"] == "s"
+    assert all("id" not in m for m in messages[:-1])
+
+
+def _raw_tools(http: httpx.Client, url: str, session: str) -> set[str]:
+    r = http.post(url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": "l", "method": "tools/list"})
+    return {t["name"] for t in r.json()["result"]["tools"]}
+
+
+def test_cancelling_a_call_ends_its_stream_and_cancels_its_task(dev, api, echo_agent):
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+        body = {"jsonrpc": "2.0", "id": 77, "method": "tools/call",
+                "params": {"name": echo_agent.tool, "arguments": {"text": "c", "waitForCancel": True},
+                           "_meta": {"progressToken": 5}}}
+        with http.stream("POST", dev.url, headers=session_headers(session), json=body) as r:
+            events = sse_events(r)
+            next(events)  # priming
+            while True:
+                _, data = next(events)
+                if "Running" in json.loads(data)["params"].get("message", ""):
+                    break
+            with httpx.Client(timeout=30) as other:
+                cancel = other.post(dev.url, headers=session_headers(session),
+                                    json={"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                          "params": {"requestId": 77, "reason": "user"}})
+                assert cancel.status_code == 202
+            rest = [json.loads(data) for _, data in events]
+        assert all("id" not in m for m in rest), rest  # no answer for a cancelled request
+    task = wait_until(lambda: _task_with_request(api, session, 77), what="the call's task")
+    assert task["spec"]["cancel"] is True
+    wait_until(lambda: _get(api, task)["status"].get("reason") == "Cancelled", what="the task Failed Cancelled")
+    wait_until(lambda: task["metadata"]["name"] in echo_agent.cancelled, what="the agent stopped the work")
+
+
+def _task_with_request(api, session, request_id):
+    for task in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]:
+        annotation = task["metadata"].get("annotations", {}).get("mcp.io/request", "")
+        if annotation.endswith(f" {request_id}") and task["spec"].get("cancel"):
+            return task
+    return None
+
+
+def _get(api, task):
+    return api.get(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}").json()
+
+
+def test_bad_json_rpc_gets_the_specified_errors(dev):
+    with httpx.Client(timeout=30) as http:
+        r = http.post(dev.url, headers=HEADERS, content=b"{not json")
+        assert r.status_code == 400 and r.json()["error"]["code"] == -32700 and r.json()["id"] is None
+        r = http.post(dev.url, headers=HEADERS, content=b"[]")
+        assert r.status_code == 400 and r.json()["error"]["code"] == -32600
+        r = http.post(dev.url, headers=HEADERS, json={"jsonrpc": "1.0", "id": 1, "method": "ping"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == -32600
+        session = initialize(http, dev.url)
+        r = http.post(dev.url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": 2, "method": "nope/nothing"})
+        assert r.json()["error"]["code"] == -32601 and r.json()["id"] == 2
+        r = http.post(dev.url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                                                       "params": {"arguments": {}}})
+        assert r.json()["error"]["code"] == -32602
+        r = http.post(dev.url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                                                                       "params": {"name": "no_such_tool"}})
+        assert r.json()["error"]["code"] == -32602 and "no_such_tool" in r.json()["error"]["message"]
+        r = http.post(dev.url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": 5, "method": "ping"})
+        assert r.json() == {"jsonrpc": "2.0", "id": 5, "result": {}}
+
+
+def test_origin_is_validated(dev):
+    with httpx.Client(timeout=30) as http:
+        r = http.post(dev.url, headers={**HEADERS, "Origin": "http://evil.example"},
+                      json={"jsonrpc": "2.0", "id": 0, "method": "ping"})
+        assert r.status_code == 403 and r.json()["error"]["code"] == -32600
+        r = http.post(dev.url, headers={**HEADERS, "Origin": "http://localhost:3000"},
+                      json={"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+        assert r.status_code == 200
+
+
+def test_a_body_over_the_payload_cap_is_refused_naming_the_cap(dev):
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "conductor_submit", "arguments": {"capabilities": ["x"], "payload": {"blob": "x" * 300_000}}}}
+        r = http.post(dev.url, headers=session_headers(session), json=big)
+        assert r.status_code == 413
+        assert "256 KiB (262144 bytes)" in r.json()["error"]["message"], r.text
+        # Under the body cap but over the payload cap: a tool error naming the limit.
+        near = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "conductor_submit", "arguments": {"capabilities": ["x"], "payload": {"blob": "x" * 265_000}}}}
+        r = http.post(dev.url, headers=session_headers(session), json=near)
+        result = r.json()["result"]
+        assert result["isError"] and "262144" in result["content"][0]["text"], result
+
+
+def test_sessions_versions_and_methods_are_checked(dev):
+    with httpx.Client(timeout=30) as http:
+        old = initialize(http, dev.url, version="2025-03-26")
+        assert old
+        r = http.post(dev.url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                                                      "params": {"protocolVersion": "2099-01-01", "capabilities": {},
+                                                                 "clientInfo": {"name": "x", "version": "1"}}})
+        assert r.json()["result"]["protocolVersion"] == "2025-11-25"
+        session = initialize(http, dev.url)
+        r = http.post(dev.url, headers={**session_headers(session), "MCP-Protocol-Version": "1999-01-01"},
+                      json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 400
+        r = http.post(dev.url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 400 and "MCP-Session-Id" in r.json()["error"]["message"]
+        forged = session[:-4] + ("AAAA" if not session.endswith("AAAA") else "BBBB")
+        r = http.post(dev.url, headers=session_headers(forged), json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 404
+        r = http.post(dev.url, headers={**session_headers(session), "Accept": "application/json"},
+                      json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 406
+        with http.stream("GET", dev.url, headers={"Accept": "text/event-stream", "MCP-Session-Id": session}) as g:
+            assert g.status_code == 200 and g.headers["content-type"].startswith("text/event-stream")
+            event_id, data = next(sse_events(g))
+            assert event_id.endswith("-0") and data == ""
+        r = http.delete(dev.url, headers={"MCP-Session-Id": session})
+        assert r.status_code == 200
+        r = http.post(dev.url, headers=session_headers(session), json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert r.status_code == 404
+
+
+def test_dev_prints_the_url_and_a_client_configuration(dev):
+    log = dev.log_path.read_text()
+    assert f"MCP front end: {dev.url}" in log
+    assert json.dumps({"mcpServers": {"conductor": {"type": "http", "url": dev.url}}}).replace(" ", "") in log.replace(" ", "")
