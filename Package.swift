@@ -128,9 +128,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `conductor agent`'s process around the agent runtime: its configuration (file, flags, environment) and the
+        // executors that run a capability's tasks (a command per task, an HTTP endpoint).
+        .target(
+            name: "ConductorAgentHost",
+            dependencies: [
+                "ConductorAgent",
+                "ConductorAPI",
+                "KubeClient",
+                "KubeJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
+                "ConductorAgent",
+                "ConductorAgentHost",
                 "LocalAPIServer",
                 "KubeClient",
                 "ConductorAPI",
@@ -142,6 +159,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -160,6 +178,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(name: "ConductorAgentHostTests", dependencies: ["ConductorAgentHost", "ConductorAgent", "ConductorAPI", "KubeJSON"]),
         .testTarget(name: "ConductorMCPTests", dependencies: ["ConductorMCP", "KubeJSON"]),
         .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
