@@ -31,7 +31,9 @@ class Dev:
         # From the repository's root, as `make dev` runs it: --crds defaults to deploy/crds.
         self.process = subprocess.Popen(
             [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--health-port", str(self.health_port), "--log-format", "json"],
+             "--health-port", str(self.health_port), "--log-format", "json",
+             # The MCP front end must not take the shared default port (8080): tests may run side by side.
+             "--mcp-port", str(free_port())],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
