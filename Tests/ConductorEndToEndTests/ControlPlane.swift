@@ -23,11 +23,15 @@ struct ControlPlane {
     /// Flags every replica gets: quick retries, so that tests of them are short.
     static let quickRetries = ["--retry-backoff-base", "0.2", "--retry-backoff-cap", "2"]
 
-    static func run(replicas: Int = 1, controllerArguments: [String] = quickRetries, _ body: (ControlPlane) async throws -> Void) async throws {
+    /// - Parameter existing: writes what the cluster holds before the replicas start (a restart's situation).
+    static func run(replicas: Int = 1, controllerArguments: [String] = quickRetries,
+                    existing: (KubeClient) async throws -> Void = { _ in },
+                    _ body: (ControlPlane) async throws -> Void) async throws {
         try await withServer { server, client in
             try await applyProjectCRDs(client)
             _ = try? await client.resource(ResourceDescriptor(group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false))
                 .create(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(Installation.systemNamespace)]])
+            try await existing(client)
             var controllers: [ControllerProcess] = []
             for index in 0..<replicas {
                 let identity = "controller-\(index)"
