@@ -1,0 +1,511 @@
+"""`conductor agent` as a platform team runs it: real agent processes with command and http executors against
+`conductor dev` (started as a process), judged with kubectl, which no one here wrote, and with /proc for the
+processes the command executor started."""
+import datetime
+import http.server
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+import yaml
+
+from conftest import ROOT, conductor_binary, free_port
+
+NAMESPACE = "mcp-system"
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
+    """Polls `condition` until it returns something truthy, which it returns; fails naming `what` after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+
+
+class Dev:
+    """`conductor dev` as a process: the API server, CRDs and controller."""
+
+    def __init__(self, data_dir: pathlib.Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.health_port = free_port()
+        self.log_path = data_dir / "dev.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.data_dir / "kubeconfig"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
+                "--health-port", str(self.health_port), "--log-format", "json",
+                # Retries after a failed attempt come after 0.2 s rather than 1 s.
+                "--retry-backoff-base", "0.2"]
+        help_text = subprocess.run([conductor_binary(), "dev", "--help"], capture_output=True, text=True).stdout
+        if "--mcp-port" in help_text:  # the MCP front end, when built in, must not take the shared default port
+            args += ["--mcp-port", str(free_port())]
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+        def ready():
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200 and \
+                    self.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0
+            except httpx.HTTPError:
+                return False
+        wait_for(ready, timeout, "conductor dev ready")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True):
+        return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=input, capture_output=True,
+                              text=True, check=check, timeout=60)
+
+    def create_task(self, capability: str, payload: dict, **spec) -> str:
+        name = f"t-{uuid.uuid4().hex[:10]}"
+        task = {"apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name, "namespace": NAMESPACE},
+                "spec": {"requiredCapabilities": [capability], "payload": payload, **spec}}
+        self.kubectl("create", "-f", "-", input=json.dumps(task))
+        return name
+
+    def task(self, name: str) -> dict:
+        return json.loads(self.kubectl("get", "task", name, "-n", NAMESPACE, "-o", "json").stdout)
+
+    def wait_phase(self, name: str, phases: set[str], timeout: float = 30.0) -> dict:
+        def reached():
+            task = self.task(name)
+            return task if task.get("status", {}).get("phase") in phases and self.settled(task) else None
+        return wait_for(reached, timeout, f"task {name} in {phases}")
+
+    @staticmethod
+    def settled(task: dict) -> bool:
+        """Completed, or Failed for good (a Failed attempt that the controller will retry is not)."""
+        status = task.get("status", {})
+        if status.get("phase") == "Failed":
+            # Final reasons an agent reports itself are final at once (TaskStatus.isFinal); the controller's
+            # own set the Failed condition.
+            return status.get("reason") in {"ResultTooLarge", "Rejected"} or \
+                any(c["type"] == "Failed" and c["status"] == "True" for c in status.get("conditions", []))
+        return True
+
+    def exists(self, kind: str, name: str) -> bool:
+        return self.kubectl("get", kind, name, "-n", NAMESPACE, check=False).returncode == 0
+
+
+def condition_message(task: dict, kind: str) -> str:
+    return next((c.get("message", "") for c in task["status"].get("conditions", []) if c["type"] == kind), "")
+
+
+class Agent:
+    """One `conductor agent` process with its configuration file."""
+
+    def __init__(self, dev: Dev, directory: pathlib.Path, config: dict, drain_timeout: float | None = None):
+        self.dev = dev
+        self.name = config["name"]
+        self.directory = directory
+        self.config_path = directory / f"{self.name}.yaml"
+        self.log_path = directory / f"{self.name}.log"
+        self.health_port = free_port()
+        self.drain_timeout = drain_timeout
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> "Agent":
+        args = [conductor_binary(), "agent", "--config", str(self.config_path), "--kubeconfig", str(self.dev.kubeconfig),
+                "--health-bind", "127.0.0.1", "--health-port", str(self.health_port), "--log-format", "json",
+                "--heartbeat-interval", "1", "--lease-duration", "5"]
+        if self.drain_timeout is not None:
+            args += ["--drain-timeout", str(self.drain_timeout)]
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+        def ready():
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                ok = httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+            # Ready for the scheduler too: the controller saw its heartbeat.
+            return ok and self.dev.kubectl("get", "agent", self.name, "-n", NAMESPACE, "-o",
+                                           "jsonpath={.status.phase}", check=False).stdout == "Ready"
+        wait_for(ready, timeout, f"agent {self.name} ready")
+        return self
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def rss_kib(self) -> int:
+        for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5.0).text
+
+
+def live_processes_in_group(pgid: int) -> list[int]:
+    """The processes of a process group that are alive (zombies, already dead, are not counted)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    process = Dev(tmp_path_factory.mktemp("agent-dev"))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def agents(dev, tmp_path):
+    """Makes agents; kills whatever is left of them after the test."""
+    made: list[Agent] = []
+
+    def make(capabilities: list[dict], name: str | None = None, drain_timeout: float | None = None, **settings) -> Agent:
+        config = {"name": name or f"agent-{uuid.uuid4().hex[:8]}", "namespace": NAMESPACE, "maxConcurrentTasks": 4,
+                  "capabilities": capabilities, **settings}
+        agent = Agent(dev, tmp_path / "agents", config, drain_timeout=drain_timeout)
+        made.append(agent)
+        return agent.start()
+    yield make
+    for agent in made:
+        agent.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def script(tmp_path: pathlib.Path, name: str, body: str) -> list[str]:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return [sys.executable, str(path)]
+
+
+# A program that records its process group, starts a child in it, ignores SIGTERM itself (so that only the
+# SIGKILL after the grace period ends it), and never finishes on its own.
+STUBBORN = """
+    import json, os, signal, subprocess, sys, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen(["sleep", "300"])
+    with open(os.environ["PID_FILE"] + ".tmp", "w") as f:
+        json.dump({"pid": os.getpid(), "pgid": os.getpgid(0), "child": child.pid}, f)
+    os.rename(os.environ["PID_FILE"] + ".tmp", os.environ["PID_FILE"])
+    time.sleep(300)
+"""
+
+
+# MARK: command executor
+
+def test_command_executor_returns_the_result_and_relays_progress(dev, agents):
+    capability = unique("echo")
+    agent = agents([{"name": capability, "description": "Echo the payload back", "inputSchema": {"type": "object"},
+                     "command": [sys.executable, str(ROOT / "examples" / "echo.py")]}])
+    registered = json.loads(dev.kubectl("get", "agent", agent.name, "-n", NAMESPACE, "-o", "json").stdout)
+    assert registered["spec"]["capabilities"] == [capability]
+    assert registered["spec"]["capabilityDetails"][0]["description"] == "Echo the payload back"
+
+    name = dev.create_task(capability, {"message": "hello", "steps": 6, "delaySeconds": 0.4})
+    # Progress is relayed while it runs: a step short of the last is seen in the Task.
+    progress = wait_for(lambda: (p := dev.task(name).get("status", {}).get("progress")) and p.get("current", 0) < 6 and p,
+                        20, "progress while running")
+    assert progress["total"] == 6 and progress["message"].startswith("step "), progress
+    task = dev.wait_phase(name, {"Completed"})
+    status = task["status"]
+    assert status["result"] == {"echo": "hello", "task": name, "attempt": 1}, status
+    assert status["assignedAgent"] == agent.name and status["attempt"] == 1
+    assert status["progress"] == {"current": 6, "total": 6, "message": "step 6 of 6"}, status
+    metrics = agent.metrics()
+    assert f'conductor_agent_tasks_completed_total{{capability="{capability}"}} 1' in metrics, metrics
+    assert "conductor_agent_task_duration_seconds_bucket" in metrics
+
+
+def test_non_json_output_is_wrapped_as_text(dev, agents, tmp_path):
+    capability = unique("words")
+    agents([{"name": capability, "command": script(tmp_path, "words.py", "print('just words')")}])
+    task = dev.wait_phase(dev.create_task(capability, {}), {"Completed"})
+    assert task["status"]["result"] == {"text": "just words"}
+
+
+def test_a_failing_command_fails_with_its_exit_code_and_the_end_of_stderr(dev, agents, tmp_path):
+    capability = unique("fail")
+    agent = agents([{"name": capability, "command": script(tmp_path, "fail.py", """
+        import sys
+        print("reading the input", file=sys.stderr)
+        print("error: the disk is full", file=sys.stderr)
+        sys.exit(3)
+    """)}])
+    name = dev.create_task(capability, {}, retryPolicy={"maxRetries": 1})
+    task = dev.wait_phase(name, {"Failed"})
+    status = task["status"]
+    # Retried once, then final; the agent's message stays in the Running condition.
+    assert status["reason"] == "RetriesExhausted" and status["attempt"] == 2, status
+    message = condition_message(task, "Running")
+    assert "exited with status 3" in message and "error: the disk is full" in message, message
+    assert f'conductor_agent_tasks_failed_total{{capability="{capability}",reason="ExecutionFailed"}} 2' in agent.metrics()
+
+
+def test_the_deadline_stops_the_whole_process_group(dev, agents, tmp_path):
+    capability = unique("slow")
+    pid_file = tmp_path / "deadline.json"
+    agents([{"name": capability, "command": script(tmp_path, "stubborn.py", STUBBORN), "env": {"PID_FILE": str(pid_file)},
+             "terminationGracePeriodSeconds": 1}])
+    deadline = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = dev.create_task(capability, {}, deadline=deadline)
+    wait_for(pid_file.exists, 20, "the program started")
+    group = json.loads(pid_file.read_text())
+    assert group["pid"] == group["pgid"], group  # it leads a process group of its own
+    assert len(live_processes_in_group(group["pgid"])) >= 2
+    task = dev.wait_phase(name, {"Failed"}, timeout=20)
+    assert task["status"]["reason"] == "DeadlineExceeded", task["status"]
+    # SIGTERM to the group ended the child; the program ignored it and got SIGKILL after the grace period.
+    wait_for(lambda: not live_processes_in_group(group["pgid"]), 10, f"process group {group['pgid']} gone")
+
+
+def test_cancellation_stops_the_whole_process_group(dev, agents, tmp_path):
+    capability = unique("cancel")
+    pid_file = tmp_path / "cancel.json"
+    agent = agents([{"name": capability, "command": script(tmp_path, "stubborn.py", STUBBORN), "env": {"PID_FILE": str(pid_file)},
+                     "terminationGracePeriodSeconds": 1}])
+    name = dev.create_task(capability, {})
+    wait_for(pid_file.exists, 20, "the program started")
+    group = json.loads(pid_file.read_text())
+    assert len(live_processes_in_group(group["pgid"])) >= 2
+    dev.kubectl("patch", "task", name, "-n", NAMESPACE, "--type", "merge", "-p", '{"spec": {"cancel": true}}')
+    task = dev.wait_phase(name, {"Failed"})
+    assert task["status"]["reason"] == "Cancelled", task["status"]
+    wait_for(lambda: not live_processes_in_group(group["pgid"]), 10, f"process group {group['pgid']} gone")
+    wait_for(lambda: f'conductor_agent_tasks_cancelled_total{{capability="{capability}"}} 1' in agent.metrics(), 10,
+             "the cancellation counted")
+
+
+def test_output_above_the_result_cap_fails_with_result_too_large(dev, agents, tmp_path):
+    capability = unique("big")
+    agents([{"name": capability, "command": script(tmp_path, "big.py", """
+        import json, sys
+        json.dump({"data": "x" * (300 * 1024)}, sys.stdout)
+    """)}])
+    task = dev.wait_phase(dev.create_task(capability, {}), {"Failed"})
+    status = task["status"]
+    assert status["reason"] == "ResultTooLarge" and status["attempt"] == 1, status  # final: not retried
+    assert "is above 262144 bytes" in status["message"], status
+
+
+def test_a_program_that_writes_forever_is_stopped_and_memory_stays_bounded(dev, agents, tmp_path):
+    capability = unique("forever")
+    pid_file = tmp_path / "forever.json"
+    agent = agents([{"name": capability, "env": {"PID_FILE": str(pid_file)}, "command": script(tmp_path, "forever.py", """
+        import json, os, sys
+        with open(os.environ["PID_FILE"], "w") as f:
+            json.dump({"pgid": os.getpgid(0)}, f)
+        chunk = b"y" * 65536
+        while True:
+            sys.stdout.buffer.write(chunk)
+    """)}])
+    before = agent.rss_kib()
+    task = dev.wait_phase(dev.create_task(capability, {}), {"Failed"})
+    assert task["status"]["reason"] == "ResultTooLarge", task["status"]
+    wait_for(lambda: not live_processes_in_group(json.loads(pid_file.read_text())["pgid"]), 10, "the writer stopped")
+    # The output past the cap was never kept: the agent grew by far less than a few megabytes.
+    assert agent.rss_kib() - before < 20 * 1024, (before, agent.rss_kib())
+
+
+# MARK: http executor
+
+class Endpoint:
+    """A small HTTP server standing for a sidecar: /ok answers the payload and the task's headers, /refuse 422,
+    /flaky 503 on a task's first attempt and 200 on the next."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                headers = {k.lower(): v for k, v in self.headers.items() if k.lower().startswith("x-conductor-")}
+                endpoint.requests.append({"path": self.path, "body": body, "headers": headers})
+                if self.path == "/ok":
+                    self.answer(200, {"got": body, "headers": headers})
+                elif self.path == "/refuse":
+                    self.answer(422, {"error": "field n must be positive"})
+                elif self.path == "/flaky":
+                    attempt = headers.get("x-conductor-task-attempt")
+                    self.answer(503, {"error": "warming up"}) if attempt == "1" else self.answer(200, {"attempt": attempt})
+                else:
+                    self.answer(404, {"error": "no such path"})
+
+            def answer(self, status, document):
+                data = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def endpoint():
+    server = Endpoint()
+    yield server
+    server.close()
+
+
+def test_http_executor_posts_the_payload_and_returns_the_json_answer(dev, agents, endpoint):
+    capability = unique("http-ok")
+    agent = agents([{"name": capability, "http": {"url": endpoint.url + "/ok"}}])
+    name = dev.create_task(capability, {"n": 3})
+    task = dev.wait_phase(name, {"Completed"})
+    result = task["status"]["result"]
+    assert result["got"] == {"n": 3}, result
+    assert result["headers"]["x-conductor-task-name"] == name
+    assert result["headers"]["x-conductor-task-attempt"] == "1"
+    assert result["headers"]["x-conductor-agent"] == agent.name
+
+
+def test_http_4xx_fails_the_task_without_retrying(dev, agents, endpoint):
+    capability = unique("http-refuse")
+    agents([{"name": capability, "http": {"url": endpoint.url + "/refuse"}}])
+    task = dev.wait_phase(dev.create_task(capability, {"n": -1}, retryPolicy={"maxRetries": 3}), {"Failed"})
+    status = task["status"]
+    assert status["reason"] == "Rejected" and status["attempt"] == 1, status
+    assert "HTTP 422" in status["message"] and "field n must be positive" in status["message"], status
+    assert len(endpoint.requests) == 1
+
+
+def test_http_5xx_fails_the_attempt_and_the_retry_succeeds(dev, agents, endpoint):
+    capability = unique("http-flaky")
+    agents([{"name": capability, "http": {"url": endpoint.url + "/flaky"}}])
+    task = dev.wait_phase(dev.create_task(capability, {}, retryPolicy={"maxRetries": 2, "backoffStrategy": "linear"}),
+                          {"Completed"})
+    assert task["status"]["attempt"] == 2 and task["status"]["result"] == {"attempt": "2"}, task["status"]
+    assert [r["headers"]["x-conductor-task-attempt"] for r in endpoint.requests] == ["1", "2"]
+
+
+def test_http_connection_errors_fail_the_attempt(dev, agents):
+    capability = unique("http-down")
+    agents([{"name": capability, "http": {"url": f"http://127.0.0.1:{free_port()}/run"}}])
+    task = dev.wait_phase(dev.create_task(capability, {}, retryPolicy={"maxRetries": 1}), {"Failed"})
+    assert task["status"]["reason"] == "RetriesExhausted" and task["status"]["attempt"] == 2, task["status"]
+    assert "could not reach" in condition_message(task, "Running")
+
+
+# MARK: drain
+
+def echo_capability(name: str) -> dict:
+    return {"name": name, "command": [sys.executable, str(ROOT / "examples" / "echo.py")]}
+
+
+def test_sigterm_drains_the_running_task_then_deregisters_and_exits_0(dev, agents):
+    capability = unique("drain")
+    agent = agents([echo_capability(capability)], drain_timeout=30)
+    name = dev.create_task(capability, {"message": "finish me", "steps": 8, "delaySeconds": 0.4})
+    dev.wait_phase(name, {"Running"})
+    agent.signal(signal.SIGTERM)
+    # Marked draining at once, so that no new task reaches it.
+    wait_for(lambda: dev.kubectl("get", "agent", agent.name, "-n", NAMESPACE, "-o", "jsonpath={.spec.draining}",
+                                 check=False).stdout == "true", 5, "the Agent marked draining")
+    later = dev.create_task(capability, {"message": "not for a draining agent"})
+    assert agent.wait(timeout=30) == 0, agent.log_path.read_text()
+    task = dev.task(name)
+    assert task["status"]["phase"] == "Completed" and task["status"]["attempt"] == 1, task["status"]
+    assert task["status"]["result"]["echo"] == "finish me"
+    assert dev.task(later)["status"].get("assignedAgent") is None, dev.task(later)["status"]
+    # Deregistered: the Agent and its heartbeat Lease are gone.
+    assert not dev.exists("agent", agent.name)
+    assert not dev.exists("lease", agent.name)
+
+
+def test_a_task_longer_than_the_drain_timeout_is_handed_back_and_completed_by_another_agent(dev, agents):
+    capability = unique("handback")
+    first = agents([echo_capability(capability)], drain_timeout=1)
+    name = dev.create_task(capability, {"message": "long", "steps": 20, "delaySeconds": 0.5})
+    dev.wait_phase(name, {"Running"})
+    first.signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0, first.log_path.read_text()
+    assert not dev.exists("agent", first.name)
+    # Back to Pending (lost with its agent), not failed: nothing ran it twice at once.
+    status = wait_for(lambda: (s := dev.task(name)["status"])["phase"] == "Pending" and s, 10, "the task back to Pending")
+    assert status.get("agentLossRetries") == 1 and status["attempt"] == 1 and "result" not in status, status
+    second = agents([echo_capability(capability)])
+    task = dev.wait_phase(name, {"Completed"}, timeout=40)
+    assert task["status"]["assignedAgent"] == second.name and task["status"]["attempt"] == 2, task["status"]
+    assert task["status"]["result"]["attempt"] == 2
+
+
+def test_a_second_sigterm_stops_at_once(dev, agents):
+    capability = unique("twice")
+    agent = agents([echo_capability(capability)], drain_timeout=60)
+    name = dev.create_task(capability, {"message": "x", "steps": 40, "delaySeconds": 0.5})
+    dev.wait_phase(name, {"Running"})
+    agent.signal(signal.SIGTERM)
+    wait_for(lambda: "draining" in agent.log_path.read_text(), 5, "draining")
+    started = time.monotonic()
+    agent.signal(signal.SIGTERM)
+    agent.wait(timeout=10)
+    assert time.monotonic() - started < 5
+
+
+def test_a_bad_configuration_is_refused_before_anything_is_registered(dev, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: bad-agent\ncapabilities:\n  - name: x\n    http: {url: 'ftp://nowhere'}\n")
+    run = subprocess.run([conductor_binary(), "agent", "--config", str(config), "--kubeconfig", str(dev.kubeconfig),
+                          "--health-port", "0"], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert "capabilities[0].http.url" in run.stderr and "http:// or https://" in run.stderr, run.stderr
+    assert not dev.exists("agent", "bad-agent")
