@@ -97,7 +97,7 @@ class SimAgent:
                 name, attempt = task["metadata"]["name"], status.get("attempt", 0)
                 if status.get("phase") == "Assigned" and attempt > self._seen.get(name, 0):
                     self._seen[name] = attempt
-                    thread = threading.Thread(target=self._run, args=(task,), daemon=True)
+                    thread = threading.Thread(target=self._run_quietly, args=(task,), daemon=True)
                     thread.start()
 
     def _status_path(self, name: str) -> str:
@@ -117,6 +117,12 @@ class SimAgent:
                 return r.json()
             task = self.client.get(self._status_path(task["metadata"]["name"])).json()
         return None
+
+    def _run_quietly(self, task: dict) -> None:
+        try:
+            self._run(task)
+        except httpx.HTTPError:
+            pass  # the API server went away (a test stopping it): the attempt is left to the controller
 
     def _run(self, task: dict) -> None:
         name = task["metadata"]["name"]

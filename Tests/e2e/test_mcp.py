@@ -525,3 +525,58 @@ def test_dev_prints_the_url_and_a_client_configuration(dev):
     log = dev.log_path.read_text()
     assert f"MCP front end: {dev.url}" in log
     assert json.dumps({"mcpServers": {"conductor": {"type": "http", "url": dev.url}}}).replace(" ", "") in log.replace(" ", "")
+
+
+def test_a_taken_mcp_port_is_named_with_the_flag_that_changes_it(tmp_path):
+    import socket
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    try:
+        run = subprocess.run([conductor_binary(), "dev", "--data-dir", str(tmp_path / "dev"), "--port", str(free_port()),
+                              "--health-port", str(free_port()), "--mcp-port", str(taken)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        holder.close()
+    assert run.returncode != 0
+    assert f"the MCP port 127.0.0.1:{taken} is taken" in run.stderr + run.stdout and "--mcp-port" in run.stderr + run.stdout, run.stderr[-3000:]
+
+
+def test_shutdown_answers_waiting_calls_with_their_task_and_ends_open_streams(tmp_path):
+    process = MCPDev(tmp_path / "dev")
+    process.start()
+    stopped = False
+    try:
+        with process.api() as api:
+            tool = unique("held")
+            agent = SimAgent(api, unique("agent").replace("_", "-"), [echo_capability(tool)]).start()
+            try:
+                with httpx.Client(timeout=30) as http:
+                    session = initialize(http, process.url)
+                    wait_until(lambda: tool in _raw_tools(http, process.url, session), what="the tool")
+                    with http.stream("GET", process.url, headers={"Accept": "text/event-stream", "MCP-Session-Id": session}) as g:
+                        assert g.status_code == 200
+                        body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                                "params": {"name": tool, "arguments": {"text": "h", "waitForCancel": True},
+                                           "_meta": {"progressToken": "t"}}}
+                        with http.stream("POST", process.url, headers=session_headers(session), json=body) as r:
+                            events = sse_events(r)
+                            next(events)
+                            first = json.loads(next(events)[1])
+                            assert first["method"] == "notifications/progress"
+                            started = time.monotonic()
+                            process.process.send_signal(signal.SIGTERM)
+                            answer = json.loads([data for _, data in events][-1])
+                        list(sse_events(g))  # the GET stream ends too
+                    assert time.monotonic() - started < 10
+                    assert answer["id"] == 9 and answer["result"]["isError"] is True  # the tool has an outputSchema
+                    assert "shutting down" in answer["result"]["content"][0]["text"]
+                    assert "conductor_wait" in answer["result"]["content"][0]["text"]
+                assert process.process.wait(timeout=15) == 0
+                stopped = True
+            finally:
+                agent.stop(delete=False)
+    finally:
+        if not stopped:
+            process.stop()
