@@ -6,7 +6,9 @@ import http.server
 import json
 import os
 import pathlib
+import select
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -363,6 +365,7 @@ class Endpoint:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.aborted = threading.Event()
         endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -374,6 +377,16 @@ class Endpoint:
                     self.answer(200, {"got": body, "headers": headers})
                 elif self.path == "/refuse":
                     self.answer(422, {"error": "field n must be positive"})
+                elif self.path == "/slow":
+                    # Holds the request until the client goes away (end of file on the connection), as a
+                    # long-running sidecar would; records that the request was aborted.
+                    deadline = time.monotonic() + 30
+                    while time.monotonic() < deadline:
+                        readable, _, _ = select.select([self.connection], [], [], 0.1)
+                        if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
+                            endpoint.aborted.set()
+                            return
+                    self.answer(200, {"late": True})
                 elif self.path == "/flaky":
                     attempt = headers.get("x-conductor-task-attempt")
                     self.answer(503, {"error": "warming up"}) if attempt == "1" else self.answer(200, {"attempt": attempt})
@@ -435,6 +448,25 @@ def test_http_5xx_fails_the_attempt_and_the_retry_succeeds(dev, agents, endpoint
                           {"Completed"})
     assert task["status"]["attempt"] == 2 and task["status"]["result"] == {"attempt": "2"}, task["status"]
     assert [r["headers"]["x-conductor-task-attempt"] for r in endpoint.requests] == ["1", "2"]
+
+
+def test_http_cancellation_aborts_the_request(dev, agents, endpoint):
+    capability = unique("http-cancel")
+    agents([{"name": capability, "http": {"url": endpoint.url + "/slow"}}])
+    name = dev.create_task(capability, {})
+    wait_for(lambda: endpoint.requests, 20, "the request made")
+    dev.kubectl("patch", "task", name, "-n", NAMESPACE, "--type", "merge", "-p", '{"spec": {"cancel": true}}')
+    assert dev.wait_phase(name, {"Failed"})["status"]["reason"] == "Cancelled"
+    assert endpoint.aborted.wait(10), "the request was not aborted"
+
+
+def test_http_deadline_aborts_the_request(dev, agents, endpoint):
+    capability = unique("http-deadline")
+    agents([{"name": capability, "http": {"url": endpoint.url + "/slow"}, "timeoutSeconds": 2}])
+    name = dev.create_task(capability, {}, retryPolicy={"maxRetries": 0})
+    assert endpoint.aborted.wait(15), "the request was not aborted at the capability's timeout"
+    task = dev.wait_phase(name, {"Failed"})
+    assert "stopped at the capability's timeout of 2.0s" in condition_message(task, "Running"), task["status"]
 
 
 def test_http_connection_errors_fail_the_attempt(dev, agents):
@@ -509,3 +541,45 @@ def test_a_bad_configuration_is_refused_before_anything_is_registered(dev, tmp_p
     assert run.returncode == 2, run.stderr
     assert "capabilities[0].http.url" in run.stderr and "http:// or https://" in run.stderr, run.stderr
     assert not dev.exists("agent", "bad-agent")
+
+
+# MARK: deployment
+
+def rendered_pool(example: str) -> list[dict]:
+    run = subprocess.run(["kubectl", "kustomize", str(ROOT / "deploy" / "agents" / example)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    return [d for d in yaml.safe_load_all(run.stdout) if d]
+
+
+def test_the_echo_pool_renders_with_a_valid_configuration_and_arguments_conductor_agent_accepts(tmp_path):
+    docs = rendered_pool("echo")
+    kinds = {d["kind"]: d for d in docs}
+    assert {"ServiceAccount", "RoleBinding", "ConfigMap", "Deployment"} <= set(kinds), list(kinds)
+    config_map, deployment = kinds["ConfigMap"], kinds["Deployment"]
+    # The ConfigMap's program is the repository's example, unchanged.
+    assert config_map["data"]["echo.py"] == (ROOT / "examples" / "echo.py").read_text()
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == kinds["ServiceAccount"]["metadata"]["name"]
+    assert pod["volumes"][0]["configMap"]["name"] == config_map["metadata"]["name"]  # the generated, hashed name
+    container = pod["containers"][0]
+    assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    config = yaml.safe_load(config_map["data"]["agent.yaml"])
+    assert pod["terminationGracePeriodSeconds"] > config["drainTimeoutSeconds"]
+    # Its configuration and arguments pass conductor agent's checks: it stops only for want of an API server.
+    (tmp_path / "agent.yaml").write_text(config_map["data"]["agent.yaml"])
+    args = [arg.replace("/etc/conductor-agent/agent.yaml", str(tmp_path / "agent.yaml")) for arg in container["args"]]
+    run = subprocess.run([conductor_binary(), *args, "--kubeconfig", str(tmp_path / "missing"), "--health-port", "0"],
+                         capture_output=True, text=True, timeout=30, env={**os.environ, "POD_NAME": "echo-agent-7c9d-x2x4q"})
+    assert run.returncode == 1 and "no API server" in run.stderr, run.stderr
+
+
+def test_the_pools_account_is_held_by_the_admission_policies_and_may_delete_only_itself():
+    from test_admission_policy import admit, policies
+    pool = {"username": "system:serviceaccount:mcp-system:mcp-agent-echo",
+            "extra": {"authentication.kubernetes.io/pod-name": ["echo-agent-1"]}}
+    held = {"metadata": {"name": "t1"}, "status": {"phase": "Running", "assignedAgent": "echo-agent-2", "attempt": 1}}
+    assert admit(policies()["mcp-conductor-agent-tasks"], pool, "Task", held, held), "the pool may write another's task"
+    own_policy = policies()["mcp-conductor-agent-self"]
+    # A drained agent deletes its own Agent and Lease (a DELETE has only the old object), and no other.
+    assert admit(own_policy, pool, "Agent", None, {"metadata": {"name": "echo-agent-1"}}) == []
+    assert admit(own_policy, pool, "Lease", None, {"metadata": {"name": "echo-agent-2"}})
