@@ -11,7 +11,7 @@ struct Conductor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conductor",
         abstract: "MCP Conductor: MCP tool calls as Kubernetes Tasks, dispatched to Agent pods.",
-        subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self, AgentCommand.self])
+        subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self, AgentCommand.self, MCPCommand.self])
 }
 
 /// Options of the local API server, shared by `apiserver` and `dev`.

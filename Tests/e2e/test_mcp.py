@@ -580,3 +580,25 @@ def test_shutdown_answers_waiting_calls_with_their_task_and_ends_open_streams(tm
     finally:
         if not stopped:
             process.stop()
+
+
+def test_stdio_through_the_sdks_stdio_client(dev, echo_agent):
+    from mcp import StdioServerParameters
+    params = StdioServerParameters(command=conductor_binary(), args=["mcp", "--kubeconfig", str(dev.data_dir / "kubeconfig")])
+    updates: list[str] = []
+
+    async def on_progress(progress, total, message):
+        updates.append(message)
+
+    async def main():
+        async with Client(params, mode="legacy", read_timeout_seconds=60) as session:
+            assert session.protocol_version == "2025-11-25"
+            await await_until(lambda: _find_tool(session, echo_agent.tool), what="the tool over stdio")
+            result = await session.call_tool(echo_agent.tool, {"text": "stdio", "steps": 2, "stepSeconds": 0.2},
+                                             progress_callback=on_progress)
+            assert not result.is_error and result.structured_content["echo"] == "stdio", result
+            bad = await session.call_tool(echo_agent.tool, {})
+            assert bad.is_error and "`text` is required" in bad.content[0].text
+
+    anyio.run(main)
+    assert any(m and "step 2 of 2" in m for m in updates), updates

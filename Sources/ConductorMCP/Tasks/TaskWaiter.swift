@@ -28,7 +28,7 @@ struct ProgressTarget: Sendable {
 /// shutdown; meanwhile relays the task's progress and phase changes, and at least every `heartbeat`, to a
 /// caller that asked for progress.
 struct TaskWaiter: Sendable {
-    let supervisor: Supervisor
+    let supervisor: any TerminalAwaiting
     let cache: Informer<TaskResource>
     let hub: TaskEventHub
     let stopping: Signal

@@ -1,0 +1,30 @@
+import ConductorAPI
+import ConductorController
+import KubeClient
+
+/// Parks a caller until a task is final. The controller's `Supervisor` does it on the task's actor; a
+/// front end without a controller (`conductor mcp` over stdio) does it on its own task events.
+protocol TerminalAwaiting: Sendable {
+    func awaitTerminal(created: TaskResource) async throws -> TaskResource
+}
+
+extension Supervisor: TerminalAwaiting {}
+
+/// Waits on the front end's own task watch (`TaskEventHub`): for a process that runs no controller. Like
+/// the actors it is woken by the event that makes the task final; it does not poll.
+struct EventAwaiter: TerminalAwaiting {
+    let cache: Informer<TaskResource>
+    let hub: TaskEventHub
+
+    func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+        // Subscribed before the cache is read, so that no version falls between the two.
+        let versions = hub.versions(of: created.key)
+        if let now = cache.get(created.key), now.status.isFinal { return now }
+        if created.status.isFinal { return created }
+        for await version in versions where version.status.isFinal {
+            return version
+        }
+        try Task.checkCancellation()
+        throw TaskAwaitError.supervisorStopped(task: created.key)
+    }
+}
