@@ -18,6 +18,8 @@ from conftest import ROOT, conductor_binary, free_port
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
+# Seconds without news after which a waiting call still gets a progress notification (15 by default).
+PROGRESS_INTERVAL = 1
 
 INPUT_SCHEMA = {"type": "object", "required": ["text"],
                 "properties": {"text": {"type": "string"}, "steps": {"type": "integer", "minimum": 0},
@@ -48,7 +50,8 @@ class MCPDev:
         self.process = subprocess.Popen(
             [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port),
-             "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--log-format", "json"],
+             "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--mcp-progress-interval", str(PROGRESS_INTERVAL),
+             "--log-format", "json"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -602,3 +605,26 @@ def test_stdio_through_the_sdks_stdio_client(dev, echo_agent):
 
     anyio.run(main)
     assert any(m and "step 2 of 2" in m for m in updates), updates
+
+
+def test_a_waiting_call_gets_progress_at_least_every_interval_even_when_nothing_changes(dev, echo_agent):
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+        body = {"jsonrpc": "2.0", "id": "quiet", "method": "tools/call",
+                "params": {"name": echo_agent.tool, "arguments": {"text": "q", "waitForCancel": True},
+                           "_meta": {"progressToken": "q"}}}
+        arrivals = []
+        with http.stream("POST", dev.url, headers=session_headers(session), json=body) as r:
+            events = sse_events(r)
+            next(events)
+            for _, data in events:
+                message = json.loads(data)
+                if message["params"]["message"].startswith("Running"):
+                    arrivals.append(time.monotonic())
+                if len(arrivals) == 3:
+                    break
+            http.post(dev.url, headers=session_headers(session),
+                      json={"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "quiet"}})
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert all(PROGRESS_INTERVAL * 0.5 < gap < PROGRESS_INTERVAL * 3 for gap in gaps), gaps
