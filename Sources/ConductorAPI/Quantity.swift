@@ -214,7 +214,7 @@ enum QuantityParser {
             let exponent = String(suffix.dropFirst())
             let body = exponent.hasPrefix("+") || exponent.hasPrefix("-") ? exponent.dropFirst() : Substring(exponent)
             guard !body.isEmpty, body.utf8.allSatisfy(isDigit) else {
-                // The CRD's pattern admits `1e1.5`; Kubernetes refuses it when it parses, and so do we.
+                // Kubernetes refuses a fractional exponent (`1e1.5`) when it parses, and so do we (the CRD pattern too).
                 if body.utf8.allSatisfy({ isDigit($0) || $0 == UInt8(ascii: ".") }), !body.isEmpty {
                     throw .invalidExponent(text: text, exponent: exponent)
                 }

@@ -84,8 +84,10 @@ public final class Controller: Service {
         self.configuration = configuration
         self.events = events
         self.logger = logger
-        tasks = try Informer(client.resource(TaskResource.self, namespace: configuration.taskNamespace))
-        agents = try Informer(client.resource(Agent.self, namespace: configuration.agentNamespace))
+        tasks = try Informer(client.resource(TaskResource.self, namespace: configuration.taskNamespace),
+                             reportUndecodable: Self.reportUndecodable(ResourceDescriptor.tasks, to: events))
+        agents = try Informer(client.resource(Agent.self, namespace: configuration.agentNamespace),
+                              reportUndecodable: Self.reportUndecodable(ResourceDescriptor.agents, to: events))
         leases = try Informer(client.resource(Lease.self, namespace: configuration.agentNamespace), options: HealthMonitor.leaseWatchOptions)
         leadership = LeadershipGate(leading: configuration.leaderElection == nil)
         let writer = TaskStatusWriter(client: client)
@@ -111,6 +113,21 @@ public final class Controller: Service {
                 logger: logger)
         } else {
             elector = nil
+        }
+    }
+
+    /// A Warning Event on an object the controller left out because it cannot read it, so that whoever wrote it
+    /// sees why nothing happens to it (`kubectl describe`).
+    private static func reportUndecodable(_ resource: ResourceDescriptor, to events: any ControllerEventSink)
+        -> @Sendable (UndecodableObject) -> Void
+    {
+        { skipped in
+            let parts = skipped.key.split(separator: "/", maxSplits: 1).map(String.init)
+            let reference = ObjectReference(apiVersion: resource.apiVersion, kind: resource.kind,
+                                            namespace: parts.count == 2 ? parts[0] : nil, name: parts.last,
+                                            resourceVersion: skipped.resourceVersion)
+            events.record(reference, type: .warning, reason: ControllerEventReason.undecodable,
+                          message: "the controller cannot read this \(resource.kind) and leaves it alone until it is fixed: \(skipped.reason)")
         }
     }
 

@@ -57,6 +57,7 @@ extension WatchEvent {
         case .deleted(let object): "DELETED \(object.name)"
         case .bookmark(let version, let end): "BOOKMARK \(version)\(end ? " end" : "")"
         case .error(let status): "ERROR \(status.code ?? 0) \(status.reason ?? "")"
+        case .undecodable(let skipped): "UNDECODABLE \(skipped.key)"
         }
     }
 }

@@ -31,6 +31,9 @@ public enum ControllerEventReason {
     public static let agentLost = "AgentLost"
     public static let agentReady = "AgentReady"
     public static let agentNotReady = "AgentNotReady"
+    /// A Task or Agent that this controller's models cannot read (a value its CRD admits but the model refuses):
+    /// it is left out, and everything else goes on.
+    public static let undecodable = "Undecodable"
 }
 
 /// Passes on every Event except the Normal ones on tasks (Assigned, Reassigned, Completed): at thousands of

@@ -60,6 +60,8 @@ public struct ObjectList<Object: KubeObject>: Sendable {
     /// The token for the next page, nil on the last one.
     public var continueToken: String?
     public var remainingItemCount: Int?
+    /// Items the model could not read, left out of `items` (see `UndecodableObject`).
+    public var undecodable: [UndecodableObject] = []
 }
 
 public enum WatchEvent<Object: KubeObject>: Sendable {
@@ -69,11 +71,14 @@ public enum WatchEvent<Object: KubeObject>: Sendable {
     /// Progress without a change; `initialEventsEnd` marks the end of the initial events of `sendInitialEvents`.
     case bookmark(resourceVersion: String, initialEventsEnd: Bool)
     case error(KubeStatus)
+    /// An ADDED, MODIFIED or DELETED whose object the model cannot read: for the receiver the object is gone
+    /// (until a version that reads arrives); the watch goes on past it.
+    case undecodable(UndecodableObject)
 
     public var object: Object? {
         switch self {
         case .added(let object), .modified(let object), .deleted(let object): object
-        case .bookmark, .error: nil
+        case .bookmark, .error, .undecodable: nil
         }
     }
 }
@@ -97,28 +102,44 @@ extension KubeResource {
         try JSONValueDecoder.decode(Self.self, from: bytes)
     }
 
+    /// Items that do not decode are left out and reported in `undecodable`; an item without readable
+    /// metadata fails the whole list (nothing could say which object it was).
     public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<Self> {
         let list = try JSON.decodeList(bytes)
-        return ObjectList(items: try list.items.map { try JSONValueDecoder.decode(Self.self, from: $0) },
-                          resourceVersion: list.resourceVersion, continueToken: list.continueToken,
-                          remainingItemCount: list.remainingItemCount)
+        var items: [Self] = []
+        items.reserveCapacity(list.items.count)
+        var undecodable: [UndecodableObject] = []
+        for item in list.items {
+            do {
+                items.append(try JSONValueDecoder.decode(Self.self, from: item))
+            } catch {
+                guard let skipped = UndecodableObject(item, error: error) else { throw error }
+                undecodable.append(skipped)
+            }
+        }
+        return ObjectList(items: items, resourceVersion: list.resourceVersion, continueToken: list.continueToken,
+                          remainingItemCount: list.remainingItemCount, undecodable: undecodable)
     }
 
     public static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<Self> {
-        func typed(_ object: JSON, _ type: String) throws -> Self {
+        func typed(_ object: JSON, _ type: String, _ event: (Self) -> WatchEvent<Self>) throws -> WatchEvent<Self> {
             do {
-                return try JSONValueDecoder.decode(Self.self, from: object)
+                return event(try JSONValueDecoder.decode(Self.self, from: object))
             } catch {
-                throw WatchProtocolError(message: "a \(type) event whose object does not decode as \(Self.self): \(error)")
+                guard let skipped = UndecodableObject(object, error: error) else {
+                    throw WatchProtocolError(message: "a \(type) event whose object does not decode as \(Self.self): \(error)")
+                }
+                return .undecodable(skipped)
             }
         }
         switch try JSON.decodeWatchEvent(line) {
-        case .added(let object): return .added(try typed(object, "ADDED"))
-        case .modified(let object): return .modified(try typed(object, "MODIFIED"))
-        case .deleted(let object): return .deleted(try typed(object, "DELETED"))
+        case .added(let object): return try typed(object, "ADDED", WatchEvent.added)
+        case .modified(let object): return try typed(object, "MODIFIED", WatchEvent.modified)
+        case .deleted(let object): return try typed(object, "DELETED", WatchEvent.deleted)
         case .bookmark(let resourceVersion, let initialEventsEnd):
             return .bookmark(resourceVersion: resourceVersion, initialEventsEnd: initialEventsEnd)
         case .error(let status): return .error(status)
+        case .undecodable(let skipped): return .undecodable(skipped)
         }
     }
 

@@ -122,6 +122,7 @@ public struct ResourceClient<Object: KubeObject>: Sendable {
             options.continueToken = next
             let page = try await list(options)
             first.items += page.items
+            first.undecodable += page.undecodable
             token = page.continueToken
         }
         first.continueToken = nil

@@ -24,6 +24,8 @@ public final class Informer<Object: KubeObject>: Sendable {
         var started = false
         var stopped = false
         var lastSyncResourceVersion: String?
+        /// The objects left out because they do not decode, by key, with the version reported: each is told once.
+        var undecodable: [String: String?] = [:]
     }
 
     private struct HandlerRegistration: Sendable {
@@ -34,6 +36,8 @@ public final class Informer<Object: KubeObject>: Sendable {
     public let resource: ResourceClient<Object>
     public let options: WatchOptions
     public let backoff: WatchBackoff
+    /// Told of each object left out because it does not decode, once per version (see `UndecodableObject`).
+    private let reportUndecodable: @Sendable (UndecodableObject) -> Void
     private let state: Mutex<State>
     private let nextID = Atomic<Int>(0)
     /// Handlers added before or while `run()` runs; `run()` gives each a task that delivers its events.
@@ -42,11 +46,15 @@ public final class Informer<Object: KubeObject>: Sendable {
 
     /// `resource` decides the namespace (nil: all of them); `options` the selectors and watch timeouts.
     /// The namespace index is always there; `indexes` adds more (their names must differ).
+    /// An object the model cannot read is left out of the cache, counted (`informer_undecodable_objects_total`),
+    /// logged once per version and passed to `reportUndecodable`; the watch goes on past it.
     public init(_ resource: ResourceClient<Object>, options: WatchOptions = WatchOptions(),
-                indexes: [InformerIndex<Object>] = [], backoff: WatchBackoff = WatchBackoff()) throws(InformerError) {
+                indexes: [InformerIndex<Object>] = [], backoff: WatchBackoff = WatchBackoff(),
+                reportUndecodable: @escaping @Sendable (UndecodableObject) -> Void = { _ in }) throws(InformerError) {
         self.resource = resource
         self.options = options
         self.backoff = backoff
+        self.reportUndecodable = reportUndecodable
         state = Mutex(State(cache: try InformerCache(indexes: [.namespace] + indexes)))
         (registrations, registrar) = AsyncStream.makeStream(of: HandlerRegistration.self)
     }
@@ -87,15 +95,31 @@ public final class Informer<Object: KubeObject>: Sendable {
     }
 
     private func apply(_ update: WatchUpdate<Object>) {
+        var newlyUndecodable: [UndecodableObject] = []
         let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             let events: [InformerEvent<Object>]
             switch update {
             case .relisted(let list):
                 events = state.cache.replace(with: list.items)
                 state.lastSyncResourceVersion = list.resourceVersion
+                let bad = Dictionary(list.undecodable.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+                state.undecodable = state.undecodable.filter { bad[$0.key] != nil }
+                for skipped in list.undecodable where state.undecodable[skipped.key] != .some(skipped.resourceVersion) {
+                    state.undecodable[skipped.key] = .some(skipped.resourceVersion)
+                    newlyUndecodable.append(skipped)
+                }
             case .event(let event):
                 events = state.cache.apply(event)
                 if let version = event.resourceVersion { state.lastSyncResourceVersion = version }
+                switch event {
+                case .undecodable(let skipped) where state.undecodable[skipped.key] != .some(skipped.resourceVersion):
+                    state.undecodable[skipped.key] = .some(skipped.resourceVersion)
+                    newlyUndecodable.append(skipped)
+                case .added(let object), .modified(let object), .deleted(let object):
+                    state.undecodable[object.key] = nil
+                default:
+                    break
+                }
             }
             // Under the lock, so that a subscriber that joins now gets the cache and then exactly the changes
             // after it. Yielding never runs the consumer here; it only queues.
@@ -108,7 +132,18 @@ public final class Informer<Object: KubeObject>: Sendable {
             return Array(state.syncWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
+        for skipped in newlyUndecodable {
+            ClientMetrics.recordUndecodable(resource: resource.resource.plural)
+            resource.client.logger.warning("left out an object the model cannot read; the watch goes on", metadata: [
+                "resource": "\(resource.resource.plural)", "object": "\(skipped.key)",
+                "resourceVersion": "\(skipped.resourceVersion ?? "")", "reason": "\(skipped.reason)",
+            ])
+            reportUndecodable(skipped)
+        }
     }
+
+    /// Keys of the objects left out now because they do not decode.
+    public var undecodableKeys: [String] { state.withLock { $0.undecodable.keys.sorted() } }
 
     private func stop() {
         let (subscribers, waiters) = state.withLock { state in
@@ -235,6 +270,7 @@ extension WatchEvent {
         switch self {
         case .added(let object), .modified(let object), .deleted(let object): object.resourceVersion
         case .bookmark(let version, _): version.isEmpty ? nil : version
+        case .undecodable(let skipped): skipped.resourceVersion
         case .error: nil
         }
     }

@@ -97,6 +97,10 @@ struct InformerCache<Object: KubeObject>: Sendable {
             // Not cached: a list after a lost watch already found it gone and said so.
             guard remove(object.key) != nil else { return [] }
             return [.deleted(object, finalStateUnknown: false)]
+        case .undecodable(let skipped):
+            // What cannot be read is not cached: the last version that could be is gone for the receivers.
+            guard let old = remove(skipped.key) else { return [] }
+            return [.deleted(old, finalStateUnknown: true)]
         case .bookmark, .error:
             return []
         }

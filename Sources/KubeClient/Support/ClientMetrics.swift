@@ -3,7 +3,8 @@ import Metrics
 /// What the client reports through swift-metrics, named as client-go names its own so that dashboards built
 /// for Go controllers read ours: `rest_client_request_duration_seconds{verb}`,
 /// `rest_client_requests_total{code,method}` (code "<error>" when no answer came) and
-/// `watch_restarts_total{resource,reason}`. Without a metrics backend bootstrapped these cost nothing.
+/// `watch_restarts_total{resource,reason}`; and `informer_undecodable_objects_total{resource}`, objects left out
+/// because the model cannot read them. Without a metrics backend bootstrapped these cost nothing.
 enum ClientMetrics {
     static func recordRequest(method: String, status: Int?, duration: Duration) {
         Timer(label: "rest_client_request_duration_seconds", dimensions: [("verb", method)]).record(duration: duration)
@@ -21,5 +22,10 @@ enum ClientMetrics {
 
     static func recordWatchRestart(resource: String, _ reason: WatchRestart) {
         Counter(label: "watch_restarts_total", dimensions: [("resource", resource), ("reason", reason.rawValue)]).increment()
+    }
+
+    /// An object a typed informer left out because its model cannot read it (`UndecodableObject`).
+    static func recordUndecodable(resource: String) {
+        Counter(label: "informer_undecodable_objects_total", dimensions: [("resource", resource)]).increment()
     }
 }

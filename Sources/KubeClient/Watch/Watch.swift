@@ -191,6 +191,8 @@ struct InitialEvents<Object: KubeObject> {
             }
             let items = objects.values.sorted { $0.key < $1.key }
             return ObjectList(items: items, resourceVersion: version, continueToken: nil, remainingItemCount: nil)
+        case .undecodable(let skipped):
+            objects[skipped.key] = nil
         case .error:
             break
         }
