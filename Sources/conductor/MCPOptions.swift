@@ -39,12 +39,16 @@ struct MCPOptions: ParsableArguments {
     @Option(help: "A browser Origin allowed to call the front end, such as https://app.example.com (repeatable); loopback origins are allowed when bound to loopback, and the front end's own host always.")
     var mcpAllowedOrigin: [String] = []
 
+    @Option(help: "Tool calls one caller may have waiting on this replica; beyond it a call's task is still created, and the call answers at once with its name.")
+    var mcpMaxCallsPerCaller: Int = 1000
+
     @Option(help: ArgumentHelp("Seconds between progress notifications while a call that asked for progress waits and nothing changes.", visibility: .hidden))
     var mcpProgressInterval: Double = 15
 
     func validate() throws {
         if let mcpPort { guard (0...65535).contains(mcpPort) else { throw ValidationError("--mcp-port must be between 0 and 65535, got \(mcpPort)") } }
         guard mcpMaxCallWait > 0 else { throw ValidationError("--mcp-max-call-wait must be above 0, got \(mcpMaxCallWait)") }
+        guard mcpMaxCallsPerCaller > 0 else { throw ValidationError("--mcp-max-calls-per-caller must be above 0, got \(mcpMaxCallsPerCaller)") }
         guard mcpProgressInterval > 0 else { throw ValidationError("--mcp-progress-interval must be above 0") }
         if let mcpTaskNamespace { try validateName(mcpTaskNamespace, option: "--mcp-task-namespace") }
     }
@@ -75,7 +79,8 @@ struct MCPOptions: ParsableArguments {
         }
         let configuration = MCPConfiguration(
             bind: bind, port: port, taskNamespace: namespace, maxCallWait: .milliseconds(Int64(mcpMaxCallWait * 1000)),
-            progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin)
+            progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin,
+            maxCallsPerCaller: mcpMaxCallsPerCaller)
         return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: NoAuthentication(),
                            logger: logger, onServing: onServing)
     }

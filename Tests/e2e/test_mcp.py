@@ -20,6 +20,8 @@ from mcp_agent import SimAgent
 MAX_CALL_WAIT = 4
 # Seconds without news after which a waiting call still gets a progress notification (15 by default).
 PROGRESS_INTERVAL = 1
+# Calls one caller may have waiting on the replica (every test here is the same anonymous caller).
+MAX_CALLS_PER_CALLER = 3
 
 INPUT_SCHEMA = {"type": "object", "required": ["text"],
                 "properties": {"text": {"type": "string"}, "steps": {"type": "integer", "minimum": 0},
@@ -51,6 +53,7 @@ class MCPDev:
             [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port),
              "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--mcp-progress-interval", str(PROGRESS_INTERVAL),
+             "--mcp-max-calls-per-caller", str(MAX_CALLS_PER_CALLER),
              "--log-format", "json"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -628,3 +631,41 @@ def test_a_waiting_call_gets_progress_at_least_every_interval_even_when_nothing_
                       json={"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "quiet"}})
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert all(PROGRESS_INTERVAL * 0.5 < gap < PROGRESS_INTERVAL * 3 for gap in gaps), gaps
+
+
+def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(dev, api, echo_agent):
+    async def main():
+        async with httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(dev.url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+            session = r.headers["mcp-session-id"]
+            headers = session_headers(session)
+
+            def call(n, payload):
+                return http.post(dev.url, headers=headers, json={"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                                                                 "params": {"name": echo_agent.tool, "arguments": payload}})
+            held = [asyncio.ensure_future(call(n, {"text": "held", "waitForCancel": True})) for n in range(MAX_CALLS_PER_CALLER)]
+            await anyio.to_thread.run_sync(lambda: wait_until(
+                lambda: sum(1 for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+                            if t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))) == MAX_CALLS_PER_CALLER,
+                what="the held calls' tasks"))
+            refused = (await call(99, {"text": "extra"})).json()["result"]
+            assert refused["isError"] and "Too many calls waiting" in refused["content"][0]["text"], refused
+            name = refused["content"][0]["text"].split("Task ")[1].split(" ")[0]
+            for n in range(MAX_CALLS_PER_CALLER):
+                await http.post(dev.url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                                                "params": {"requestId": n}})
+            answers = [(await h).json() for h in held]
+            assert all(a["error"]["code"] == -32800 for a in answers), answers
+            return name
+
+    import asyncio
+    name = anyio.run(main)
+    wait_until(lambda: api.get(f"/apis/mcp.io/v1/namespaces/default/tasks/{name}").json()["status"].get("phase") == "Completed",
+               what="the refused call's task completed")
+
+
+def _nonce(session: str) -> str:
+    import base64
+    claims = session.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["n"]

@@ -23,10 +23,13 @@ public struct MCPConfiguration: Sendable {
     public var allowedOrigins: [String]
     /// The front end's name and version in `initialize`.
     public var serverVersion: String
+    /// Calls one caller may have waiting on one replica (`--mcp-max-calls-per-caller`): each holds a
+    /// connection and memory (about 100 KiB, loadtest/README.md).
+    public var maxCallsPerCaller: Int
 
     public init(bind: String, port: Int = Installation.mcpPort, taskNamespace: String, maxCallWait: Duration = .seconds(55),
                 progressHeartbeat: Duration = .seconds(15), sessionKey: [UInt8], allowedOrigins: [String] = [],
-                serverVersion: String = "0.1.0") {
+                serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000) {
         self.bind = bind
         self.port = port
         self.taskNamespace = taskNamespace
@@ -35,6 +38,7 @@ public struct MCPConfiguration: Sendable {
         self.sessionKey = sessionKey
         self.allowedOrigins = allowedOrigins
         self.serverVersion = serverVersion
+        self.maxCallsPerCaller = maxCallsPerCaller
     }
 
     /// The largest request body: a tool's arguments become the Task's `spec.payload`, capped at

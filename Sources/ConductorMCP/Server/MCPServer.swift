@@ -24,7 +24,7 @@ final class MCPServer: Sendable {
         self.catalog = catalog
         self.submitter = submitter
         self.waiter = waiter
-        inFlight = InFlightCalls()
+        inFlight = InFlightCalls(limitPerCaller: configuration.maxCallsPerCaller)
         self.authority = authority
         self.tasks = tasks
         self.agents = agents
@@ -168,11 +168,19 @@ final class MCPServer: Sendable {
         } catch {
             return ToolResult.error("Could not create the task: \(error).")
         }
-        let cancellation = inFlight.register(request)
-        defer { inFlight.unregister(request) }
+        guard let cancellation = inFlight.register(request, caller: call.context.caller.username) else {
+            return ToolResult.error(tooManyCalls(task: created))
+        }
+        defer { inFlight.unregister(request, signal: cancellation) }
         let outcome = await waiter.wait(for: created, limit: call.progress == nil ? configuration.maxCallWait : nil,
                                         progress: call.progress, cancellation: cancellation)
         return await answer(outcome, task: created, hasOutputSchema: tool.outputSchema != nil, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
+    }
+
+    /// Refuses to wait when the caller has `maxCallsPerCaller` calls waiting: the task was created and goes on.
+    func tooManyCalls(task: TaskResource) -> String {
+        "Too many calls waiting for this caller on this replica (at most \(configuration.maxCallsPerCaller), --mcp-max-calls-per-caller). "
+            + "Task \(task.name) was created and goes on: fetch its result later with conductor_wait or conductor_get."
     }
 
     /// Turns a wait's outcome into the call's result; nil for a cancelled call (cancelling its task first).

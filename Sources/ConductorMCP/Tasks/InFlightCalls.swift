@@ -1,31 +1,57 @@
 import Synchronization
 
 /// The calls waiting on this replica, by session and request id, so that `notifications/cancelled` finds
-/// the one it names. A cancellation that reaches another replica finds the task by its annotation instead
-/// (`TaskSubmitter.requestAnnotation`).
+/// the one it names; and how many each caller has waiting, so that one caller cannot hold every connection
+/// and continuation (`MCPConfiguration.maxCallsPerCaller`). A cancellation that reaches another replica
+/// finds the task by its annotation instead (`TaskSubmitter.requestAnnotation`).
 final class InFlightCalls: Sendable {
-    private let calls = Mutex<[String: Signal]>([:])
+    private struct State {
+        var calls: [String: (caller: String, signal: Signal)] = [:]
+        var perCaller: [String: Int] = [:]
 
-    init() {}
+        mutating func release(_ caller: String) {
+            let left = (perCaller[caller] ?? 1) - 1
+            perCaller[caller] = left > 0 ? left : nil
+        }
+    }
+
+    private let state = Mutex(State())
+    private let limitPerCaller: Int
+
+    init(limitPerCaller: Int = .max) {
+        self.limitPerCaller = limitPerCaller
+    }
 
     static func key(session: String, request: JSONRPCID) -> String { "\(session) \(request)" }
 
-    func register(_ key: String) -> Signal {
+    /// The call's cancellation signal; nil when the caller already has `limitPerCaller` calls waiting here.
+    func register(_ key: String, caller: String) -> Signal? {
         let signal = Signal()
-        calls.withLock { $0[key] = signal }
-        return signal
+        return state.withLock { state in
+            guard state.perCaller[caller, default: 0] < limitPerCaller else { return nil }
+            state.perCaller[caller, default: 0] += 1
+            // A request id reused within a session replaces the older entry: its count is returned first.
+            if let replaced = state.calls.updateValue((caller, signal), forKey: key) { state.release(replaced.caller) }
+            return signal
+        }
     }
 
-    func unregister(_ key: String) {
-        _ = calls.withLock { $0.removeValue(forKey: key) }
+    func unregister(_ key: String, signal: Signal) {
+        state.withLock { state in
+            guard let entry = state.calls[key], entry.signal === signal else { return }
+            state.calls[key] = nil
+            state.release(entry.caller)
+        }
     }
 
     /// Fires the call's signal; false when no such call waits here.
     func cancel(_ key: String) -> Bool {
-        guard let signal = calls.withLock({ $0[key] }) else { return false }
+        guard let signal = state.withLock({ $0.calls[key]?.signal }) else { return false }
         signal.fire()
         return true
     }
 
-    var count: Int { calls.withLock { $0.count } }
+    var count: Int { state.withLock { $0.calls.count } }
+
+    func count(of caller: String) -> Int { state.withLock { $0.perCaller[caller] ?? 0 } }
 }

@@ -147,8 +147,10 @@ struct ManagementTools {
         var outcome = WaitOutcome.final(task)
         if !task.status.isFinal {
             let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
-            let cancellation = server.inFlight.register(request)
-            defer { server.inFlight.unregister(request) }
+            guard let cancellation = server.inFlight.register(request, caller: call.context.caller.username) else {
+                return ToolResult.error(server.tooManyCalls(task: task))
+            }
+            defer { server.inFlight.unregister(request, signal: cancellation) }
             outcome = await server.waiter.wait(for: task, limit: limit, progress: call.progress, cancellation: cancellation)
         }
         let latest: TaskResource
