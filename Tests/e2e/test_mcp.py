@@ -669,3 +669,14 @@ def _nonce(session: str) -> str:
     import base64
     claims = session.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["n"]
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--mcp-port", "0"], "--mcp-auth kubernetes (TokenReview) is not implemented yet"),
+    (["--mcp-port", "0", "--mcp-auth", "none", "--mcp-bind", "0.0.0.0"], "allowed only with --mcp-bind on loopback"),
+])
+def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expected):
+    run = subprocess.run([conductor_binary(), "run", "--kubeconfig", str(dev.data_dir / "kubeconfig"), "--health-port", "0",
+                          *flags], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert expected in run.stderr, run.stderr[-2000:]
