@@ -87,6 +87,8 @@ public actor AgentRuntime {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// The attempt last taken up or refused per task, so that one attempt is never run twice.
     private var seenAttempts: [String: Int] = [:]
+    /// The spec registered: the configuration's, until `updateSpec` changes it.
+    private var spec: AgentSpec
     /// Cut off, for tests: no heartbeat, no task events, the work goes on (`simulatePartition`).
     private var partitioned = false
     public private(set) var statistics = AgentStatistics()
@@ -109,6 +111,7 @@ public actor AgentRuntime {
                 logger: Logger = Logger(label: "conductor.agent"), progressInterval: Duration = .milliseconds(250),
                 progressingHandler: @escaping ProgressingTaskHandler) {
         self.progressInterval = progressInterval
+        self.spec = configuration.spec
         self.client = client
         self.configuration = configuration
         tasks = client.resource(TaskResource.self, namespace: configuration.taskNamespace)
@@ -166,13 +169,13 @@ public actor AgentRuntime {
         let agents = client.resource(Agent.self, namespace: configuration.namespace)
         let desired = Agent(metadata: ObjectMeta(name: configuration.name, namespace: configuration.namespace,
                                                  labels: [Labels.agent: configuration.name]),
-                            spec: configuration.spec)
+                            spec: spec)
         do {
             _ = try await agents.create(desired)
         } catch let error as KubeAPIError where error.reason == .alreadyExists {
             // Registered before (a restart): its spec is brought up to date, its status left to the monitor.
             var existing = try await agents.get(configuration.name)
-            existing.spec = configuration.spec
+            existing.spec = spec
             existing = try await agents.update(existing)
             if existing.status.phase == .notReady, existing.status.conditions[.ready]?.reason == .drainRequested {
                 // It drained before and said NotReady, which a heartbeat alone does not undo (the monitor
@@ -180,7 +183,27 @@ public actor AgentRuntime {
                 _ = try await agents.patchStatus(configuration.name, .merge(["status": ["phase": .string(AgentPhase.unknown.rawValue)]]))
             }
         }
-        logger.info("registered", metadata: ["capabilities": "\(configuration.spec.capabilities.joined(separator: ","))"])
+        logger.info("registered", metadata: ["capabilities": "\(spec.capabilities.joined(separator: ","))"])
+    }
+
+    /// Offers other capabilities from now on (an MCP server's tools changed): a merge patch of the Agent's
+    /// `spec.capabilities` and `spec.capabilityDetails`, which replaces both lists and leaves the rest (the
+    /// draining flag) as it is. A registration after a restart registers this spec.
+    public func updateCapabilities(_ capabilities: [String], details: [CapabilityDetail]) async throws {
+        spec.capabilities = capabilities
+        spec.capabilityDetails = details
+        let encodedDetails = JSON.array(details.map { detail in
+            var object: JSONObject = ["name": .string(detail.name)]
+            if let title = detail.title { object["title"] = .string(title) }
+            if let description = detail.description { object["description"] = .string(description) }
+            if let inputSchema = detail.inputSchema { object["inputSchema"] = inputSchema }
+            if let outputSchema = detail.outputSchema { object["outputSchema"] = outputSchema }
+            return .object(object)
+        })
+        _ = try await client.resource(Agent.self, namespace: configuration.namespace).patch(configuration.name, .merge([
+            "spec": ["capabilities": .array(capabilities.map(JSON.string)), "capabilityDetails": encodedDetails],
+        ]))
+        logger.info("capabilities updated", metadata: ["capabilities": "\(capabilities.joined(separator: ","))"])
     }
 
     /// Renews the Lease every `heartbeatInterval`, and with it reports how many attempts run

@@ -3,29 +3,91 @@ import ConductorAgent
 import Foundation
 import KubeJSON
 import Logging
+import Synchronization
 
 /// What `conductor agent` runs around the agent runtime: one executor per capability, each attempt routed to
 /// its capability's executor with a deadline (the task's, or the capability's timeout if earlier), and
-/// counted in the metrics.
-public struct AgentHost: Sendable {
+/// counted in the metrics. The MCP servers' tools come and go (`notifications/tools/list_changed`, a
+/// restarted server), so the table of executors is behind a lock: read by every attempt, written rarely.
+public final class AgentHost: Sendable {
     public let settings: AgentSettings
-    let executors: [String: (capability: CapabilityConfiguration, executor: any TaskExecutor)]
+    private let table: Mutex<[String: Entry]>
+    private let sessions: [MCPServerSession]
+    /// Each MCP server's tools now, by server name.
+    private let serverTools = Mutex<[String: [MCPTool]]>([:])
     let metrics = AgentMetrics()
     let logger: Logger
+
+    struct Entry: Sendable {
+        var timeoutSeconds: Double?
+        var executor: any TaskExecutor
+    }
 
     public init(settings: AgentSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        var executors: [String: (CapabilityConfiguration, any TaskExecutor)] = [:]
+        var executors: [String: Entry] = [:]
         for capability in settings.capabilities {
             switch capability.executor {
             case .command(let command):
-                executors[capability.name] = (capability, CommandExecutor(configuration: command, agentName: settings.name, logger: logger))
+                executors[capability.name] = Entry(timeoutSeconds: capability.timeoutSeconds,
+                                                   executor: CommandExecutor(configuration: command, agentName: settings.name, logger: logger))
             case .http(let http):
-                executors[capability.name] = (capability, HTTPExecutor(configuration: http, agentName: settings.name))
+                executors[capability.name] = Entry(timeoutSeconds: capability.timeoutSeconds,
+                                                   executor: HTTPExecutor(configuration: http, agentName: settings.name))
             }
         }
-        self.executors = executors
+        table = Mutex(executors)
+        sessions = settings.mcpServers.map { MCPServerSession(configuration: $0, logger: logger) }
+    }
+
+    /// Starts the MCP servers and lists their tools: the capabilities they add. `onToolsChanged` is told the
+    /// whole list again whenever a server's tools change. Throws when a server cannot be started.
+    public func startMCPServers(onToolsChanged: @escaping @Sendable ([CapabilityDetail]) async -> Void) async throws -> [CapabilityDetail] {
+        for session in sessions {
+            try await session.start { [weak self] tools in
+                guard let self else { return }
+                self.install(tools, of: session)
+                await onToolsChanged(self.toolDetails)
+            }
+            install(await session.tools, of: session)
+        }
+        return toolDetails
+    }
+
+    public func stopMCPServers() async {
+        for session in sessions { await session.stop() }
+    }
+
+    /// The MCP servers' tools as capabilities, in the configuration's order, without those whose names are
+    /// taken already.
+    var toolDetails: [CapabilityDetail] {
+        let byServer = serverTools.withLock { $0 }
+        var taken = Set(settings.capabilities.map(\.name))
+        var details: [CapabilityDetail] = []
+        for server in settings.mcpServers {
+            for tool in byServer[server.name] ?? [] where taken.insert(tool.capability).inserted { details.append(tool.detail) }
+        }
+        return details
+    }
+
+    private func install(_ tools: [MCPTool], of session: MCPServerSession) {
+        let server = session.configuration
+        let previous = serverTools.withLock { state in
+            defer { state[server.name] = tools }
+            return state[server.name] ?? []
+        }
+        let configured = Set(settings.capabilities.map(\.name))
+        table.withLock { table in
+            for tool in previous where !configured.contains(tool.capability) { table[tool.capability] = nil }
+            for tool in tools where !configured.contains(tool.capability) {
+                if table[tool.capability] != nil, !previous.contains(where: { $0.capability == tool.capability }) {
+                    logger.warning("tool skipped: another capability has its name", metadata: ["tool": "\(tool.capability)", "server": "\(server.name)"])
+                    continue
+                }
+                table[tool.capability] = Entry(timeoutSeconds: server.timeoutSeconds, executor: MCPToolExecutor(session: session, tool: tool.name))
+            }
+        }
     }
 
     /// The runtime's handler.
@@ -35,12 +97,15 @@ public struct AgentHost: Sendable {
 
     func run(_ task: TaskResource, progress: ProgressReporter) async throws -> JSON {
         // A task requires one or more capabilities; the first this agent has an executor for runs it.
-        guard let name = task.spec.requiredCapabilities.first(where: { executors[$0] != nil }) ?? (task.spec.requiredCapabilities.isEmpty ? settings.capabilities.first?.name : nil),
-              let (capability, executor) = executors[name] else {
+        let executors = table.withLock { $0 }
+        guard let name = task.spec.requiredCapabilities.first(where: { executors[$0] != nil })
+                ?? (task.spec.requiredCapabilities.isEmpty ? executors.keys.sorted().first : nil),
+              let entry = executors[name] else {
             throw NoExecutorError(task: task.key, required: task.spec.requiredCapabilities)
         }
+        let executor = entry.executor
         let request = ExecutionRequest(task: task, capability: name, deadline: nil, deadlineOrigin: "")
-        let timed = Self.deadline(for: request, timeoutSeconds: capability.timeoutSeconds, now: .now, wallNow: Timestamp(Date()))
+        let timed = Self.deadline(for: request, timeoutSeconds: entry.timeoutSeconds, now: .now, wallNow: Timestamp(Date()))
         let started = ContinuousClock.now
         metrics.started(name)
         var logger = logger

@@ -10,6 +10,8 @@ struct AgentMetrics: Sendable {
     static let cancelled = "conductor_agent_tasks_cancelled_total"
     static let running = "conductor_agent_tasks_running"
     static let duration = "conductor_agent_task_duration_seconds"
+    /// Restarts of a downstream MCP server (mcp executor), by server.
+    static let executorRestarts = "conductor_agent_executor_restarts_total"
 
     private let runningGauge = Meter(label: running)
 

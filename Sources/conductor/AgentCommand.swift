@@ -99,11 +99,34 @@ struct AgentCommand: AsyncParsableCommand {
         let registry = bootstrapAgentMetrics()
         let client = try KubeClient(config: clientConfig, logger: Logger(label: "conductor.kube"))
         let host = AgentHost(settings: settings, logger: logger)
-        let runtime = AgentRuntime(client: client, configuration: settings.agentConfiguration, logger: logger,
+        // The MCP servers first: their tools are capabilities the Agent registers with.
+        let changes = ToolChanges()
+        let tools: [CapabilityDetail]
+        do {
+            tools = try await host.startMCPServers { tools in await changes.apply(tools) }
+        } catch {
+            logger.error("cannot start the agent: an MCP server did not start", metadata: ["error": "\(error)"])
+            await host.stopMCPServers()
+            throw ExitCode.failure
+        }
+        guard !(settings.capabilities.isEmpty && tools.isEmpty) else {
+            logger.error("cannot start the agent: its MCP servers offer no tool (check mcpServers[].tools), and it has no other capability")
+            await host.stopMCPServers()
+            throw ExitCode.failure
+        }
+        let runtime = AgentRuntime(client: client, configuration: settings.agentConfiguration(tools: tools), logger: logger,
                                    progressingHandler: host.handler)
+        await changes.attach { tools in
+            let spec = settings.spec(tools: tools)
+            do {
+                try await runtime.updateCapabilities(spec.capabilities, details: spec.capabilityDetails)
+            } catch {
+                logger.warning("could not update the Agent's capabilities", metadata: ["error": "\(error)"])
+            }
+        }
         logger.info("starting", metadata: [
             "agent": "\(settings.namespace)/\(settings.name)", "server": "\(clientConfig.server)",
-            "capabilities": "\(settings.capabilities.map { "\($0.name) (\($0.executor.kind))" }.joined(separator: ", "))",
+            "capabilities": "\((settings.capabilities.map { "\($0.name) (\($0.executor.kind))" } + tools.map { "\($0.name) (mcp)" }).joined(separator: ", "))",
         ])
         let agent = AgentService(runtime: runtime, drainTimeout: settings.drainTimeout, logger: logger)
         var services: [any Service] = []
@@ -116,6 +139,7 @@ struct AgentCommand: AsyncParsableCommand {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.drainTimeout + .seconds(30)
         try await ServiceGroup(configuration: configuration).run()
+        await host.stopMCPServers()
         await client.shutdown()
         if agent.outcome.interrupted {
             logger.warning("stopped before the drain finished: the controller hands back what the agent held once its heartbeat expires")
@@ -161,6 +185,29 @@ struct AgentCommand: AsyncParsableCommand {
             return try .inCluster()
         }
         return try .kubeconfig(path: nil, context: context)
+    }
+}
+
+/// Hands an MCP server's new tool list to the runtime, once there is one: a change that comes while the
+/// runtime is being made waits for it.
+private actor ToolChanges {
+    private var handler: (@Sendable ([CapabilityDetail]) async -> Void)?
+    private var waiting: [CapabilityDetail]?
+
+    func attach(_ handler: @escaping @Sendable ([CapabilityDetail]) async -> Void) async {
+        self.handler = handler
+        if let waiting {
+            self.waiting = nil
+            await handler(waiting)
+        }
+    }
+
+    func apply(_ tools: [CapabilityDetail]) async {
+        guard let handler else {
+            waiting = tools
+            return
+        }
+        await handler(tools)
     }
 }
 

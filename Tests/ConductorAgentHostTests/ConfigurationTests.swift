@@ -72,6 +72,31 @@ import Testing
         #expect(file.capabilities[0].timeoutSeconds == 60)
     }
 
+    @Test func mcpServersAsInTheIssue() throws {
+        let file = try AgentFileConfiguration.parse(yaml: """
+            mcpServers:
+              - name: git
+                command: ["python3", "-m", "mcp_server_git", "--repository", "/data/repo"]
+                toolPrefix: ""
+                tools: [git_status, git_log]
+                env: {GIT_AUTHOR_NAME: agent}
+                timeoutSeconds: 120
+            """, file: "a.yaml")
+        let settings = try AgentSettings.resolve(file: file, overrides: AgentOverrides(), environment: [:], hostName: "h")
+        #expect(settings.capabilities.isEmpty)
+        let server = try #require(settings.mcpServers.first)
+        #expect(server.name == "git")
+        #expect(server.command == ["python3", "-m", "mcp_server_git", "--repository", "/data/repo"])
+        #expect(server.toolPrefix == "")
+        #expect(server.tools == ["git_status", "git_log"])
+        #expect(server.environment == ["GIT_AUTHOR_NAME": "agent"])
+        #expect(server.timeoutSeconds == 120)
+        // The tools found at start become capabilities beside the configured ones.
+        let spec = settings.spec(tools: [CapabilityDetail(name: "git_status", description: "status")])
+        #expect(spec.capabilities == ["git_status"])
+        #expect(spec.capabilityDetails.first?.description == "status")
+    }
+
     @Test func aTopLevelExecutorRunsTheCapabilitiesWithoutOne() throws {
         let file = try AgentFileConfiguration.parse(yaml: """
             command: [python3, tool.py]
@@ -115,7 +140,12 @@ import Testing
         ("resources: {cpu: lots}\ncapabilities:\n  - {name: a, command: [x]}", "resources.cpu", "not a quantity"),
         ("heartbeat: {intervalSeconds: 10, leaseDurationSeconds: 10}\ncapabilities:\n  - {name: a, command: [x]}",
          "heartbeat.leaseDurationSeconds", "longer than"),
-        ("mcpServers:\n  - name: git\ncapabilities:\n  - {name: a, command: [x]}", "mcpServers", "not available"),
+        ("mcpServers:\n  - name: git\n    url: 'http://127.0.0.1:8000/mcp'", "mcpServers[0].url", "not supported"),
+        ("mcpServers:\n  - name: git", "mcpServers[0]", "needs command"),
+        ("mcpServers:\n  - {name: Git, command: [x]}", "mcpServers[0].name", "lower-case"),
+        ("mcpServers:\n  - {name: git, command: [x], toolPrefix: 'a b'}", "mcpServers[0].toolPrefix", "may hold only"),
+        ("mcpServers:\n  - {name: git, command: [x], tool: [a]}", "mcpServers[0].tool", "unknown field"),
+        ("name: a", "(top level)", "at least one capability"),
         ("tags: zone-a\ncapabilities:\n  - {name: a, command: [x]}", "tags", "must be a list"),
     ])
     func aBadConfigurationIsAnErrorNamingTheField(yaml: String, field: String, reason: String) {

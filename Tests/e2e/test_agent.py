@@ -209,8 +209,9 @@ def agents(dev, tmp_path):
     made: list[Agent] = []
 
     def make(capabilities: list[dict], name: str | None = None, drain_timeout: float | None = None, **settings) -> Agent:
-        config = {"name": name or f"agent-{uuid.uuid4().hex[:8]}", "namespace": NAMESPACE, "maxConcurrentTasks": 4,
-                  "capabilities": capabilities, **settings}
+        config = {"name": name or f"agent-{uuid.uuid4().hex[:8]}", "namespace": NAMESPACE, "maxConcurrentTasks": 4, **settings}
+        if capabilities:
+            config["capabilities"] = capabilities
         agent = Agent(dev, tmp_path / "agents", config, drain_timeout=drain_timeout)
         made.append(agent)
         return agent.start()
@@ -583,3 +584,95 @@ def test_the_pools_account_is_held_by_the_admission_policies_and_may_delete_only
     # A drained agent deletes its own Agent and Lease (a DELETE has only the old object), and no other.
     assert admit(own_policy, pool, "Agent", None, {"metadata": {"name": "echo-agent-1"}}) == []
     assert admit(own_policy, pool, "Lease", None, {"metadata": {"name": "echo-agent-2"}})
+
+
+# MARK: mcp executor
+
+def agent_capabilities(dev: Dev, agent: Agent) -> dict:
+    spec = json.loads(dev.kubectl("get", "agent", agent.name, "-n", NAMESPACE, "-o", "json").stdout)["spec"]
+    return {detail["name"]: detail for detail in spec.get("capabilityDetails", [])} | \
+        {name: {} for name in spec["capabilities"] if name not in {d["name"] for d in spec.get("capabilityDetails", [])}}
+
+
+def test_mcp_executor_fronts_an_official_reference_server(dev, agents):
+    """mcp-server-time, from PyPI: its tools become capabilities (through the allow list, under the prefix)."""
+    prefix = unique("time") + "."
+    agent = agents([], mcpServers=[{"name": "time", "toolPrefix": prefix, "tools": ["get_current_time"],
+                                    "command": [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]}])
+    capabilities = agent_capabilities(dev, agent)
+    assert list(capabilities) == [prefix + "get_current_time"], capabilities  # convert_time is not allowed
+    detail = capabilities[prefix + "get_current_time"]
+    assert detail["inputSchema"]["required"] == ["timezone"] and detail["description"], detail
+
+    task = dev.wait_phase(dev.create_task(prefix + "get_current_time", {"timezone": "Europe/Paris"}), {"Completed"})
+    assert task["status"]["result"]["timezone"] == "Europe/Paris" and "datetime" in task["status"]["result"], task["status"]
+    # isError: the task fails with the tool's message, for good.
+    failed = dev.wait_phase(dev.create_task(prefix + "get_current_time", {"timezone": "Nowhere/Atlantis"}), {"Failed"})
+    assert failed["status"]["reason"] == "Rejected" and "Invalid timezone" in failed["status"]["message"], failed["status"]
+
+
+@pytest.fixture
+def tools_agent(dev, agents, tmp_path):
+    """An agent fronting the SDK-written server of servers/mcp_tools_server.py; its events file."""
+    prefix = unique("tools") + "."
+    events = tmp_path / "events.jsonl"
+    agent = agents([], mcpServers=[{"name": "tools", "toolPrefix": prefix, "env": {"EVENTS_FILE": str(events)},
+                                    "command": [sys.executable, str(ROOT / "Tests" / "e2e" / "servers" / "mcp_tools_server.py")]}])
+    return agent, prefix, events
+
+
+def read_events(path: pathlib.Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_mcp_tools_with_schemas_progress_and_structured_results(dev, tools_agent):
+    agent, prefix, _ = tools_agent
+    capabilities = agent_capabilities(dev, agent)
+    assert {prefix + name for name in ("add", "refuse", "wait_forever", "crash", "grow")} <= set(capabilities), capabilities
+    add = capabilities[prefix + "add"]
+    assert add["description"].startswith("Add the numbers up") and "numbers" in add["inputSchema"]["properties"], add
+    assert set(add["outputSchema"]["properties"]) == {"total", "count"}, add
+
+    name = dev.create_task(prefix + "add", {"numbers": [1, 2, 3, 4, 5, 6], "delay_seconds": 0.4})
+    progress = wait_for(lambda: (p := dev.task(name).get("status", {}).get("progress")) and p.get("current", 0) < 6 and p,
+                        20, "the server's progress relayed")
+    assert progress["total"] == 6 and progress["message"].startswith("added "), progress
+    task = dev.wait_phase(name, {"Completed"})
+    assert task["status"]["result"] == {"total": 21, "count": 6}, task["status"]
+
+    refused = dev.wait_phase(dev.create_task(prefix + "refuse", {"reason": "no thanks"}), {"Failed"})
+    assert refused["status"]["reason"] == "Rejected" and "refused: no thanks" in refused["status"]["message"], refused["status"]
+
+
+def test_mcp_cancellation_reaches_the_downstream_server(dev, tools_agent):
+    agent, prefix, events = tools_agent
+    name = dev.create_task(prefix + "wait_forever", {"label": "c1"})
+    wait_for(lambda: any(e["event"] == "waiting" for e in read_events(events)), 20, "the tool called")
+    dev.kubectl("patch", "task", name, "-n", NAMESPACE, "--type", "merge", "-p", '{"spec": {"cancel": true}}')
+    assert dev.wait_phase(name, {"Failed"})["status"]["reason"] == "Cancelled"
+    # The server got notifications/cancelled and stopped the call.
+    wait_for(lambda: any(e["event"] == "cancelled" and e["label"] == "c1" for e in read_events(events)), 10,
+             "the server saw the cancellation")
+
+
+def test_mcp_tools_list_changed_updates_the_agent(dev, tools_agent):
+    agent, prefix, _ = tools_agent
+    assert prefix + "late" not in agent_capabilities(dev, agent)
+    dev.wait_phase(dev.create_task(prefix + "grow", {"name": "late"}), {"Completed"})
+    wait_for(lambda: prefix + "late" in agent_capabilities(dev, agent), 10, "the new tool registered")
+    task = dev.wait_phase(dev.create_task(prefix + "late", {"text": "hi"}), {"Completed"}, timeout=30)
+    assert "late: hi" in json.dumps(task["status"]["result"]), task["status"]
+
+
+def test_a_crashed_mcp_server_fails_the_attempt_and_is_restarted(dev, tools_agent):
+    agent, prefix, events = tools_agent
+    first = [e for e in read_events(events) if e["event"] == "started"]
+    assert len(first) == 1
+    crashed = dev.wait_phase(dev.create_task(prefix + "crash", {}, retryPolicy={"maxRetries": 0}), {"Failed"})
+    assert crashed["status"]["reason"] == "RetriesExhausted", crashed["status"]
+    assert "MCP server tools exited" in condition_message(crashed, "Running"), crashed["status"]
+    # Started again (another process), and serving.
+    wait_for(lambda: len([e for e in read_events(events) if e["event"] == "started"]) == 2, 15, "the server restarted")
+    task = dev.wait_phase(dev.create_task(prefix + "add", {"numbers": [2, 3], "delay_seconds": 0}), {"Completed"}, timeout=30)
+    assert task["status"]["result"] == {"total": 5, "count": 2}
+    assert 'conductor_agent_executor_restarts_total{server="tools"} 1' in agent.metrics()

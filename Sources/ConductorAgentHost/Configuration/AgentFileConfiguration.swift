@@ -17,8 +17,34 @@ public struct AgentFileConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds: Double?
     public var selectTasksByLabel: Bool?
     public var capabilities: [CapabilityConfiguration] = []
+    /// Downstream MCP servers whose tools become capabilities (mcp executor).
+    public var mcpServers: [MCPServerConfiguration] = []
 
     public init() {}
+}
+
+/// The mcp executor: a downstream MCP server over stdio, kept running, whose tools become capabilities.
+public struct MCPServerConfiguration: Sendable, Equatable {
+    /// Names the server in logs, metrics and errors.
+    public var name: String
+    /// The server's program and arguments (stdio transport).
+    public var command: [String]
+    public var environment: [String: String] = [:]
+    public var workingDirectory: String?
+    /// Put before each tool's name to make its capability's name.
+    public var toolPrefix: String = ""
+    /// Only these tools (by their name at the server); all when nil.
+    public var tools: [String]?
+    /// Each call's longest run; nil for no limit but the task's deadline.
+    public var timeoutSeconds: Double?
+    /// How long starting and listing tools may take.
+    public var startTimeoutSeconds: Double = 30
+    public var terminationGracePeriodSeconds: Double = 5
+
+    public init(name: String, command: [String]) {
+        self.name = name
+        self.command = command
+    }
 }
 
 /// One capability: how it is offered as a tool, and the executor that runs its tasks.

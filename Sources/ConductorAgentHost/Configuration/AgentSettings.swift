@@ -94,6 +94,7 @@ public struct AgentSettings: Sendable {
     public var drainTimeout: Duration
     public var selectTasksByLabel: Bool
     public var capabilities: [CapabilityConfiguration]
+    public var mcpServers: [MCPServerConfiguration] = []
 
     public static let defaultDrainTimeoutSeconds = 30.0
 
@@ -116,7 +117,7 @@ public struct AgentSettings: Sendable {
             leaseDurationSeconds: overrides.leaseDurationSeconds ?? file.leaseDurationSeconds ?? HeartbeatLease.defaultDurationSeconds,
             drainTimeout: .seconds(overrides.drainTimeoutSeconds ?? file.drainTimeoutSeconds ?? defaultDrainTimeoutSeconds),
             selectTasksByLabel: overrides.selectTasksByLabel ?? file.selectTasksByLabel ?? false,
-            capabilities: file.capabilities)
+            capabilities: file.capabilities, mcpServers: file.mcpServers)
         try settings.validate()
         return settings
     }
@@ -141,8 +142,24 @@ public struct AgentSettings: Sendable {
                                      reason: "must be longer than heartbeat.intervalSeconds (\(heartbeatInterval)), so that a renewal comes before the Lease expires; got \(leaseDurationSeconds)")
         }
         guard drainTimeout >= .zero else { throw ConfigurationError(field: "drainTimeoutSeconds", reason: "must be 0 or more") }
-        guard !capabilities.isEmpty else {
-            throw ConfigurationError(field: "capabilities", reason: "at least one capability is required: an agent without one is never assigned a task")
+        guard !capabilities.isEmpty || !mcpServers.isEmpty else {
+            throw ConfigurationError(field: "capabilities", reason: "at least one capability (or an mcpServers entry) is required: an agent without one is never assigned a task")
+        }
+        var servers: Set<String> = []
+        for (index, server) in mcpServers.enumerated() {
+            let field = "mcpServers[\(index)]"
+            guard NameRules.isLabel(server.name) else {
+                throw ConfigurationError(field: "\(field).name", reason: "\"\(server.name)\" must be lower-case letters, digits and '-', at most 63 characters")
+            }
+            guard servers.insert(server.name).inserted else { throw ConfigurationError(field: "\(field).name", reason: "\"\(server.name)\" is given twice") }
+            guard let program = server.command.first, !program.isEmpty else {
+                throw ConfigurationError(field: "\(field).command", reason: "must list the server's program and its arguments, for example [\"python3\", \"-m\", \"mcp_server_time\"]")
+            }
+            if let timeout = server.timeoutSeconds, timeout <= 0 { throw ConfigurationError(field: "\(field).timeoutSeconds", reason: "must be above 0") }
+            guard server.startTimeoutSeconds > 0 else { throw ConfigurationError(field: "\(field).startTimeoutSeconds", reason: "must be above 0") }
+            if !server.toolPrefix.isEmpty, !server.toolPrefix.allSatisfy(CapabilityConfiguration.nameCharacters.contains) {
+                throw ConfigurationError(field: "\(field).toolPrefix", reason: "\"\(server.toolPrefix)\" may hold only letters, digits, '_', '-' and '.'")
+            }
         }
         var seen: Set<String> = []
         for (index, capability) in capabilities.enumerated() {
@@ -164,21 +181,38 @@ public struct AgentSettings: Sendable {
     }
 
     /// What the agent runtime is given.
-    public var agentConfiguration: AgentConfiguration {
+    public var agentConfiguration: AgentConfiguration { agentConfiguration(tools: []) }
+
+    /// What the agent runtime is given, with the tools of the MCP servers as capabilities too.
+    public func agentConfiguration(tools: [CapabilityDetail]) -> AgentConfiguration {
         AgentConfiguration(
             name: name, namespace: namespace,
-            spec: AgentSpec(capabilities: capabilities.map(\.name), resources: resources, tags: tags, maxConcurrentTasks: maxConcurrentTasks,
-                            capabilityDetails: capabilities.map(\.detail)),
+            spec: spec(tools: tools),
             taskNamespace: taskNamespace, heartbeatInterval: heartbeatInterval, leaseDurationSeconds: leaseDurationSeconds,
             selectTasksByLabel: selectTasksByLabel)
     }
 }
 
+extension AgentSettings {
+    /// The Agent's spec: the configured capabilities and the MCP servers' tools.
+    public func spec(tools: [CapabilityDetail]) -> AgentSpec {
+        let details = capabilities.map(\.detail) + tools
+        return AgentSpec(capabilities: details.map(\.name), resources: resources, tags: tags, maxConcurrentTasks: maxConcurrentTasks,
+                         capabilityDetails: details)
+    }
+}
+
 extension CapabilityConfiguration {
+    /// What a capability's name may hold: MCP tool names' characters (the front end offers each as a tool).
+    static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+    /// 1 to 128 of `nameCharacters`.
+    static func isValidName(_ name: String) -> Bool {
+        (1...128).contains(name.count) && name.allSatisfy(nameCharacters.contains)
+    }
+
     func validate(field: String) throws(ConfigurationError) {
-        // MCP tool names: 1 to 128 of A-Z a-z 0-9 _ - . (the front end offers each capability as a tool).
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-        guard (1...128).contains(name.count), name.allSatisfy(allowed.contains) else {
+        guard Self.isValidName(name) else {
             throw ConfigurationError(field: "\(field).name", reason: "\"\(name)\" is not a valid capability name: 1 to 128 letters, digits, '_', '-' or '.' (it becomes an MCP tool's name)")
         }
         for (key, schema) in [("inputSchema", inputSchema), ("outputSchema", outputSchema)] {

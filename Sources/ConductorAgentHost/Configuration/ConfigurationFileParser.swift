@@ -39,16 +39,43 @@ extension AgentFileConfiguration {
         configuration.drainTimeoutSeconds = try fields["drainTimeoutSeconds"]?.number()
         configuration.selectTasksByLabel = try fields["selectTasksByLabel"]?.bool()
         if let servers = fields["mcpServers"] {
-            throw servers.error("the mcp executor is not available in this version of conductor agent; front the server with a command or http capability meanwhile")
+            for item in try servers.sequence() { configuration.mcpServers.append(try parseMCPServer(item)) }
         }
         // A command or http at the top level runs every capability that has none of its own.
         let shared = try parseExecutor(fields, in: top, required: false)
         let sharedTimeout = try fields["timeoutSeconds"]?.number()
-        guard let list = fields["capabilities"] else { throw top.error("capabilities: at least one capability is required") }
+        guard let list = fields["capabilities"] else {
+            if configuration.mcpServers.isEmpty { throw top.error("capabilities: at least one capability (or an mcpServers entry) is required") }
+            return configuration
+        }
         for item in try list.sequence() {
             configuration.capabilities.append(try parseCapability(item, sharedExecutor: shared, sharedTimeout: sharedTimeout))
         }
         return configuration
+    }
+
+    static let mcpServerFields = [
+        "name", "command", "url", "env", "workingDirectory", "toolPrefix", "tools", "timeoutSeconds", "startTimeoutSeconds",
+        "terminationGracePeriodSeconds",
+    ]
+
+    private static func parseMCPServer(_ item: YAMLField) throws(ConfigurationError) -> MCPServerConfiguration {
+        let fields = try item.mapping(known: mcpServerFields)
+        guard let nameField = fields["name"] else { throw item.error("name is required") }
+        let name = try nameField.string()
+        if let url = fields["url"] {
+            throw url.error("MCP servers over streamable HTTP are not supported by this version of conductor agent: run the server over stdio with command: [...]")
+        }
+        guard let command = fields["command"] else { throw item.error("mcpServers entry \"\(name)\" needs command: [program, args...] (stdio)") }
+        var server = MCPServerConfiguration(name: name, command: try command.strings())
+        if let env = fields["env"] { server.environment = try env.stringMap() }
+        server.workingDirectory = try fields["workingDirectory"]?.string()
+        server.toolPrefix = try fields["toolPrefix"]?.string() ?? ""
+        server.tools = try fields["tools"]?.strings()
+        server.timeoutSeconds = try fields["timeoutSeconds"]?.number()
+        if let value = fields["startTimeoutSeconds"] { server.startTimeoutSeconds = try value.number() }
+        if let value = fields["terminationGracePeriodSeconds"] { server.terminationGracePeriodSeconds = try value.number() }
+        return server
     }
 
     private static func parseResources(_ field: YAMLField) throws(ConfigurationError) -> ComputeResources {

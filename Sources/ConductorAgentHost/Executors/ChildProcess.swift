@@ -139,6 +139,20 @@ enum FileDescriptorIO {
         }
     }
 
+    /// Writes all of `bytes` without closing `fd`; false when the reader is gone.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+
     /// Reads until end of file, handing each chunk to `consume`, then closes `fd`.
     static func readAllAndClose(_ fd: Int32, chunkSize: Int = 64 * 1024, _ consume: (UnsafeRawBufferPointer) -> Void) {
         defer { close(fd) }

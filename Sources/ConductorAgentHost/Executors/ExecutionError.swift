@@ -19,11 +19,13 @@ public enum ExecutionError: ReasonedFailure, Sendable, Equatable, CustomStringCo
     case endpointFailed(url: String, status: Int, body: String)
     /// The HTTP endpoint could not be reached: the attempt is retried.
     case unreachable(url: String, reason: String)
+    /// An MCP tool answered with `isError`: final, with the tool's message.
+    case toolFailed(tool: String, message: String)
 
     public var failureReason: Reason {
         switch self {
         case .resultTooLarge: .resultTooLarge
-        case .rejected: .rejected
+        case .rejected, .toolFailed: .rejected
         case .deadlineExceeded(let origin) where origin == ExecutionError.taskDeadline: .deadlineExceeded
         default: .executionFailed
         }
@@ -50,6 +52,8 @@ public enum ExecutionError: ReasonedFailure, Sendable, Equatable, CustomStringCo
             "\(url) answered HTTP \(status)" + (body.isEmpty ? "" : ": \(body)")
         case .unreachable(let url, let reason):
             "could not reach \(url): \(reason)"
+        case .toolFailed(let tool, let message):
+            "tool \(tool) reported an error" + (message.isEmpty ? "" : ": \(message)")
         }
     }
 }
