@@ -7,9 +7,10 @@ deps:
 build:
 	swift build
 
-# Everything on one machine: the local API server with the CRDs, and the controller (the MCP front end joins when it lands).
+# Everything on one machine: the local API server with the CRDs, the controller (the MCP front end joins when it
+# lands), and two example agents, echo (a command) and time (an MCP server): scripts/dev.sh.
 dev: deps build
-	./.build/debug/conductor dev --data-dir conductor-data
+	./scripts/dev.sh
 
 test-swift: build
 	swift test

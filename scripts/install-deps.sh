@@ -16,7 +16,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c "import httpx, h2, yaml, hypothesis, pytest, celpy, mcp" >/dev/null 2>&1; then
+if ! python3 -c "import httpx, h2, yaml, hypothesis, pytest, celpy, mcp, mcp_server_time" >/dev/null 2>&1; then
   python3 -m pip install -q -r Tests/e2e/requirements.txt
 fi
 command -v kubectl >/dev/null || echo "note: kubectl is not installed; the kubectl end-to-end tests will fail" >&2
