@@ -552,25 +552,34 @@ def rendered_pool(example: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(run.stdout) if d]
 
 
-def test_the_echo_pool_renders_with_a_valid_configuration_and_arguments_conductor_agent_accepts(tmp_path):
-    docs = rendered_pool("echo")
+# Each example pool, and the repository file each ConfigMap carries a copy of.
+POOLS = {"echo": {"echo.py": "examples/echo.py"}, "time": {}, "http-echo": {"server.py": "examples/http_echo.py"}}
+
+
+@pytest.mark.parametrize("pool", sorted(POOLS))
+def test_each_example_pool_renders_with_a_valid_configuration_and_arguments_conductor_agent_accepts(pool, tmp_path):
+    docs = rendered_pool(pool)
     kinds = {d["kind"]: d for d in docs}
     assert {"ServiceAccount", "RoleBinding", "ConfigMap", "Deployment"} <= set(kinds), list(kinds)
     config_map, deployment = kinds["ConfigMap"], kinds["Deployment"]
-    # The ConfigMap's program is the repository's example, unchanged.
-    assert config_map["data"]["echo.py"] == (ROOT / "examples" / "echo.py").read_text()
+    # The ConfigMap's programs are the repository's examples, unchanged.
+    for key, source in POOLS[pool].items():
+        assert config_map["data"][key] == (ROOT / source).read_text(), f"deploy/agents/{pool}/{key} differs from {source}"
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == kinds["ServiceAccount"]["metadata"]["name"]
+    account = kinds["ServiceAccount"]["metadata"]["name"]
+    assert pod["serviceAccountName"] == account and account.startswith("mcp-agent-")  # held by the admission policies
+    assert all(s["name"] == account for d in docs if d["kind"] == "RoleBinding" for s in d["subjects"])
     assert pod["volumes"][0]["configMap"]["name"] == config_map["metadata"]["name"]  # the generated, hashed name
     container = pod["containers"][0]
     assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
     config = yaml.safe_load(config_map["data"]["agent.yaml"])
     assert pod["terminationGracePeriodSeconds"] > config["drainTimeoutSeconds"]
-    # Its configuration and arguments pass conductor agent's checks: it stops only for want of an API server.
+    # Its configuration and arguments pass conductor agent's checks: it stops only for want of an API server
+    # (or, fronting an MCP server, once that server's tools are listed).
     (tmp_path / "agent.yaml").write_text(config_map["data"]["agent.yaml"])
     args = [arg.replace("/etc/conductor-agent/agent.yaml", str(tmp_path / "agent.yaml")) for arg in container["args"]]
     run = subprocess.run([conductor_binary(), *args, "--kubeconfig", str(tmp_path / "missing"), "--health-port", "0"],
-                         capture_output=True, text=True, timeout=30, env={**os.environ, "POD_NAME": "echo-agent-7c9d-x2x4q"})
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "POD_NAME": f"{pool}-agent-7c9d-x2x4q"})
     assert run.returncode == 1 and "no API server" in run.stderr, run.stderr
 
 
