@@ -100,6 +100,8 @@ public enum Limits {
     public static let maximumPayloadBytes = 256 * 1024
     /// `status.result`, as compact JSON.
     public static let maximumResultBytes = 256 * 1024
+    /// `spec.ttlSecondsAfterFinished` and the controller's `--finished-task-ttl`: a year (the CRD says so too).
+    public static let maximumFinishedTaskTTLSeconds = 365 * 24 * 3600
 
     /// Throws when `payload` is above `maximumPayloadBytes`.
     public static func checkPayload(_ payload: JSON) throws(SizeLimitError) {

@@ -44,10 +44,13 @@ public struct TaskSpec: EmptyDefaultable, Sendable {
     public var cancel: Bool?
     /// A second submission with the same key in the same namespace returns the existing task. At most 253 characters.
     public var idempotencyKey: String?
+    /// Seconds after the task finished when the controller deletes it (0: at once); nil means the controller's
+    /// default. At most `Limits.maximumFinishedTaskTTLSeconds`.
+    public var ttlSecondsAfterFinished: Int?
 
     public init(requiredCapabilities: [String] = [], priority: Int? = nil, payload: JSON? = nil, deadline: Timestamp? = nil,
                 retryPolicy: RetryPolicy? = nil, resources: ComputeResources? = nil, affinity: TaskAffinity? = nil,
-                cancel: Bool? = nil, idempotencyKey: String? = nil) {
+                cancel: Bool? = nil, idempotencyKey: String? = nil, ttlSecondsAfterFinished: Int? = nil) {
         self.requiredCapabilities = requiredCapabilities
         self.priority = priority
         self.payload = payload
@@ -57,6 +60,7 @@ public struct TaskSpec: EmptyDefaultable, Sendable {
         self.affinity = affinity
         self.cancel = cancel
         self.idempotencyKey = idempotencyKey
+        self.ttlSecondsAfterFinished = ttlSecondsAfterFinished
     }
 
     public init() { self.init(requiredCapabilities: []) }

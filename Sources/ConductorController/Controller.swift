@@ -40,22 +40,26 @@ public struct ControllerConfiguration: Sendable {
     /// Label each assigned task with its agent (`Labels.assignedAgent`), for agents on API servers older than
     /// 1.31, which cannot watch by the `status.assignedAgent` field. One more write per assignment.
     public var labelAssignedAgent: Bool
+    /// How long finished tasks are kept before the leader deletes them.
+    public var retention: FinishedTaskRetention
 
     public init(taskNamespace: String? = nil, agentNamespace: String = Installation.systemNamespace,
                 leaderElection: LeaderElection? = nil, lifecycle: TaskLifecyclePolicy = TaskLifecyclePolicy(),
-                assignment: AssignmentLoopConfiguration = AssignmentLoopConfiguration(), labelAssignedAgent: Bool = false) {
+                assignment: AssignmentLoopConfiguration = AssignmentLoopConfiguration(), labelAssignedAgent: Bool = false,
+                retention: FinishedTaskRetention = FinishedTaskRetention()) {
         self.taskNamespace = taskNamespace
         self.agentNamespace = agentNamespace
         self.leaderElection = leaderElection
         self.lifecycle = lifecycle
         self.assignment = assignment
         self.labelAssignedAgent = labelAssignedAgent
+        self.retention = retention
     }
 }
 
 /// One controller replica: the informers for Tasks, Agents and heartbeat Leases on the client's one
 /// connection, the supervisor with its task actors, the assignment loop with the scheduler, the health monitor,
-/// and the leader election that opens the `LeadershipGate` for them. Every replica mirrors; only the leader
+/// the cleaner of finished tasks, and the leader election that opens the `LeadershipGate` for them. Every replica mirrors; only the leader
 /// writes what the controller decides.
 ///
 ///     let controller = try Controller(client: client, configuration: ControllerConfiguration(), logger: logger)
@@ -68,6 +72,7 @@ public final class Controller: Service {
     public let supervisor: Supervisor
     public let assignments: AssignmentLoop
     public let healthMonitor: HealthMonitor
+    public let cleaner: FinishedTaskCleaner
     public let leadership: LeadershipGate
     public let tasks: Informer<TaskResource>
     public let agents: Informer<Agent>
@@ -99,6 +104,8 @@ public final class Controller: Service {
             events: events, logger: logger))
         healthMonitor = try HealthMonitor(leases: leases, agents: agents, clock: clock, leadership: leadership,
                                           events: events, logger: logger)
+        cleaner = FinishedTaskCleaner(retention: configuration.retention, tasks: tasks, deleter: tasks.resource, clock: clock,
+                                      leadership: leadership, logger: logger)
         if let election = configuration.leaderElection {
             let lock = LeaseLock(client: client, namespace: election.namespace, name: election.leaseName, identity: election.identity)
             let gateLogger = logger
@@ -150,6 +157,7 @@ public final class Controller: Service {
                 group.addTask { await self.supervisor.run() }
                 group.addTask { await self.assignments.run() }
                 group.addTask { await self.healthMonitor.run() }
+                group.addTask { await self.cleaner.run() }
                 group.addTask { await PhaseGauges.followTasks(self.tasks.events()) }
                 group.addTask { await PhaseGauges.followAgents(self.agents.events()) }
                 group.addTask {

@@ -38,10 +38,16 @@ struct ControllerOptions: ParsableArguments {
     @Flag(help: "Label each assigned task with its agent (mcp.io/assigned-agent), for agents on API servers older than 1.31, which watch by label rather than by the status.assignedAgent field.")
     var labelAssignedAgent = false
 
+    @Option(help: "Seconds a finished task (Completed, or Failed for good) is kept before the leader deletes it, unless it sets spec.ttlSecondsAfterFinished; 0 deletes it as it finishes. At most a year.")
+    var finishedTaskTTL: Int = FinishedTaskRetention.defaultTTLSeconds
+
     func validate() throws {
         guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535, got \(healthPort)") }
         guard retryBackoffBase > 0, retryBackoffCap >= retryBackoffBase else {
             throw ValidationError("--retry-backoff-base must be above 0 and at most --retry-backoff-cap, got \(retryBackoffBase) and \(retryBackoffCap)")
+        }
+        guard (0...Limits.maximumFinishedTaskTTLSeconds).contains(finishedTaskTTL) else {
+            throw ValidationError("--finished-task-ttl must be between 0 and \(Limits.maximumFinishedTaskTTLSeconds) seconds (a year), got \(finishedTaskTTL)")
         }
         guard maxAgentLossRetries >= 0 else { throw ValidationError("--max-agent-loss-retries must be 0 or more, got \(maxAgentLossRetries)") }
         if let taskNamespace { try validateName(taskNamespace, option: "--task-namespace") }
@@ -168,7 +174,8 @@ func controllerServices(client: KubeClient, options: ControllerOptions, healthBi
         client: client,
         configuration: ControllerConfiguration(taskNamespace: options.taskNamespace, agentNamespace: options.agentNamespace,
                                                leaderElection: leaderElection, lifecycle: options.lifecycle,
-                                               labelAssignedAgent: options.labelAssignedAgent),
+                                               labelAssignedAgent: options.labelAssignedAgent,
+                                               retention: FinishedTaskRetention(defaultTTL: .seconds(options.finishedTaskTTL))),
         events: events, logger: logger)
     let operations = OperationsServer.make(bind: healthBind, port: options.healthPort, registry: registry,
                                            isReady: { controller.isSynced }, logger: logger)

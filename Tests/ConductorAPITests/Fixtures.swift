@@ -55,7 +55,7 @@ enum Fixtures {
                 resources: ComputeResources(cpu: try! Quantity("500m"), memory: try! Quantity("512Mi"), gpu: false),
                 affinity: TaskAffinity(required: ["zone-us-west"], preferred: ["high-memory"], avoided: ["spot"]),
                 cancel: false,
-                idempotencyKey: "client-request-42"))
+                idempotencyKey: "client-request-42", ttlSecondsAfterFinished: 3600))
     }
 
     static func taskStatus() -> TaskStatus {

@@ -14,6 +14,10 @@ enum ControllerMetrics {
         Counter(label: "conductor_assignment_conflicts_total").increment()
     }
 
+    static func recordFinishedTaskDeleted() {
+        Counter(label: "conductor_finished_tasks_deleted_total").increment()
+    }
+
     static func recordRetry() {
         Counter(label: "conductor_retries_total").increment()
     }
