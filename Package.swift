@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "ConductorAgentHostTests", dependencies: ["ConductorAgentHost", "ConductorAgent", "ConductorAPI", "KubeJSON"]),
         .testTarget(name: "ConductorMCPTests", dependencies: ["ConductorMCP", "KubeJSON"]),
         .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
-        .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON"]),
+        .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON", "ConductorTestSupport"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
         // What tests that start a real `conductor apiserver` share: the process, a client of it, the project's CRDs.
         .target(

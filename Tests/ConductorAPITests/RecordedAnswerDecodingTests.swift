@@ -1,4 +1,5 @@
 import ConductorAPI
+import ConductorTestSupport
 import Foundation
 import KubeClient
 import KubeJSON
@@ -9,16 +10,7 @@ import Testing
 /// watch events and Statuses. A model that demands a field the real server leaves out fails here, not on a
 /// cluster.
 @Suite struct RecordedAnswerDecodingTests {
-    static let directory: String? = {
-        var candidates: [String] = []
-        var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while folder.path != "/" {
-            candidates.append(folder.appendingPathComponent("shared/kube-reference/transcripts").path)
-            folder = folder.deletingLastPathComponent()
-        }
-        candidates.append("/work/shared/kube-reference/transcripts")
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
-    }()
+    static let directory = KubeReference.transcripts
 
     /// Each recorded body (answers, and the objects of watch events as lines), with where it came from.
     static func recordedBodies() throws -> [(place: String, body: JSON, watchLine: Bool)] {

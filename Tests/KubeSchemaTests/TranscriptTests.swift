@@ -1,3 +1,4 @@
+import ConductorTestSupport
 import Foundation
 import KubeJSON
 import Testing
@@ -8,16 +9,7 @@ import Testing
 /// spec for accepted writes, the causes for refused ones. Runs where the reference files are found
 /// beside the repository (as in CI and on developer machines).
 @Suite struct TranscriptTests {
-    static let directory: String? = {
-        var candidates: [String] = []
-        var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while folder.path != "/" {
-            candidates.append(folder.appendingPathComponent("shared/kube-reference/transcripts").path)
-            folder = folder.deletingLastPathComponent()
-        }
-        candidates.append("/work/shared/kube-reference/transcripts")
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
-    }()
+    static let directory = KubeReference.transcripts
 
     static func steps(_ name: String) throws -> [JSON] {
         guard let directory else { return [] }
