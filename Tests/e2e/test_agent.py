@@ -388,6 +388,17 @@ class Endpoint:
                             endpoint.aborted.set()
                             return
                     self.answer(200, {"late": True})
+                elif self.path == "/huge":
+                    # A body without end (well, 1 GiB): the agent keeps the cap and no more, and hangs up.
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(1 << 30))
+                    self.end_headers()
+                    try:
+                        for _ in range((1 << 30) // 65536):
+                            self.wfile.write(b" " * 65536)
+                    except (BrokenPipeError, ConnectionResetError):
+                        endpoint.aborted.set()
                 elif self.path == "/flaky":
                     attempt = headers.get("x-conductor-task-attempt")
                     self.answer(503, {"error": "warming up"}) if attempt == "1" else self.answer(200, {"attempt": attempt})
@@ -468,6 +479,16 @@ def test_http_deadline_aborts_the_request(dev, agents, endpoint):
     assert endpoint.aborted.wait(15), "the request was not aborted at the capability's timeout"
     task = dev.wait_phase(name, {"Failed"})
     assert "stopped at the capability's timeout of 2.0s" in condition_message(task, "Running"), task["status"]
+
+
+def test_an_http_answer_above_the_cap_fails_with_result_too_large_and_is_not_read_to_the_end(dev, agents, endpoint):
+    capability = unique("http-huge")
+    agent = agents([{"name": capability, "http": {"url": endpoint.url + "/huge"}}])
+    before = agent.rss_kib()
+    task = dev.wait_phase(dev.create_task(capability, {}), {"Failed"})
+    assert task["status"]["reason"] == "ResultTooLarge", task["status"]
+    assert endpoint.aborted.wait(10), "the agent read on"
+    assert agent.rss_kib() - before < 20 * 1024, (before, agent.rss_kib())
 
 
 def test_http_connection_errors_fail_the_attempt(dev, agents):

@@ -14,11 +14,12 @@ import Logging
 /// cancellation abort the request.
 ///
 /// Foundation's URLSession: asynchronous, so a waiting request holds no thread; the KubeClient's libcurl
-/// transport is bound to the API server's connection and credentials.
+/// transport is bound to the API server's connection and credentials. The response body is kept up to
+/// `maxResponseBytes` and no further (`BoundedHTTPExchange`).
 public struct HTTPExecutor: TaskExecutor {
     public let configuration: HTTPConfiguration
     let agentName: String
-    let session: URLSession
+    let sessionConfiguration: URLSessionConfiguration
     /// Kept of an error response's body, for the task's message.
     static let bodyExcerptBytes = 1024
 
@@ -27,7 +28,7 @@ public struct HTTPExecutor: TaskExecutor {
         self.agentName = agentName
         let sessionConfiguration = URLSessionConfiguration.ephemeral
         sessionConfiguration.timeoutIntervalForResource = 7 * 24 * 3600  // the deadline bounds a request, not this
-        session = URLSession(configuration: sessionConfiguration)
+        self.sessionConfiguration = sessionConfiguration
     }
 
     public func execute(_ request: ExecutionRequest, progress: ProgressReporter) async throws -> JSON {
@@ -47,8 +48,8 @@ public struct HTTPExecutor: TaskExecutor {
         // URLSession's timeout is between bytes; the deadline below bounds the whole request.
         post.timeoutInterval = 24 * 3600
 
-        let session = self.session
-        let exchange = Task { try await session.data(for: post) }
+        let sessionConfiguration = self.sessionConfiguration, limit = configuration.maxResponseBytes
+        let exchange = Task { try await BoundedHTTPExchange.perform(post, configuration: sessionConfiguration, limit: limit) }
         let deadlineTimer: Task<Bool, Never>? = request.deadline.map { deadline in
             Task {
                 do {
@@ -66,18 +67,16 @@ public struct HTTPExecutor: TaskExecutor {
         try Task.checkCancellation()
         if timedOut { throw ExecutionError.deadlineExceeded(origin: request.deadlineOrigin) }
 
-        let data: Data, response: URLResponse
+        let data: Data, http: HTTPURLResponse
         switch outcome {
-        case .success(let answer): (data, response) = answer
+        case .success(let answer): (data, http) = answer
+        case .failure(is BoundedHTTPExchange.TooLarge):
+            throw ExecutionError.resultTooLarge(what: "the response of \(url)", limit: configuration.maxResponseBytes)
         case .failure(let error): throw ExecutionError.unreachable(url: url, reason: "\(error.localizedDescription)")
         }
-        guard let http = response as? HTTPURLResponse else { throw ExecutionError.unreachable(url: url, reason: "not an HTTP response") }
         let status = http.statusCode
         switch status {
         case 200..<300:
-            guard data.count <= configuration.maxResponseBytes else {
-                throw ExecutionError.resultTooLarge(what: "the response of \(url)", limit: configuration.maxResponseBytes)
-            }
             if data.isEmpty { return .object([:]) }
             guard let parsed = try? JSON.parse(data), case .object = parsed else {
                 throw ExecutionError.endpointFailed(url: url, status: status, body: "the body is not a JSON object: " + Self.excerpt(data))
