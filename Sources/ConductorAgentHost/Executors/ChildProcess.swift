@@ -30,7 +30,13 @@ struct ChildProcess: Sendable {
         var description: String { "could not start \(program): \(String(cString: strerror(errno))) (errno \(errno))" }
     }
 
+    /// Writing a payload to a program that exited without reading it must fail with EPIPE, not end this
+    /// process: SIGPIPE is ignored process-wide, once, before the first program starts (whatever hosts the
+    /// executor: `conductor agent` does it too, a test process would not).
+    private static let sigpipeIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     static func spawn(arguments: [String], environment: [String: String], workingDirectory: String?) throws(SpawnError) -> ChildProcess {
+        _ = sigpipeIgnored
         let program = arguments[0]
         // One spawn at a time, and every end close-on-exec: so a program started for another task inherits
         // none of these ends (a write end held by another process would keep this one's output from ever
