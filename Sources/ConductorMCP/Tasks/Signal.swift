@@ -1,11 +1,13 @@
 import Synchronization
 
-/// A one-shot event many tasks can wait for: a call's cancellation, the front end's shutdown. Waiting
-/// ends when the signal fires or the waiting task is cancelled.
+/// A one-shot event: a call's cancellation, the front end's shutdown. Tasks can wait for it, or register an
+/// action it runs when it fires; a registered action costs a dictionary entry, where a waiting task costs a
+/// task (a waiting call registers actions: it must cost as little as possible).
 final class Signal: Sendable {
     private struct State {
         var fired = false
         var waiters: [UInt64: AsyncStream<Void>.Continuation] = [:]
+        var actions: [UInt64: @Sendable () -> Void] = [:]
         var nextID: UInt64 = 0
     }
 
@@ -16,12 +18,38 @@ final class Signal: Sendable {
     var hasFired: Bool { state.withLock { $0.fired } }
 
     func fire() {
-        let waiters = state.withLock { state in
+        let (waiters, actions) = state.withLock { state -> ([AsyncStream<Void>.Continuation], [@Sendable () -> Void]) in
+            guard !state.fired else { return ([], []) }
             state.fired = true
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            defer {
+                state.waiters.removeAll()
+                state.actions.removeAll()
+            }
+            return (Array(state.waiters.values), Array(state.actions.values))
         }
         for waiter in waiters { waiter.finish() }
+        for action in actions { action() }
+    }
+
+    /// Runs `action` when the signal fires, on the firing thread (so it must be quick); at once if it has fired.
+    /// Returns the registration to `remove`.
+    @discardableResult
+    func onFire(_ action: @escaping @Sendable () -> Void) -> UInt64 {
+        let id: UInt64? = state.withLock { state in
+            guard !state.fired else { return nil }
+            state.nextID += 1
+            state.actions[state.nextID] = action
+            return state.nextID
+        }
+        guard let id else {
+            action()
+            return 0
+        }
+        return id
+    }
+
+    func remove(_ registration: UInt64) {
+        _ = state.withLock { $0.actions.removeValue(forKey: registration) }
     }
 
     /// Returns once the signal fired, or at once if the calling task is cancelled.

@@ -2,6 +2,7 @@ import ConductorAPI
 import ConductorController
 import KubeClient
 import KubeJSON
+import Synchronization
 
 /// How a wait for a task ended.
 enum WaitOutcome: Sendable {
@@ -38,45 +39,40 @@ struct TaskWaiter: Sendable {
     func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
         let key = created.key
         let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
-        return await withTaskGroup(of: WaitOutcome?.self) { group in
-            group.addTask {
-                do {
-                    return .final(try await supervisor.awaitTerminal(created: created))
-                } catch is CancellationError {
-                    return nil
-                } catch {
-                    return .lost("\(error)")
-                }
+        // One task parks on the actor; the limit, the client's cancellation and the shutdown each end it by
+        // cancelling that task after recording why (the first reason wins). Registered actions rather than a
+        // task apiece for them: a waiting call costs memory (loadtest/README.md), and tasks are its largest part.
+        let reason = FirstReason()
+        let awaiter = supervisor
+        let parked = Task { try await awaiter.awaitTerminal(created: created) }
+        let end: @Sendable (WaitOutcome) -> Void = { outcome in
+            if reason.record(outcome) { parked.cancel() }
+        }
+        let cancelled = cancellation?.onFire { end(.cancelled) }
+        let stopped = stopping.onFire { end(.stopping(latest())) }
+        let timer = limit.map { limit in
+            Task {
+                do { try await Task.sleep(for: limit) } catch { return }
+                end(.timedOut(latest()))
             }
-            if let limit {
-                group.addTask {
-                    do { try await Task.sleep(for: limit) } catch { return nil }
-                    return .timedOut(latest())
-                }
-            }
-            if let cancellation {
-                group.addTask {
-                    await cancellation.wait()
-                    return Task.isCancelled ? nil : .cancelled
-                }
-            }
-            group.addTask {
-                await stopping.wait()
-                return Task.isCancelled ? nil : .stopping(latest())
-            }
-            if let progress {
-                group.addTask {
-                    await relayProgress(of: created, to: progress)
-                    return nil
-                }
-            }
-            while let next = await group.next() {
-                if let outcome = next {
-                    group.cancelAll()
-                    return outcome
-                }
-            }
-            return .lost("the wait for \(key) ended without an outcome")
+        }
+        let relay = progress.map { target in Task { await relayProgress(of: created, to: target) } }
+        let result = await withTaskCancellationHandler {
+            await parked.result
+        } onCancel: {
+            parked.cancel()
+        }
+        timer?.cancel()
+        relay?.cancel()
+        if let cancelled { cancellation?.remove(cancelled) }
+        stopping.remove(stopped)
+        // A task that became final as the limit passed is answered as final.
+        if case .success(let task) = result { return .final(task) }
+        if let recorded = reason.outcome { return recorded }
+        switch result {
+        case .success(let task): return .final(task)
+        case .failure(let error as TaskAwaitError): return .lost("\(error)")
+        case .failure(let error): return .lost("the wait for \(key) ended: \(error)")
         }
     }
 
@@ -137,4 +133,20 @@ struct ProgressReporter: Sendable {
         if let total = task.status.progress?.total, total >= value { params["total"] = .double(total) }
         await target.sink.send(JSONRPCMessage.notification("notifications/progress", .object(params)))
     }
+}
+
+/// Why a wait ended early: the first of the limit, the client's cancellation and the shutdown to happen.
+private final class FirstReason: Sendable {
+    private let recorded = Mutex<WaitOutcome?>(nil)
+
+    /// True when `outcome` is the first.
+    func record(_ outcome: WaitOutcome) -> Bool {
+        recorded.withLock { recorded in
+            guard recorded == nil else { return false }
+            recorded = outcome
+            return true
+        }
+    }
+
+    var outcome: WaitOutcome? { recorded.withLock { $0 } }
 }
