@@ -14,7 +14,9 @@ import Testing
     @Test func anAgentCutOffMidTaskLosesItWhichCompletesOnceElsewhereAndItsLateReportIsRefused() async throws {
         try await ControlPlane.run { plane in
             let work = HeldWork()
-            let stale = try await plane.startAgent("stale", leaseSeconds: 1, handler: work.handler)
+            // A 2 s Lease renewed every 0.5 s: lost soon after the cut, but not before it on a machine so busy
+            // that a renewal waits a second (a loss before the cut would rightly reassign the task once more).
+            let stale = try await plane.startAgent("stale", leaseSeconds: 2, handler: work.handler)
             try await plane.createTask("survivor")
             try await plane.waitForTask("survivor", "running on stale") { $0.status.phase == .running && $0.status.assignedAgent == "stale" }
 
