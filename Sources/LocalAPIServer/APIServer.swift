@@ -14,11 +14,15 @@ public final class APIServer: Sendable {
     /// The largest request body accepted, as kube-apiserver's 3 MiB.
     public static let maxRequestBodyBytes = 3 * 1024 * 1024
 
+    /// Who may call, and what they may do.
+    public let accessControl: AccessControl
+
     public init(
         store: ObjectStore, logger: Logger = Logger(label: "apiserver"), bookmarkInterval: Duration = .seconds(60),
-        clock: @escaping @Sendable () -> Date = { Date() }
+        accessControl: AccessControl = AccessControl(), clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.accessControl = accessControl
         self.registry = ResourceRegistry()
         self.clock = clock
         self.logger = logger
@@ -41,8 +45,17 @@ public final class APIServer: Sendable {
 
     // MARK: Dispatch
 
+    /// Answers a request from an authenticated user: impersonation first, then authorization of the
+    /// request as the user it acts as, then the request itself.
     public func handle(_ request: APIRequest) async -> APIResponse {
-        do {
+        var request = request
+        do throws(APIError) {
+            if let impersonation = request.impersonation, !impersonation.isEmpty {
+                request.user = try impersonate(impersonation, by: request.user)
+            }
+            let attributes = RequestAttributes(method: request.method, path: request.path, query: request.query, user: request.user)
+            let decision = authorize(attributes)
+            guard decision.allowed else { throw APIError.forbidden(attributes, reason: decision.reason) }
             return try await route(request)
         } catch {
             return .error(error)
@@ -114,6 +127,18 @@ public final class APIServer: Sendable {
 
     private func resource(_ request: APIRequest, group: String, version: String, rest: [String]) async throws(APIError) -> APIResponse {
         let target = try target(group: group, version: version, rest: rest)
+        if target.type.isReview {
+            guard request.method == "POST", target.name == nil else {
+                throw APIError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+            return try review(target, request: request)
+        }
+        if let subresource = target.subresource, target.type.actionSubresources.contains(where: { $0.name == subresource }) {
+            guard request.method == "POST", let name = target.name else {
+                throw APIError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+            return try tokenRequest(target, name: name, request: request)
+        }
         var context = try RequestContext(request: request, type: target.type)
         // A namespaced resource's path without a namespace serves only list and watch (the real
         // server registers no create or deletecollection route there).
@@ -484,10 +509,13 @@ public final class APIServer: Sendable {
         return .json(Render.list(result, type: target.type, partialMetadata: false))
     }
 
-    /// What follows a write beyond storage: CRDs start or stop serving, namespaces finalize.
+    /// What follows a write beyond storage: CRDs start or stop serving, namespaces finalize, aggregated
+    /// ClusterRoles gather their rules again.
     func afterWrite(_ type: ResourceType, _ object: JSON, deleted: Bool) {
         let name = object["metadata"]?["name"]?.string ?? ""
-        if type.storageKey == ResourceType.customResourceDefinitions.storageKey {
+        if type.storageKey == ResourceType.clusterRoles.storageKey {
+            aggregateClusterRoles()
+        } else if type.storageKey == ResourceType.customResourceDefinitions.storageKey {
             if deleted {
                 registry.stopServing(crd: name)
             } else {

@@ -66,19 +66,33 @@ enum Discovery {
             ]
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map(JSON.string)) }
             if !type.categories.isEmpty { entry["categories"] = .array(type.categories.map(JSON.string)) }
-            entry["storageVersionHash"] = .string(type.storageVersionHash)
+            // Kinds that are never stored (the reviews) have no storage version to report.
+            if !type.isReview { entry["storageVersionHash"] = .string(type.storageVersionHash) }
             resources.append(.object(entry))
             for subresource in type.subresources {
-                resources.append([
+                var entry: JSONObject = [
                     "name": .string("\(type.plural)/\(subresource)"), "singularName": "", "namespaced": .bool(type.namespaced),
-                    "kind": .string(type.kind), "verbs": subresource == "status" ? ["get", "patch", "update"] : ["update"],
-                ])
+                    "kind": .string(type.kind), "verbs": subresourceVerbs(type, subresource),
+                ]
+                if let action = type.actionSubresources.first(where: { $0.name == subresource }) {
+                    entry["group"] = .string(action.group)
+                    entry["version"] = .string(action.version)
+                    entry["kind"] = .string(action.kind)
+                }
+                resources.append(.object(entry))
             }
         }
         return [
             "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(group.isEmpty ? version : "\(group)/\(version)"),
             "resources": .array(resources),
         ]
+    }
+
+    /// A status subresource reads and writes; an action subresource takes a create; others an update.
+    static func subresourceVerbs(_ type: ResourceType, _ subresource: String) -> JSON {
+        if subresource == "status" { return ["get", "patch", "update"] }
+        if type.actionSubresources.contains(where: { $0.name == subresource }) { return ["create"] }
+        return ["update"]
     }
 
     /// Named groups (not the core group) with their versions, preferred version first.
@@ -133,8 +147,12 @@ enum Discovery {
                 if !type.categories.isEmpty { entry["categories"] = .array(type.categories.map(JSON.string)) }
                 if !type.subresources.isEmpty {
                     entry["subresources"] = .array(type.subresources.map { subresource in
-                        ["subresource": .string(subresource), "responseKind": responseKind,
-                         "verbs": subresource == "status" ? ["get", "patch", "update"] : ["update"]]
+                        var kind = responseKind
+                        if let action = type.actionSubresources.first(where: { $0.name == subresource }) {
+                            kind = ["group": .string(action.group), "version": .string(action.version), "kind": .string(action.kind)]
+                        }
+                        return ["subresource": .string(subresource), "responseKind": kind,
+                                "verbs": subresourceVerbs(type, subresource)]
                     })
                 }
                 resources.append(.object(entry))

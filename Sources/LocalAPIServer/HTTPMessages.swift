@@ -10,11 +10,18 @@ public struct APIRequest: Sendable {
     public var contentType: String?
     public var userAgent: String?
     public var body: [UInt8]
+    /// Who sends it, as authentication found; the server's own requests are the loopback user.
+    public var user: UserInfo
+    /// Whom the sender asks to act as (the Impersonate-* headers), if anyone.
+    public var impersonation: Impersonation?
 
     public init(
         method: String, path: String, query: [String: String] = [:], accept: String? = nil,
-        contentType: String? = nil, userAgent: String? = nil, body: [UInt8] = []
+        contentType: String? = nil, userAgent: String? = nil, body: [UInt8] = [], user: UserInfo = .loopback,
+        impersonation: Impersonation? = nil
     ) {
+        self.user = user
+        self.impersonation = impersonation
         self.method = method
         self.path = path
         self.query = query

@@ -9,26 +9,26 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
-/// Serves the API over HTTPS, HTTP/2 (ALPN h2) and HTTP/1.1, with bearer-token authentication.
+/// Serves the API over HTTPS, HTTP/2 (ALPN h2) and HTTP/1.1, with bearer-token authentication (the
+/// static tokens and service-account tokens `APIServer.authenticate` knows).
 public struct HTTPServer: Sendable {
     public struct Configuration: Sendable {
         public var bind: String
         public var port: Int
         public var certificates: ServingCertificates
-        public var tokens: Set<String>
         /// Requests served at once, watches not counted, as kube-apiserver's `--max-requests-inflight`;
         /// beyond it the answer is 429 with Retry-After. Zero means no limit.
         public var maxRequestsInFlight: Int = 400
 
-        public init(bind: String, port: Int, certificates: ServingCertificates, tokens: Set<String>) {
+        public init(bind: String, port: Int, certificates: ServingCertificates) {
             self.bind = bind
             self.port = port
             self.certificates = certificates
-            self.tokens = tokens
         }
     }
 
-    /// Paths anyone may read, as the real server's system:public-info-viewer role allows.
+    /// Paths anyone may read without a token, as the real server's system:public-info-viewer role allows
+    /// anonymous users. Elsewhere a request without a token is 401 (as with --anonymous-auth=false).
     static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
 
     let api: APIServer
@@ -50,7 +50,6 @@ public struct HTTPServer: Sendable {
             certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.certificates.certificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.certificates.keyPath, format: .pem)))
         let api = self.api
-        let tokens = configuration.tokens
         let connections = self.connections
         let inFlight = self.inFlight
         let responder = CallbackResponder<ConnectionRequestContext> { request, context in
@@ -58,11 +57,11 @@ public struct HTTPServer: Sendable {
             // Watches are long-running and exempt, as on the real server.
             let isWatch = request.uri.query?.contains("watch=true") == true || request.uri.query?.contains("watch=1") == true
             if isWatch {
-                return await Self.respond(to: request, api: api, tokens: tokens, connections: connections, inFlight: inFlight)
+                return await Self.respond(to: request, api: api, connections: connections, inFlight: inFlight)
             }
             guard inFlight.enter() else { return Self.response(.error(.tooManyRequests)) }
             defer { inFlight.leave() }
-            return await Self.respond(to: request, api: api, tokens: tokens, connections: connections, inFlight: inFlight)
+            return await Self.respond(to: request, api: api, connections: connections, inFlight: inFlight)
         }
         var http2 = HTTP2UpgradeChannel.Configuration()
         // Watches idle for long stretches; the connection must outlive them.
@@ -78,16 +77,31 @@ public struct HTTPServer: Sendable {
             logger: logger)
     }
 
-    static func respond(to request: Request, api: APIServer, tokens: Set<String>, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {
+    static func respond(to request: Request, api: APIServer, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {
         let rawPath = request.uri.path
         let path = rawPath.removingPercentEncoding ?? rawPath
-        if !publicPaths.contains(path) {
-            let authorization = request.headers[.authorization] ?? ""
-            guard authorization.hasPrefix("Bearer "), tokens.contains(String(authorization.dropFirst(7))) else {
+        let user: UserInfo
+        let authorization = request.headers[.authorization] ?? ""
+        if authorization.isEmpty, publicPaths.contains(path) {
+            user = anonymous
+        } else {
+            guard authorization.hasPrefix("Bearer "),
+                case .authenticated(let found, _) = api.authenticate(token: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            else {
                 return response(.error(.unauthorized))
             }
+            user = found
         }
+        let impersonation = Self.impersonation(request.headers)
         if path == "/metrics" {
+            // Served here rather than by the API, but authorized as the real server's /metrics is.
+            var acting = user
+            if let impersonation {
+                do { acting = try api.impersonate(impersonation, by: user) } catch { return response(.error(error)) }
+            }
+            let attributes = RequestAttributes(method: request.method.rawValue, path: path, query: [:], user: acting)
+            let decision = api.authorize(attributes)
+            guard decision.allowed else { return response(.error(.forbidden(attributes, reason: decision.reason))) }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: connections.metricsText + inFlight.metricsText)))
@@ -103,8 +117,31 @@ public struct HTTPServer: Sendable {
         let apiRequest = APIRequest(
             method: request.method.rawValue, path: path, query: query, accept: request.headers[.accept],
             contentType: request.headers[.contentType], userAgent: request.headers[.userAgent],
-            body: Array(buffer: body))
+            body: Array(buffer: body), user: user, impersonation: impersonation)
         return response(await api.handle(apiRequest))
+    }
+
+    /// The user of requests without a token to the public paths.
+    static let anonymous = UserInfo(username: "system:anonymous", groups: ["system:unauthenticated"])
+
+    /// The Impersonate-* headers, or nil when there are none.
+    static func impersonation(_ headers: HTTPFields) -> Impersonation? {
+        var impersonation = Impersonation(user: nil)
+        for field in headers {
+            let name = field.name.canonicalName
+            if name == "impersonate-user" {
+                impersonation.user = field.value
+            } else if name == "impersonate-group" {
+                impersonation.groups.append(field.value)
+            } else if name == "impersonate-uid" {
+                impersonation.uid = field.value
+            } else if name.hasPrefix("impersonate-extra-") {
+                // The key is percent-encoded in the header name (RFC 7230 allows few characters there).
+                let key = String(name.dropFirst("impersonate-extra-".count))
+                impersonation.extra[key.removingPercentEncoding ?? key, default: []].append(field.value)
+            }
+        }
+        return impersonation.isEmpty ? nil : impersonation
     }
 
     /// Query parameters as Go's url.ParseQuery reads them: `+` is a space, `%XX` a byte; the first

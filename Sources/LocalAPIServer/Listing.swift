@@ -217,7 +217,7 @@ struct DeleteOptions {
         if request.body.isEmpty {
             try readQuery(request.query)
         } else {
-            try readBody(request.body)
+            try readBody(request.body, contentType: request.contentType)
         }
         try validate()
     }
@@ -235,12 +235,16 @@ struct DeleteOptions {
         dryRun = query["dryRun"].map { [$0] }
     }
 
-    private mutating func readBody(_ body: [UInt8]) throws(APIError) {
+    private mutating func readBody(_ body: [UInt8], contentType: String?) throws(APIError) {
         let options: JSON
-        do {
-            options = try JSON.parse(body)
-        } catch {
-            throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions): \(error.message)")
+        if MediaType.essence(contentType) == ProtobufBody.mediaType {
+            options = try ProtobufBody.decode(body, kindLabel: "DeleteOptions")
+        } else {
+            do {
+                options = try JSON.parse(body)
+            } catch {
+                throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions): \(error.message)")
+            }
         }
         guard case .object = options else {
             throw APIError.badRequest("the object provided is unrecognized (must be of type DeleteOptions)")

@@ -103,6 +103,16 @@ public enum Names {
     /// The characters kube-apiserver draws generated-name suffixes from: no vowels, no look-alikes.
     static let suffixAlphabet = Array("bcdfghjklmnpqrstvwxz2456789")
 
+    /// Problems of a name that needs only to be a path segment, as RBAC objects' names (which may hold
+    /// colons: `system:discovery`): Go's path.IsValidPathSegmentName.
+    static func pathSegmentProblems(_ name: String) -> [String] {
+        if name == "." || name == ".." { return ["may not be '\(name)'"] }
+        var problems: [String] = []
+        if name.contains("/") { problems.append("may not contain '/'") }
+        if name.contains("%") { problems.append("may not contain '%'") }
+        return problems
+    }
+
     static func generate(prefix: String) -> String {
         let maxPrefix = 253 - 5
         let base = prefix.utf8.count > maxPrefix ? String(prefix.prefix(maxPrefix)) : prefix

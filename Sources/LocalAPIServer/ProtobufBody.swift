@@ -1,18 +1,27 @@
+import Foundation
 import KubeJSON
 
-/// The little of Kubernetes' protobuf encoding the server reads: kubectl's typed commands (such as
-/// `kubectl create namespace`) send built-in objects as `application/vnd.kubernetes.protobuf`.
-/// Namespaces are decoded (metadata and spec); other kinds are refused with 415 and a hint to send JSON.
+/// Kubernetes' protobuf encoding of built-in kinds, as client-go's typed clients and kubectl's typed
+/// commands send it (`application/vnd.kubernetes.protobuf`): the magic `k8s\0`, a runtime.Unknown
+/// envelope (typeMeta, raw), and the object, read with the field tables of `ProtobufSchemas` into the
+/// JSON the same object has. Kinds without a table are refused with 415 and a hint to send JSON.
 enum ProtobufBody {
     static let mediaType = "application/vnd.kubernetes.protobuf"
     static let magic: [UInt8] = [0x6B, 0x38, 0x73, 0x00]  // "k8s\0"
+    /// Deepest nesting of messages read: the deepest table is five levels; more is a malformed body.
+    static let maxDepth = 16
 
     static func decode(_ body: [UInt8], type: ResourceType) throws(APIError) -> JSON {
-        guard type.storageKey == ResourceType.namespaces.storageKey else {
+        // Custom resources have no protobuf form, on the real server either.
+        guard !type.isCustom else {
             throw APIError.unsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json, "
-                    + "application/yaml (protobuf is read for namespaces only)")
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
         }
+        return try decode(body, kindLabel: type.kind)
+    }
+
+    /// The object of a protobuf body as JSON; `kindLabel` names the expected kind in errors.
+    static func decode(_ body: [UInt8], kindLabel: String) throws(APIError) -> JSON {
         guard body.count > 4, Array(body.prefix(4)) == magic else {
             throw APIError.badRequest("provided object is not a Kubernetes protobuf envelope")
         }
@@ -32,57 +41,139 @@ enum ProtobufBody {
                 default: break
                 }
             }
-            var object: JSONObject = ["apiVersion": .string(apiVersion), "kind": .string(kind)]
-            var reader = Reader(raw)
-            while let (field, value) = try reader.next() {
-                guard case .bytes(let bytes) = value else { continue }
-                switch field {
-                case 1: object["metadata"] = try objectMeta(bytes)
-                case 2:
-                    var spec = Reader(bytes)
-                    var finalizers: [JSON] = []
-                    while let (f, v) = try spec.next() {
-                        if f == 1, case .bytes(let b) = v { finalizers.append(.string(String(decoding: b, as: UTF8.self))) }
-                    }
-                    if !finalizers.isEmpty { object["spec"] = ["finalizers": .array(finalizers)] }
-                default: break
-                }
+            let schema = kind == "DeleteOptions" ? ProtobufSchemas.deleteOptions : ProtobufSchemas.byKind["\(apiVersion)/\(kind)"]
+            guard let schema else {
+                throw APIError.unsupportedMediaType(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, "
+                        + "application/yaml (protobuf is read for the built-in kinds only, not \(kind.isEmpty ? kindLabel : kind))")
             }
+            var object: JSONObject = ["kind": .string(kind), "apiVersion": .string(apiVersion)]
+            for (key, value) in try message(raw, schema, depth: 0) { object[key] = value }
             return .object(object)
-        } catch {
+        } catch let error as ProtobufError {
             throw APIError.badRequest("unable to decode the protobuf body: \(error.reason)")
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.badRequest("unable to decode the protobuf body: \(error)")
         }
     }
 
-    private static func objectMeta(_ bytes: ArraySlice<UInt8>) throws(ProtobufError) -> JSON {
-        var metadata = JSONObject()
+    /// One message as JSON members, in the table's order.
+    static func message(_ bytes: ArraySlice<UInt8>, _ schema: ProtobufMessage, depth: Int) throws(ProtobufError) -> JSONObject {
+        guard depth < maxDepth else { throw ProtobufError(reason: "messages nested deeper than \(maxDepth)") }
+        var seen: [Int: [Value]] = [:]
         var reader = Reader(bytes)
-        var labels = JSONObject(), annotations = JSONObject()
-        var finalizers: [JSON] = []
-        while let (field, value) = try reader.next() {
-            guard case .bytes(let b) = value else { continue }
-            let text = String(decoding: b, as: UTF8.self)
-            switch field {
-            case 1: metadata["name"] = .string(text)
-            case 2: metadata["generateName"] = .string(text)
-            case 3: metadata["namespace"] = .string(text)
-            case 11, 12:
-                var entry = Reader(b)
-                var key = "", entryValue = ""
-                while let (f, v) = try entry.next() {
-                    if case .bytes(let eb) = v {
-                        if f == 1 { key = String(decoding: eb, as: UTF8.self) } else if f == 2 { entryValue = String(decoding: eb, as: UTF8.self) }
-                    }
-                }
-                if field == 11 { labels[key] = .string(entryValue) } else { annotations[key] = .string(entryValue) }
-            case 14: finalizers.append(.string(text))
-            default: break
+        while let (field, value) = try reader.next() { seen[field, default: []].append(value) }
+        var object = JSONObject()
+        for field in schema.fields {
+            let values = seen[field.number] ?? []
+            let present = !values.isEmpty
+            if field.presence == .ifPresent && !present { continue }
+            let decoded = try decodeField(values, field.type, depth: depth)
+            switch field.presence {
+            case .ifPresent, .always:
+                object[field.name] = decoded ?? zero(field.type)
+            case .omitEmpty:
+                guard let decoded, !isEmpty(decoded) else { continue }
+                if field.type.isMap, decoded.object?.isEmpty == true { continue }
+                object[field.name] = decoded
             }
         }
-        if !labels.isEmpty { metadata["labels"] = .object(labels) }
-        if !annotations.isEmpty { metadata["annotations"] = .object(annotations) }
-        if !finalizers.isEmpty { metadata["finalizers"] = .array(finalizers) }
-        return .object(metadata)
+        return object
+    }
+
+    /// The JSON of one field from its occurrences (the last wins for a singular field), nil if absent.
+    private static func decodeField(_ values: [Value], _ type: ProtobufMessage.FieldType, depth: Int) throws(ProtobufError) -> JSON? {
+        func text(_ value: Value) -> String? { if case .bytes(let b) = value { return String(decoding: b, as: UTF8.self) }; return nil }
+        func bytes(_ value: Value) -> ArraySlice<UInt8>? { if case .bytes(let b) = value { return b }; return nil }
+        guard let last = values.last else {
+            return nil
+        }
+        switch type {
+        case .string: return text(last).map(JSON.string)
+        case .int:
+            guard case .varint(let raw) = last else { return nil }
+            return .int(Int64(bitPattern: raw))
+        case .bool:
+            guard case .varint(let raw) = last else { return nil }
+            return .bool(raw != 0)
+        case .time, .microTime:
+            guard let b = bytes(last) else { return nil }
+            var seconds: Int64 = 0, nanos: Int64 = 0
+            var reader = Reader(b)
+            while let (f, v) = try reader.next() {
+                if case .varint(let raw) = v {
+                    if f == 1 { seconds = Int64(bitPattern: raw) } else if f == 2 { nanos = Int64(bitPattern: raw) }
+                }
+            }
+            if seconds == 0 && nanos == 0 { return .null }
+            let whole = Timestamp.seconds(Date(timeIntervalSince1970: TimeInterval(seconds)))
+            guard case .microTime = type else { return .string(whole) }
+            return .string(String(whole.dropLast()) + String(format: ".%06dZ", Int(nanos / 1000)))
+        case .message(let schema):
+            guard let b = bytes(last) else { return nil }
+            return .object(try message(b, schema, depth: depth + 1))
+        case .repeatedString:
+            return .array(values.compactMap(text).map(JSON.string))
+        case .repeatedMessage(let schema):
+            var items: [JSON] = []
+            for value in values {
+                guard let b = bytes(value) else { continue }
+                items.append(.object(try message(b, schema, depth: depth + 1)))
+            }
+            return .array(items)
+        case .stringMap, .stringListMap:
+            var map = JSONObject()
+            for value in values {
+                guard let b = bytes(value) else { continue }
+                var entry = Reader(b)
+                var key = ""
+                var item: JSON = type.isStringMap ? "" : .array([])
+                while let (f, v) = try entry.next() {
+                    guard case .bytes(let eb) = v else { continue }
+                    if f == 1 {
+                        key = String(decoding: eb, as: UTF8.self)
+                    } else if f == 2 {
+                        if type.isStringMap {
+                            item = .string(String(decoding: eb, as: UTF8.self))
+                        } else {
+                            var list = Reader(eb)
+                            var items: [JSON] = []
+                            while let (lf, lv) = try list.next() {
+                                if lf == 1, case .bytes(let lb) = lv { items.append(.string(String(decoding: lb, as: UTF8.self))) }
+                            }
+                            item = .array(items)
+                        }
+                    }
+                }
+                map[key] = item
+            }
+            return .object(map)
+        }
+    }
+
+    /// What Go writes for a field without omitempty that the wire leaves out.
+    private static func zero(_ type: ProtobufMessage.FieldType) -> JSON {
+        switch type {
+        case .string: return ""
+        case .int: return 0
+        case .bool: return false
+        case .time, .microTime, .repeatedString, .repeatedMessage, .stringMap, .stringListMap: return .null
+        case .message: return .object([:])
+        }
+    }
+
+    /// Go's omitempty: false, 0, "", an empty list or map, a zero time (null). A struct is never empty.
+    private static func isEmpty(_ value: JSON) -> Bool {
+        switch value {
+        case .null: return true
+        case .bool(let b): return !b
+        case .int(let i): return i == 0
+        case .string(let s): return s.isEmpty
+        case .array(let a): return a.isEmpty
+        default: return false
+        }
     }
 
     struct ProtobufError: Error { var reason: String }
@@ -130,6 +221,16 @@ enum ProtobufBody {
             default:
                 throw ProtobufError(reason: "unsupported wire type \(key & 7)")
             }
+        }
+    }
+}
+
+extension ProtobufMessage.FieldType {
+    var isStringMap: Bool { if case .stringMap = self { return true } else { return false } }
+    var isMap: Bool {
+        switch self {
+        case .stringMap, .stringListMap: return true
+        default: return false
         }
     }
 }

@@ -43,6 +43,12 @@ public struct ResourceType: Sendable {
     public var historyOrigin: Int64 = 0
     /// The storageVersionHash discovery reports: a stable digest of group, version and kind.
     public var storageVersionHash: String = ""
+    /// Set for kinds that are not stored but answered at once (TokenReview, SubjectAccessReview...):
+    /// the only verb is create, and the server's answer is the request with its status filled in.
+    public var isReview: Bool = false
+    /// Subresources that are actions rather than views of the object (serviceaccounts/token): each
+    /// takes a create of another kind.
+    public var actionSubresources: [ActionSubresource] = []
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     public var groupVersion: String { apiVersion }
@@ -57,13 +63,14 @@ public struct ResourceType: Sendable {
     public var storageKey: String { storedAs?.storageKey ?? "\(group)/\(plural)" }
 
     public var subresources: [String] {
-        (hasStatusSubresource ? ["status"] : []) + extraSubresources
+        (hasStatusSubresource ? ["status"] : []) + extraSubresources + actionSubresources.map(\.name)
     }
 
     /// The verbs discovery lists, in the order the real server lists them (its CRD handler and its
     /// built-in registries differ).
     public var verbs: [String] {
-        isCustom
+        if isReview { return ["create"] }
+        return isCustom
             ? ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
             : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     }
@@ -111,6 +118,51 @@ extension ResourceType {
         categories: ["api-extensions"], hasStatusSubresource: true, isCustom: false,
         allowsUnconditionalUpdate: true, storageVersionHash: "jfWCUB31mvA=")
 
+    static let serviceAccounts = ResourceType(
+        group: "", version: "v1", plural: "serviceaccounts", singular: "serviceaccount", kind: "ServiceAccount",
+        listKind: "ServiceAccountList", namespaced: true, shortNames: ["sa"], hasStatusSubresource: false, isCustom: false,
+        allowsUnconditionalUpdate: true, storageVersionHash: "pbx9ZvyFpBE=",
+        actionSubresources: [ActionSubresource(name: "token", group: "authentication.k8s.io", version: "v1", kind: "TokenRequest")])
+
+    static func rbac(_ plural: String, _ kind: String, namespaced: Bool, hash: String) -> ResourceType {
+        ResourceType(
+            group: "rbac.authorization.k8s.io", version: "v1", plural: plural, singular: plural.lowercased().dropLast().description,
+            kind: kind, listKind: kind + "List", namespaced: namespaced, hasStatusSubresource: false, isCustom: false,
+            allowsUnconditionalUpdate: true, storageVersionHash: hash)
+    }
+
+    static let roles = rbac("roles", "Role", namespaced: true, hash: "7FuwZcIIItM=")
+    static let clusterRoles = rbac("clusterroles", "ClusterRole", namespaced: false, hash: "bYE5ZWDrJ44=")
+    static let roleBindings = rbac("rolebindings", "RoleBinding", namespaced: true, hash: "eGsCzGH6b1g=")
+    static let clusterRoleBindings = rbac("clusterrolebindings", "ClusterRoleBinding", namespaced: false, hash: "48tpQ8gZHFc=")
+
+    static func review(_ group: String, _ plural: String, _ kind: String, namespaced: Bool = false) -> ResourceType {
+        ResourceType(
+            group: group, version: "v1", plural: plural, singular: plural.dropLast().description, kind: kind,
+            listKind: kind + "List", namespaced: namespaced, hasStatusSubresource: false, isCustom: false,
+            allowsUnconditionalUpdate: false, isReview: true)
+    }
+
+    static let tokenReviews = review("authentication.k8s.io", "tokenreviews", "TokenReview")
+    static let selfSubjectReviews = review("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview")
+    static let subjectAccessReviews = review("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview")
+    static let selfSubjectAccessReviews = review("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview")
+    static let selfSubjectRulesReviews = review("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview")
+    static let localSubjectAccessReviews = review(
+        "authorization.k8s.io", "localsubjectaccessreviews", "LocalSubjectAccessReview", namespaced: true)
+
     /// The resources every server has, whatever CRDs exist.
-    static let builtIns: [ResourceType] = [namespaces, coreEvents, events, leases, customResourceDefinitions]
+    static let builtIns: [ResourceType] = [
+        namespaces, coreEvents, events, leases, customResourceDefinitions, serviceAccounts, roles, clusterRoles,
+        roleBindings, clusterRoleBindings, tokenReviews, selfSubjectReviews, subjectAccessReviews,
+        selfSubjectAccessReviews, selfSubjectRulesReviews, localSubjectAccessReviews,
+    ]
+}
+
+/// A subresource that takes a create of its own kind, as serviceaccounts/token takes a TokenRequest.
+public struct ActionSubresource: Sendable {
+    public var name: String
+    public var group: String
+    public var version: String
+    public var kind: String
 }

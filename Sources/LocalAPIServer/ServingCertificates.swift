@@ -64,10 +64,13 @@ public struct ServingCertificates: Sendable {
 }
 
 /// The bearer tokens the server accepts, from a CSV file as kube-apiserver's `--token-auth-file`
-/// reads it: `token,user,uid,"group1,group2"`. A token is made on first start.
+/// reads it: `token,user,uid,"group1,group2"`. A token is made on first start, for user `admin` in
+/// group `system:masters`.
 public struct TokenFile: Sendable {
     public let path: String
     public let tokens: Set<String>
+    /// Each token's user, with system:authenticated added as the real server adds it.
+    public let users: [String: UserInfo]
 
     public static func loadOrCreate(at path: String) throws -> TokenFile {
         if !FileManager.default.fileExists(atPath: path) {
@@ -77,11 +80,35 @@ public struct TokenFile: Sendable {
             try ServingCertificates.write("\(token),admin,admin,\"system:masters\"\n", to: path, mode: 0o600)
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let tokens = text.split(separator: "\n").compactMap { line -> String? in
-            let token = line.split(separator: ",", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
-            return token?.isEmpty == false ? token : nil
+        var users: [String: UserInfo] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = Self.csvFields(String(line))
+            guard let token = fields.first, !token.isEmpty else { continue }
+            // A line without a user is still a token (as before this file named users): it is `admin`.
+            let name = fields.count > 1 && !fields[1].isEmpty ? fields[1] : "admin"
+            let uid = fields.count > 2 ? fields[2] : ""
+            let groups = fields.count > 3 ? fields[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : []
+            users[token] = UserInfo(username: name, uid: uid, groups: groups.filter { !$0.isEmpty }).withAuthenticatedGroup()
         }
-        return TokenFile(path: path, tokens: Set(tokens))
+        return TokenFile(path: path, tokens: Set(users.keys), users: users)
+    }
+
+    /// One CSV record's fields: commas separate, double quotes enclose a field with commas.
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        for character in line {
+            switch character {
+            case "\"": quoted.toggle()
+            case "," where !quoted:
+                fields.append(current.trimmingCharacters(in: .whitespaces))
+                current = ""
+            default: current.append(character)
+            }
+        }
+        fields.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
+        return fields
     }
 
     public var firstToken: String? {

@@ -315,6 +315,8 @@ enum Strategy {
                 } else if type.storageKey == ResourceType.coreEvents.storageKey || type.storageKey == ResourceType.events.storageKey {
                     // Events are named after their object plus a suffix; any subdomain-like path segment will do.
                     problems = name.contains("/") || name == "." || name == ".." ? ["may not contain '/'"] : []
+                } else if type.group == ResourceType.roles.group {
+                    problems = Names.pathSegmentProblems(name)
                 } else {
                     problems = Names.subdomainProblems(name)
                 }

@@ -34,12 +34,17 @@ struct APIServerOptions: ParsableArguments {
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormat = .text
 
+    @Option(help: "How requests are authorized: RBAC (roles and bindings, as a cluster) or AlwaysAllow (any authenticated request).")
+    var authorizationMode: AuthorizationMode = .rbac
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
     }
 }
 
 enum LogFormat: String, ExpressibleByArgument { case text, json }
+
+extension AuthorizationMode: ExpressibleByArgument {}
 
 /// The local API server as services, and the admin kubeconfig it writes.
 func makeAPIServer(_ options: APIServerOptions, logger: Logger) async throws -> (services: [any Service], kubeconfig: String) {
@@ -51,12 +56,16 @@ func makeAPIServer(_ options: APIServerOptions, logger: Logger) async throws -> 
     try AdminKubeconfig.write(
         to: kubeconfig, server: "https://\(host):\(options.port)", caPEM: certificates.caPEM, token: tokens.firstToken ?? "")
     let store = try ObjectStore(directory: dataDir + "/store", syncEachWrite: options.fsync)
-    let api = APIServer(store: store, logger: logger)
+    let accessControl = AccessControl(
+        staticTokens: tokens.users, serviceAccountTokens: try ServiceAccountTokens.loadOrCreate(at: dataDir + "/pki/service-account.key"),
+        mode: options.authorizationMode)
+    let api = APIServer(store: store, logger: logger, accessControl: accessControl)
     await api.ensureSystemNamespaces()
+    await api.ensureDefaultRoles()
     let server = HTTPServer(
         api: api,
         configuration: {
-            var configuration = HTTPServer.Configuration(bind: options.bind, port: options.port, certificates: certificates, tokens: tokens.tokens)
+            var configuration = HTTPServer.Configuration(bind: options.bind, port: options.port, certificates: certificates)
             configuration.maxRequestsInFlight = options.maxRequestsInflight
             return configuration
         }(),
