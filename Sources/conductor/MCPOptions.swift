@@ -11,8 +11,7 @@ import ServiceLifecycle
 enum MCPAuthMode: String, ExpressibleByArgument, CaseIterable {
     /// Everyone is system:anonymous: loopback only.
     case none
-    /// Bearer tokens checked with a TokenReview, calls authorized with SubjectAccessReviews: the next step
-    /// (issue 9); `CallerAuthority` is its seam.
+    /// Bearer tokens checked with a TokenReview, calls authorized with SubjectAccessReviews.
     case kubernetes
 }
 
@@ -24,8 +23,11 @@ struct MCPOptions: ParsableArguments {
     @Option(help: "The address the MCP front end listens on; 127.0.0.1 when not given.")
     var mcpBind: String?
 
-    @Option(help: "How MCP callers are authenticated: none (allowed only on loopback) or kubernetes (TokenReview; not implemented yet).")
+    @Option(help: "How MCP callers are authenticated: kubernetes (a bearer token checked with a TokenReview, each call authorized with a SubjectAccessReview on tasks.mcp.io; the default of run) or none (everyone is system:anonymous; allowed only on loopback; the default of dev).")
     var mcpAuth: MCPAuthMode?
+
+    @Option(help: "An audience the callers' tokens must be meant for (repeatable; the TokenReview's spec.audiences). None: the API server's own.")
+    var mcpAuthAudience: [String] = []
 
     @Option(help: "Seconds a tool call without a progress token waits for its task before answering with the task's name (the work goes on; conductor_wait fetches it). Under the 60 s many clients allow.")
     var mcpMaxCallWait: Double = 55
@@ -58,11 +60,13 @@ struct MCPOptions: ParsableArguments {
                   defaultSessionKeyFile: String?, logger: Logger, onServing: @escaping @Sendable (String) -> Void) throws -> MCPFrontEnd? {
         guard let port = mcpPort ?? defaultPort else { return nil }
         let bind = mcpBind ?? "127.0.0.1"
+        let authority: any CallerAuthority
         switch mcpAuth ?? (defaultPort == nil ? .kubernetes : .none) {
         case .none:
             do { try MCPConfiguration.checkUnauthenticated(bind: bind) } catch { throw ValidationError("\(error)") }
+            authority = NoAuthentication()
         case .kubernetes:
-            throw ValidationError("--mcp-auth kubernetes (TokenReview) is not implemented yet: serve MCP on loopback with --mcp-auth none --mcp-bind 127.0.0.1")
+            authority = KubernetesAuthority(client: client, audiences: mcpAuthAudience, logger: logger)
         }
         let namespace = mcpTaskNamespace ?? controllerOptions.taskNamespace ?? "default"
         if let watched = controllerOptions.taskNamespace, watched != namespace {
@@ -81,7 +85,7 @@ struct MCPOptions: ParsableArguments {
             bind: bind, port: port, taskNamespace: namespace, maxCallWait: .milliseconds(Int64(mcpMaxCallWait * 1000)),
             progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin,
             maxCallsPerCaller: mcpMaxCallsPerCaller)
-        return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: NoAuthentication(),
+        return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: authority,
                            logger: logger, onServing: onServing)
     }
 }

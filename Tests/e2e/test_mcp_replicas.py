@@ -51,7 +51,7 @@ class Replica:
             assert self.process.poll() is None, self.log_path.read_text()
             try:
                 return httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200 and \
-                    httpx.get(self.url, timeout=1.0).status_code in (400, 406)
+                    httpx.get(self.url, timeout=1.0).status_code in (400, 401, 406)
             except httpx.HTTPError:
                 return False
         wait_until(ready, timeout=60, what=f"{self.identity} ready")
