@@ -47,6 +47,9 @@ public final class MCPFrontEnd: Service {
         MCPHTTPEndpoint(server: server, signer: SessionSigner(key: configuration.sessionKey), ended: EndedSessions(),
                         origins: OriginPolicy(loopbackBound: configuration.isLoopback, allowed: configuration.allowedOrigins),
                         stopping: stopping, logger: logger).register(on: router)
+        if let issuer = configuration.oauthIssuer {
+            ProtectedResourceMetadata(issuer: issuer).register(on: router)
+        }
         let bind = configuration.bind
         let port = configuration.port
         let onServing = self.onServing

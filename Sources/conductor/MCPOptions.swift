@@ -41,6 +41,9 @@ struct MCPOptions: ParsableArguments {
     @Option(help: "A browser Origin allowed to call the front end, such as https://app.example.com (repeatable); loopback origins are allowed when bound to loopback, and the front end's own host always.")
     var mcpAllowedOrigin: [String] = []
 
+    @Option(help: "The OAuth authorization server (typically the cluster's OIDC issuer, whose tokens the TokenReview accepts) named in the protected resource metadata (RFC 9728) served at /.well-known/oauth-protected-resource, for clients that log in with OAuth.")
+    var mcpOauthIssuer: String?
+
     @Option(help: "Tool calls one caller may have waiting on this replica; beyond it a call's task is still created, and the call answers at once with its name.")
     var mcpMaxCallsPerCaller: Int = 1000
 
@@ -84,7 +87,7 @@ struct MCPOptions: ParsableArguments {
         let configuration = MCPConfiguration(
             bind: bind, port: port, taskNamespace: namespace, maxCallWait: .milliseconds(Int64(mcpMaxCallWait * 1000)),
             progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin,
-            maxCallsPerCaller: mcpMaxCallsPerCaller)
+            maxCallsPerCaller: mcpMaxCallsPerCaller, oauthIssuer: mcpOauthIssuer)
         return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: authority,
                            logger: logger, onServing: onServing)
     }

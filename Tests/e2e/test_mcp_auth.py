@@ -8,6 +8,7 @@ from conftest import APIServer, apply_project_crds
 from test_mcp import HEADERS
 from test_mcp_replicas import Replica
 
+ISSUER = "https://issuer.example.com"
 ADMIN, ALICE, BOB = "admin-token-0123456789", "alice-token-0123456789", "bob-token-0123456789"
 
 
@@ -33,6 +34,7 @@ def secured(tmp_path):
     key.write_text("ef" * 32)
     replica = Replica(server, tmp_path, "secured", key)
     replica.args[replica.args.index("--mcp-auth") + 1] = "kubernetes"
+    replica.args += ["--mcp-oauth-issuer", ISSUER]
     replica.start()
     yield replica
     replica.stop()
@@ -107,3 +109,16 @@ def secured_api(replica):
 def pathlib_parent(path: str):
     import pathlib
     return pathlib.Path(path).parent
+
+
+def test_oauth_clients_find_the_authorization_server(secured):
+    base = secured.url.removesuffix("/mcp")
+    with httpx.Client(timeout=30) as http:
+        r = initialize(http, secured.url, token=None)
+        challenge = r.headers["www-authenticate"]
+        assert f'resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"' in challenge, challenge
+        for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"):
+            document = http.get(base + path).json()
+            assert document["resource"] == secured.url
+            assert document["authorization_servers"] == [ISSUER]
+            assert document["bearer_methods_supported"] == ["header"]

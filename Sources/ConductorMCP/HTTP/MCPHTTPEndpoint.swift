@@ -222,7 +222,13 @@ struct MCPHTTPEndpoint: Sendable {
             caller = try await server.authority.authenticate(CredentialRequest(authorization: request.headers[.authorization]))
         } catch {
             var response = Self.refusal(error.kind == .unauthenticated ? .unauthorized : .forbidden, .invalidRequest(error.message))
-            if let challenge = error.challenge { response.headers[.wwwAuthenticate] = challenge }
+            if var challenge = error.challenge {
+                if server.configuration.oauthIssuer != nil {
+                    // RFC 9728 §5.1: where the client finds the authorization server.
+                    challenge += ", resource_metadata=\"\(ProtectedResourceMetadata.origin(of: request))\(ProtectedResourceMetadata.path)\(Self.path)\""
+                }
+                response.headers[.wwwAuthenticate] = challenge
+            }
             return .refused(response)
         }
         if let version = request.headers[Self.versionHeader], !ProtocolVersion.isSupported(version) {

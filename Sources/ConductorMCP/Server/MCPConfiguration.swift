@@ -26,10 +26,12 @@ public struct MCPConfiguration: Sendable {
     /// Calls one caller may have waiting on one replica (`--mcp-max-calls-per-caller`): each holds a
     /// connection and memory (about 100 KiB, loadtest/README.md).
     public var maxCallsPerCaller: Int
+    /// The OAuth authorization server to name in the protected resource metadata (RFC 9728); nil: none served.
+    public var oauthIssuer: String?
 
     public init(bind: String, port: Int = Installation.mcpPort, taskNamespace: String, maxCallWait: Duration = .seconds(55),
                 progressHeartbeat: Duration = .seconds(15), sessionKey: [UInt8], allowedOrigins: [String] = [],
-                serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000) {
+                serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000, oauthIssuer: String? = nil) {
         self.bind = bind
         self.port = port
         self.taskNamespace = taskNamespace
@@ -39,6 +41,7 @@ public struct MCPConfiguration: Sendable {
         self.allowedOrigins = allowedOrigins
         self.serverVersion = serverVersion
         self.maxCallsPerCaller = maxCallsPerCaller
+        self.oauthIssuer = oauthIssuer
     }
 
     /// The largest request body: a tool's arguments become the Task's `spec.payload`, capped at
