@@ -34,10 +34,15 @@ import Testing
         for claim in ["exp", "iat", "nbf", "jti"] { #expect(payload[claim] != nil) }
     }
 
-    @Test func expiredTokenIsRefusedWithTheRealReason() throws {
+    @Test func expiredTokenIsRefusedWithTheRealReasonAfterTheLeeway() throws {
         let token = try tokens.issue(claims(expiresIn: 600))
+        // go-jose's minute of leeway, as the real validator allows.
+        #expect(try tokens.verify(token, now: now.addingTimeInterval(659)).name == "mcp-agent")
         #expect(throws: JWT.Failure(message: "service account token has expired")) {
-            try tokens.verify(token, now: now.addingTimeInterval(600))
+            try tokens.verify(token, now: now.addingTimeInterval(660))
+        }
+        #expect(throws: JWT.Failure(message: "service account token is not valid yet")) {
+            try tokens.verify(token, now: now.addingTimeInterval(-61))
         }
     }
 

@@ -126,7 +126,7 @@ def test_token_request_expiry_and_audiences(server):
     assert r.returncode != 0 and "Unauthorized" in r.stderr
     short = kubectl(server, "create", "token", "timed", "-n", NS, "--duration=5m", check=False)
     assert short.returncode != 0
-    assert 'TokenRequest.authentication.k8s.io "timed" is invalid: spec.expirationSeconds: Invalid value: 300: ' \
+    assert 'TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 300: ' \
            "may not specify a duration less than 10 minutes" in short.stderr, short.stderr
     missing = kubectl(server, "create", "token", "nobody", "-n", NS, check=False)
     assert 'serviceaccounts "nobody" not found' in missing.stderr

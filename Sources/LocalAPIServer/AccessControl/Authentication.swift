@@ -61,12 +61,12 @@ extension APIServer {
         guard let account = store.get(ResourceType.serviceAccounts.storageKey, namespace: claims.namespace, name: claims.name)?.object else {
             return .refused("serviceaccounts \(GoText.quote(claims.name)) not found")
         }
+        if account["metadata"]?["deletionTimestamp"] != nil {
+            return .refused("service account \(claims.namespace)/\(claims.name) has been deleted")
+        }
         let uid = account["metadata"]?["uid"]?.string ?? ""
         guard uid == claims.uid else {
             return .refused("service account UID (\(uid)) does not match claim (\(claims.uid))")
-        }
-        if account["metadata"]?["deletionTimestamp"] != nil {
-            return .refused("service account \(claims.namespace)/\(claims.name) has been deleted")
         }
         var extra: [String: [String]] = [:]
         if !claims.tokenID.isEmpty { extra["authentication.kubernetes.io/credential-id"] = ["JTI=\(claims.tokenID)"] }

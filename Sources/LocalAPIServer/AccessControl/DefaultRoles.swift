@@ -9,8 +9,9 @@ enum DefaultRoles {
     static let readVerbs = ["get", "list", "watch"]
     static let writeVerbs = ["create", "delete", "deletecollection", "patch", "update"]
 
-    /// Core resources the namespaced roles read or write (those this server serves, and the common
-    /// others a manifest may name).
+    /// Core resources the namespaced roles read or write, as the real system:aggregate-to-* roles name
+    /// them (most are not served here; a rule for them is harmless and keeps the roles the real ones).
+    /// Events are read, not written; leases and events.k8s.io are in none of them, as on a real cluster.
     static let coreNamespaced = ["configmaps", "endpoints", "persistentvolumeclaims", "pods", "replicationcontrollers",
                                  "serviceaccounts", "services"]
 
@@ -47,18 +48,14 @@ enum DefaultRoles {
                 PolicyRule(verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["localsubjectaccessreviews"]),
             ]),
             clusterRole("system:aggregate-to-edit", labels: [aggregateLabel + "edit": "true"], rules: [
-                PolicyRule(verbs: writeVerbs, apiGroups: [""], resources: coreNamespaced + ["events"]),
+                PolicyRule(verbs: writeVerbs, apiGroups: [""], resources: coreNamespaced + ["secrets"]),
                 PolicyRule(verbs: ["create"], apiGroups: [""], resources: ["serviceaccounts/token"]),
                 PolicyRule(verbs: ["impersonate"], apiGroups: [""], resources: ["serviceaccounts"]),
-                PolicyRule(verbs: writeVerbs, apiGroups: ["events.k8s.io"], resources: ["events"]),
-                PolicyRule(verbs: writeVerbs, apiGroups: ["coordination.k8s.io"], resources: ["leases"]),
             ]),
             clusterRole("system:aggregate-to-view", labels: [aggregateLabel + "view": "true"], rules: [
                 PolicyRule(verbs: readVerbs, apiGroups: [""],
                            resources: coreNamespaced + ["events", "limitranges", "namespaces", "namespaces/status",
                                                         "pods/log", "pods/status", "resourcequotas"]),
-                PolicyRule(verbs: readVerbs, apiGroups: ["events.k8s.io"], resources: ["events"]),
-                PolicyRule(verbs: readVerbs, apiGroups: ["coordination.k8s.io"], resources: ["leases"]),
             ]),
         ]
     }

@@ -135,63 +135,87 @@ extension APIServer {
         return .object(status)
     }
 
-    /// POST serviceaccounts/NAME/token: a signed token for the service account, bound to its uid
-    /// (and to a Pod when boundObjectRef names one: its name and uid go into the claims unchecked,
-    /// since this server keeps no Pods).
+    /// POST serviceaccounts/NAME/token, in the order of the real TokenREST: the body's name and namespace
+    /// must match the path's, the account must exist (with the uid the body names, if any), the spec must
+    /// be valid; then a token signed for the account's uid. A boundObjectRef to a Pod or Secret goes into
+    /// the claims unchecked, since this server keeps neither; another kind is refused.
     func tokenRequest(_ target: Target, name: String, request: APIRequest) throws(APIError) -> APIResponse {
         let namespace = target.namespace ?? ""
         let type = ResourceType.tokenRequests
         var duplicates: [String] = []
         let body = try decodeObject(request, type: type, duplicates: &duplicates)
         try Strategy.checkTypeMeta(body, type: type, name: name)
-        guard let signer = accessControl.serviceAccountTokens else {
-            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource", details: [:])
+        guard let signer = accessControl.serviceAccountTokens else { throw APIError.pathNotFound() }
+        if let given = body["metadata"]?["name"]?.string, !given.isEmpty, given != name {
+            throw APIError.invalid(type, name: name, causes: [
+                .invalid("metadata.name", .string(given), "must match the service account name if specified")
+            ])
+        }
+        if let given = body["metadata"]?["namespace"]?.string, !given.isEmpty, given != namespace {
+            throw APIError.invalid(type, name: name, causes: [
+                .invalid("metadata.namespace", .string(given), "must match the service account namespace if specified")
+            ])
         }
         guard let account = store.get(target.type.storageKey, namespace: namespace, name: name)?.object else {
             throw APIError.notFound(target.type, name: name)
         }
-        var causes: [Cause] = []
-        if let given = body["metadata"]?["name"]?.string, !given.isEmpty, given != name {
-            causes.append(.invalid("metadata.name", .string(given), "must match the service account name if specified"))
-        }
-        if let given = body["metadata"]?["namespace"]?.string, !given.isEmpty, given != namespace {
-            causes.append(.invalid("metadata.namespace", .string(given), "must match the service account namespace if specified"))
+        let accountUID = account["metadata"]?["uid"]?.string ?? ""
+        if let given = body["metadata"]?["uid"]?.string, !given.isEmpty, given != accountUID {
+            throw APIError(
+                code: 409, reason: "Conflict",
+                message: "Operation cannot be fulfilled on TokenRequest.authentication.k8s.io \(GoText.quote(name)): the UID in "
+                    + "the token request (\(given)) does not match the UID of the service account (\(accountUID))",
+                details: ["name": .string(name), "group": "authentication.k8s.io", "kind": "TokenRequest"])
         }
         let spec = body["spec"] ?? .null
         let expiration = spec["expirationSeconds"]?.int ?? ServiceAccountTokens.defaultExpirationSeconds
+        var causes: [Cause] = []
         if expiration < ServiceAccountTokens.minimumExpirationSeconds {
             causes.append(.invalid("spec.expirationSeconds", .int(expiration), "may not specify a duration less than 10 minutes"))
         }
         if expiration > ServiceAccountTokens.maximumExpirationSeconds {
             causes.append(.invalid("spec.expirationSeconds", .int(expiration), "may not specify a duration larger than 2^32 seconds"))
         }
-        if !causes.isEmpty { throw APIError.invalid(type, name: name, causes: causes) }
+        // The real server validates before it names the request, so its message names "".
+        if !causes.isEmpty { throw APIError.invalid(type, name: "", causes: causes) }
         var audiences = (spec["audiences"]?.array ?? []).compactMap(\.string)
         if audiences.isEmpty { audiences = ServiceAccountTokens.apiAudiences }
-        let bound = spec["boundObjectRef"]
-        let isPod = bound?["kind"]?.string == "Pod"
-        let issued = Int64(clock().timeIntervalSince1970)
+        let bound = spec["boundObjectRef"].flatMap { $0.isNull ? nil : $0 }
+        let boundKind = bound?["kind"]?.string ?? ""
+        let boundAPIVersion = bound?["apiVersion"]?.string ?? ""
+        if bound != nil, !(["Pod", "Secret"].contains(boundKind) && (boundAPIVersion == "v1" || boundAPIVersion.isEmpty)) {
+            // Go's GroupVersionKind.String(): "group/version, Kind=kind".
+            let group = boundAPIVersion.contains("/") ? String(boundAPIVersion.split(separator: "/")[0]) : ""
+            let version = boundAPIVersion.contains("/") ? String(boundAPIVersion.split(separator: "/")[1]) : boundAPIVersion
+            throw APIError.badRequest("cannot bind token to object of type \(group)/\(version), Kind=\(boundKind)")
+        }
+        let now = clock()
+        let issued = Int64(now.timeIntervalSince1970)
         let claims = ServiceAccountClaims(
-            namespace: namespace, name: name, uid: account["metadata"]?["uid"]?.string ?? "", audiences: audiences,
-            issuedAt: issued, notBefore: issued, expires: issued + expiration, tokenID: UUID().uuidString.lowercased(),
-            podName: isPod ? bound?["name"]?.string : nil, podUID: isPod ? bound?["uid"]?.string : nil)
+            namespace: namespace, name: name, uid: accountUID, audiences: audiences, issuedAt: issued, notBefore: issued,
+            expires: issued + expiration, tokenID: UUID().uuidString.lowercased(),
+            podName: boundKind == "Pod" ? bound?["name"]?.string : nil, podUID: boundKind == "Pod" ? bound?["uid"]?.string : nil,
+            secretName: boundKind == "Secret" ? bound?["name"]?.string : nil,
+            secretUID: boundKind == "Secret" ? bound?["uid"]?.string : nil)
         let token: String
         do {
             token = try signer.issue(claims)
         } catch {
-            throw APIError.internalError("signing the token: \(error)")
+            throw APIError.internalError("failed to generate token: \(error)")
         }
         var metadata = body["metadata"]?.object ?? [:]
         metadata["name"] = .string(name)
         metadata["namespace"] = .string(namespace)
+        metadata["creationTimestamp"] = .string(Timestamp.seconds(now))
         var answerSpec = spec.object ?? [:]
         answerSpec["audiences"] = .array(audiences.map(JSON.string))
         answerSpec["expirationSeconds"] = .int(expiration)
         if answerSpec["boundObjectRef"] == nil { answerSpec["boundObjectRef"] = .null }
+        let expires = Timestamp.seconds(Date(timeIntervalSince1970: TimeInterval(issued + expiration)))
         let answer: JSON = [
-            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": .object(Strategy.orderMetadata(["metadata": .object(metadata)])["metadata"]?.object ?? metadata),
-            "spec": .object(answerSpec),
-            "status": ["token": .string(token), "expirationTimestamp": .string(Timestamp.seconds(Date(timeIntervalSince1970: TimeInterval(issued + expiration))))],
+            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": Strategy.orderMetadata(["metadata": .object(metadata)])["metadata"] ?? .object(metadata),
+            "spec": .object(answerSpec), "status": ["token": .string(token), "expirationTimestamp": .string(expires)],
         ]
         return .json(answer, status: 201)
     }

@@ -16,6 +16,9 @@ struct ServiceAccountClaims: Sendable, Equatable {
     /// The pod a token is bound to (TokenRequest's boundObjectRef), if any.
     var podName: String?
     var podUID: String?
+    /// The Secret a token is bound to, if any.
+    var secretName: String?
+    var secretUID: String?
 
     var username: String { ServiceAccountNames.username(namespace: namespace, name: name) }
 
@@ -25,6 +28,7 @@ struct ServiceAccountClaims: Sendable, Equatable {
             "serviceaccount": ["name": .string(name), "uid": .string(uid)],
         ]
         if let podName { kubernetes["pod"] = ["name": .string(podName), "uid": .string(podUID ?? "")] }
+        if let secretName { kubernetes["secret"] = ["name": .string(secretName), "uid": .string(secretUID ?? "")] }
         return [
             "aud": .array(audiences.map(JSON.string)), "exp": .int(expires), "iat": .int(issuedAt),
             "iss": .string(ServiceAccountTokens.issuer), "jti": .string(tokenID), "kubernetes.io": .object(kubernetes),
@@ -33,8 +37,11 @@ struct ServiceAccountClaims: Sendable, Equatable {
     }
 
     init(namespace: String, name: String, uid: String, audiences: [String], issuedAt: Int64, notBefore: Int64,
-         expires: Int64, tokenID: String, podName: String? = nil, podUID: String? = nil)
+         expires: Int64, tokenID: String, podName: String? = nil, podUID: String? = nil, secretName: String? = nil,
+         secretUID: String? = nil)
     {
+        self.secretName = secretName
+        self.secretUID = secretUID
         self.namespace = namespace
         self.name = name
         self.uid = uid
@@ -64,7 +71,8 @@ struct ServiceAccountClaims: Sendable, Equatable {
         self.init(
             namespace: namespace, name: name, uid: uid, audiences: audiences, issuedAt: claims["iat"]?.int ?? 0,
             notBefore: claims["nbf"]?.int ?? 0, expires: expires, tokenID: claims["jti"]?.string ?? "",
-            podName: kubernetes?["pod"]?["name"]?.string, podUID: kubernetes?["pod"]?["uid"]?.string)
+            podName: kubernetes?["pod"]?["name"]?.string, podUID: kubernetes?["pod"]?["uid"]?.string,
+            secretName: kubernetes?["secret"]?["name"]?.string, secretUID: kubernetes?["secret"]?["uid"]?.string)
     }
 }
 
@@ -112,13 +120,16 @@ public struct ServiceAccountTokens: Sendable {
         try JWT.sign(header: ["alg": "ES256", "kid": .string(keyID)], claims: claims.json, key: key)
     }
 
-    /// The claims of a token this key signed, checked for time (with no leeway: the server is its own clock).
+    /// The clock skew allowed on exp and nbf, as go-jose's DefaultLeeway that kube-apiserver validates with.
+    static let leewaySeconds: Int64 = 60
+
+    /// The claims of a token this key signed, checked for time as the real validator checks them.
     func verify(_ token: String, now: Date) throws(JWT.Failure) -> ServiceAccountClaims {
         let (_, raw) = try JWT.verify(token, key: key.publicKey)
         let claims = try ServiceAccountClaims(raw)
         let seconds = Int64(now.timeIntervalSince1970)
-        if seconds >= claims.expires { throw JWT.Failure(message: "service account token has expired") }
-        if seconds < claims.notBefore { throw JWT.Failure(message: "service account token is not valid yet") }
+        if seconds - Self.leewaySeconds >= claims.expires { throw JWT.Failure(message: "service account token has expired") }
+        if seconds + Self.leewaySeconds < claims.notBefore { throw JWT.Failure(message: "service account token is not valid yet") }
         return claims
     }
 }
