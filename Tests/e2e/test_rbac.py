@@ -143,7 +143,7 @@ def test_token_of_a_deleted_or_replaced_account_stops_working(server):
     assert kubectl(server, "auth", "whoami", token=token, check=False).returncode != 0
     review = token_review(server, token)
     assert review["status"].get("authenticated") is None
-    assert review["status"]["error"].startswith("service account UID (")
+    assert review["status"]["error"].startswith("[invalid bearer token, service account UID (")
 
 
 # ------------------------------------------------------------------------------------------ TokenReview
@@ -163,7 +163,8 @@ def test_token_review_of_good_expired_deleted_and_garbage_tokens(server):
     front = kubectl(server, "create", "token", "reviewed", "-n", NS, "--audience=mcp-conductor").stdout.strip()
     assert token_review(server, front, ["mcp-conductor"])["status"]["audiences"] == ["mcp-conductor"]
     wrong = token_review(server, front, ["someone-else"])["status"]
-    assert wrong["error"] == 'token audiences ["mcp-conductor"] is invalid for the target audiences ["someone-else"]'
+    assert wrong["error"] == \
+        '[invalid bearer token, token audiences ["mcp-conductor"] is invalid for the target audiences ["someone-else"]]'
 
     # Expired: a token signed with the server's own key, whose time is past.
     key = (server.data_dir / "pki" / "service-account.key").read_text()
@@ -173,7 +174,9 @@ def test_token_review_of_good_expired_deleted_and_garbage_tokens(server):
                           "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600, "jti": "x",
                           "kubernetes.io": {"namespace": NS, "serviceaccount": {"name": "reviewed", "uid": uid}}},
                          key, algorithm="ES256")
-    assert token_review(server, expired)["status"] == {"user": {}, "error": "service account token has expired"}
+    # The error is kube-apiserver's aggregate of its bearer-token authenticators, as real servers log it.
+    assert token_review(server, expired)["status"] == \
+        {"user": {}, "error": "[invalid bearer token, service account token has expired]"}
     # The same claims unexpired are good: only the time differs.
     fresh = jwt.encode({"iss": ISSUER, "sub": f"system:serviceaccount:{NS}:reviewed", "aud": [ISSUER],
                         "iat": now, "nbf": now, "exp": now + 600, "jti": "y",
@@ -182,11 +185,12 @@ def test_token_review_of_good_expired_deleted_and_garbage_tokens(server):
     assert token_review(server, fresh)["status"]["authenticated"] is True
 
     kubectl(server, "delete", "serviceaccount", "reviewed", "-n", NS)
-    assert token_review(server, token)["status"] == {"user": {}, "error": 'serviceaccounts "reviewed" not found'}
-    assert token_review(server, "garbage")["status"] == {"user": {}}
+    assert token_review(server, token)["status"] == \
+        {"user": {}, "error": '[invalid bearer token, serviceaccounts "reviewed" not found]'}
+    assert token_review(server, "garbage")["status"] == {"user": {}, "error": "invalid bearer token"}
     # The admin's static token is good for the API server's audience only.
     assert token_review(server, server.token)["status"]["user"]["username"] == "admin"
-    assert token_review(server, server.token, ["mcp-conductor"])["status"] == {"user": {}}
+    assert token_review(server, server.token, ["mcp-conductor"])["status"] == {"user": {}, "error": "invalid bearer token"}
     empty = post(server, "/apis/authentication.k8s.io/v1/tokenreviews",
                  {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {}})
     assert empty.status_code == 400
@@ -411,3 +415,43 @@ def test_always_allow_mode_lets_any_authenticated_caller_do_anything(tmp_path):
         assert can_i(s, "delete", "clusterroles", token=token)
     finally:
         s.stop()
+
+
+def test_protobuf_update_and_delete_options_are_read(fresh_apiserver):
+    """A Lease PUT and a DeleteOptions body as client-go sends them (leader election, deletes with
+    preconditions): both are read, so the server judges their preconditions, which name another object."""
+    s = fresh_apiserver
+    s.kubectl("create", "namespace", "mcp-system")
+    fixtures = {name: json.loads((REFERENCE / "protobuf" / f"{name}.json").read_text())
+                for name in ("lease-create", "lease-update", "deleteoptions")}
+    with s.client() as c:
+        def send(fixture):
+            return c.request(fixture["method"], fixture["path"], content=base64.b64decode(fixture["bodyBase64"]),
+                             headers={"Content-Type": fixture["contentType"]})
+        created = send(fixtures["lease-create"])
+        assert created.status_code == 201, created.text
+        assert created.json()["spec"]["renewTime"] == "2026-11-24T10:00:00.123456Z"
+        update = send(fixtures["lease-update"])
+        assert update.status_code == 409, update.text
+        assert "the object has been modified" in update.json()["message"]
+        delete = send(fixtures["deleteoptions"])
+        assert delete.status_code == 409, delete.text
+        assert "6f271d0c-0a59-4786-83b4-60455b33061f" in delete.json()["message"], delete.text
+        assert c.get("/apis/coordination.k8s.io/v1/namespaces/mcp-system/leases/agent-a").status_code == 200
+
+
+def test_restart_keeps_the_signing_key_accounts_and_bindings(fresh_apiserver):
+    s = fresh_apiserver
+    s.kubectl("create", "namespace", "kept")
+    token = make_account(s, "survivor", "kept")
+    kubectl(s, "create", "rolebinding", "survivor", "-n", "kept", "--clusterrole=view", "--serviceaccount=kept:survivor")
+    key = (s.data_dir / "pki" / "service-account.key").read_bytes()
+    s.stop()
+    s.start()
+    assert (s.data_dir / "pki" / "service-account.key").read_bytes() == key
+    who = json.loads(kubectl(s, "auth", "whoami", "-o", "json", token=token).stdout)
+    assert who["status"]["userInfo"]["username"] == "system:serviceaccount:kept:survivor"
+    assert can_i(s, "list", "serviceaccounts", "-n", "kept", token=token)
+    assert not can_i(s, "list", "serviceaccounts", "-n", "default", token=token)
+    roles = kubectl(s, "get", "clusterroles", "-o", "name").stdout.split()
+    assert len([r for r in roles if r.endswith(("/admin", "/edit", "/view", "/cluster-admin"))]) == 4

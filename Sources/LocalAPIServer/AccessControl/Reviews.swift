@@ -22,6 +22,8 @@ extension APIServer {
             answer["spec"] = body["spec"] ?? .object([:])
             answer["status"] = try tokenReviewStatus(body["spec"] ?? .null)
         case "SelfSubjectReview":
+            // Its REST handler makes a new object: the request's metadata goes, a creation time comes.
+            answer["metadata"] = ["creationTimestamp": .string(now)]
             answer["status"] = ["userInfo": request.user.json]
         case "SubjectAccessReview", "LocalSubjectAccessReview":
             let spec = body["spec"] ?? .null
@@ -48,8 +50,10 @@ extension APIServer {
     }
 
     /// TokenReview's status, as its REST handler writes it: the user and audiences of a good token;
-    /// authenticated left out and the authenticator's error for a refused one; an empty user only for
-    /// a token no authenticator recognizes.
+    /// otherwise authenticated left out, an empty user, and the error of kube-apiserver's request
+    /// authenticators: a bearer-token authenticator that recognizes nothing says "invalid bearer token",
+    /// and beside it the service-account authenticator's reason, aggregated as Go's errors are
+    /// (`[invalid bearer token, service account token has expired]`, as real servers log it).
     private func tokenReviewStatus(_ spec: JSON) throws(APIError) -> JSON {
         let token = spec["token"]?.string ?? ""
         guard !token.isEmpty else { throw APIError.badRequest("token is required for TokenReview in authentication.k8s.io") }
@@ -58,11 +62,14 @@ extension APIServer {
         case .authenticated(let user, let valid):
             return ["authenticated": true, "user": user.json, "audiences": .array(valid.map(JSON.string))]
         case .unrecognized:
-            return ["user": [:]]
+            return ["user": [:], "error": .string(Self.invalidBearerToken)]
         case .refused(let message):
-            return ["user": [:], "error": .string(message)]
+            return ["user": [:], "error": .string("[\(Self.invalidBearerToken), \(message)]")]
         }
     }
+
+    /// What kube-apiserver's bearer-token authenticator says of a token it could not authenticate.
+    static let invalidBearerToken = "invalid bearer token"
 
     /// The checks of the access reviews' validation: exactly one of resourceAttributes and
     /// nonResourceAttributes; a user or a group to ask about; a local review's namespace its own.
