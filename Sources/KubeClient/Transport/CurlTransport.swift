@@ -19,6 +19,9 @@ public final class CurlTransport: Sendable {
         public var maxConnectionsPerHost: Int
         /// libcurl's own trace of every transfer on stderr (CURLOPT_VERBOSE); on when CONDUCTOR_CURL_VERBOSE=1.
         public var verbose = ProcessInfo.processInfo.environment["CONDUCTOR_CURL_VERBOSE"] == "1"
+        /// Bytes of a streamed body (a watch) that may wait unread before the transfer is paused; it resumes
+        /// once its reader is down to half. A slow reader then costs this much memory, not the whole stream.
+        public var streamBufferLimit = 4 * 1024 * 1024
 
         public init(tls: TLSSettings = TLSSettings(), connectTimeout: Duration = .seconds(10), maxConnectionsPerHost: Int = 1) {
             self.tls = tls
@@ -30,6 +33,8 @@ public final class CurlTransport: Sendable {
     private struct Inbox: ~Copyable {
         var submitted: [Transfer] = []
         var cancelled: [Transfer] = []
+        /// Paused streams whose readers caught up.
+        var resumed: [Transfer] = []
         var stopping = false
     }
 
@@ -78,19 +83,20 @@ public final class CurlTransport: Sendable {
     /// Ending the iteration of the body (or cancelling the task that iterates it) cancels the transfer.
     public func stream(_ request: TransportRequest) async throws -> TransportStream {
         let transfer = Transfer(id: nextTransferID.add(1, ordering: .relaxed).oldValue, request: request)
-        let (body, bodyContinuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+        let (chunks, bodyContinuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
         bodyContinuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(transfer) }
         }
+        let backpressure = StreamBackpressure(limit: configuration.streamBufferLimit) { [weak self] in self?.resume(transfer) }
         let head: TransportResponseHead = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                transfer.sink = .streaming(head: continuation, body: bodyContinuation)
+                transfer.sink = .streaming(head: continuation, body: bodyContinuation, backpressure: backpressure)
                 submit(transfer)
             }
         } onCancel: {
             cancel(transfer)
         }
-        return TransportStream(head: head, body: body)
+        return TransportStream(head: head, body: TransportBody(chunks: chunks, backpressure: backpressure))
     }
 
     /// Fails every transfer in flight with `CancellationError` and ends the transport thread.
@@ -120,6 +126,11 @@ public final class CurlTransport: Sendable {
         }
     }
 
+    private func resume(_ transfer: Transfer) {
+        inbox.withLock { $0.resumed.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
     private func cancel(_ transfer: Transfer) {
         transfer.cancelRequested.store(true, ordering: .releasing)
         inbox.withLock { $0.cancelled.append(transfer) }
@@ -133,9 +144,18 @@ public final class CurlTransport: Sendable {
         var stillRunning: Int32 = 0
         var httpVersionKnown = false
         while true {
-            let (submitted, cancelled, stopping) = inbox.withLock { inbox in
-                defer { inbox.submitted.removeAll(keepingCapacity: true); inbox.cancelled.removeAll(keepingCapacity: true) }
-                return (inbox.submitted, inbox.cancelled, inbox.stopping)
+            let (submitted, cancelled, resumed, stopping) = inbox.withLock { inbox in
+                defer {
+                    inbox.submitted.removeAll(keepingCapacity: true)
+                    inbox.cancelled.removeAll(keepingCapacity: true)
+                    inbox.resumed.removeAll(keepingCapacity: true)
+                }
+                return (inbox.submitted, inbox.cancelled, inbox.resumed, inbox.stopping)
+            }
+            for transfer in resumed {
+                // libcurl hands the data it kept over again from inside this call.
+                guard let easy = transfer.easy, active[easy] != nil else { continue }
+                _ = curl_easy_pause(easy, CURLPAUSE_CONT)
             }
             for transfer in submitted {
                 if transfer.cancelRequested.load(ordering: .acquiring) {

@@ -13,7 +13,7 @@ final class Transfer: @unchecked Sendable {
         case none
         case whole(CheckedContinuation<TransportResponse, any Error>)
         case streaming(head: CheckedContinuation<TransportResponseHead, any Error>?,
-                       body: AsyncThrowingStream<[UInt8], any Error>.Continuation)
+                       body: AsyncThrowingStream<[UInt8], any Error>.Continuation, backpressure: StreamBackpressure)
     }
 
     let id: UInt64
@@ -110,8 +110,7 @@ final class Transfer: @unchecked Sendable {
 
         set(ccurl_easy_set_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            transfer.received(UnsafeRawBufferPointer(start: data, count: size * count))
-            return size * count
+            return transfer.received(UnsafeRawBufferPointer(start: data, count: size * count))
         })
         set(ccurl_easy_set_pointer(easy, CURLOPT_WRITEDATA, context))
         set(ccurl_easy_set_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
@@ -155,19 +154,27 @@ final class Transfer: @unchecked Sendable {
         negotiatedHTTPVersion = version
         let head = TransportResponseHead(status: status, headers: headers)
         self.head = head
-        if case .streaming(let headContinuation?, let bodyContinuation) = sink {
+        if case .streaming(let headContinuation?, let bodyContinuation, let backpressure) = sink {
             headContinuation.resume(returning: head)
-            sink = .streaming(head: nil, body: bodyContinuation)
+            sink = .streaming(head: nil, body: bodyContinuation, backpressure: backpressure)
         }
     }
 
-    private func received(_ bytes: UnsafeRawBufferPointer) {
+    /// libcurl's CURL_WRITEFUNC_PAUSE (a macro in C): the bytes are not taken; libcurl keeps them and pauses the
+    /// transfer until `curl_easy_pause(CURLPAUSE_CONT)`.
+    private static let pauseWriting = 0x1000_0001
+
+    /// Takes a chunk of the body; returns how many bytes were taken, or `pauseWriting` when a streamed body's
+    /// reader is too far behind (`StreamBackpressure`).
+    private func received(_ bytes: UnsafeRawBufferPointer) -> Int {
         switch sink {
-        case .streaming(_, let body):
+        case .streaming(_, let body, let backpressure):
+            guard backpressure.admit(bytes.count) else { return Self.pauseWriting }
             body.yield(Array(bytes))
         default:
             body.append(contentsOf: bytes)
         }
+        return bytes.count
     }
 
     /// libcurl finished the transfer with `result`.
@@ -187,7 +194,7 @@ final class Transfer: @unchecked Sendable {
             break
         case .whole(let continuation):
             continuation.resume(returning: TransportResponse(head: head!, body: body))
-        case .streaming(let headContinuation, let bodyContinuation):
+        case .streaming(let headContinuation, let bodyContinuation, _):
             headContinuation?.resume(returning: head!)
             bodyContinuation.finish()
         }
@@ -200,10 +207,10 @@ final class Transfer: @unchecked Sendable {
             break
         case .whole(let continuation):
             continuation.resume(throwing: error)
-        case .streaming(let headContinuation?, let bodyContinuation):
+        case .streaming(let headContinuation?, let bodyContinuation, _):
             headContinuation.resume(throwing: error)
             bodyContinuation.finish(throwing: error)
-        case .streaming(nil, let bodyContinuation):
+        case .streaming(nil, let bodyContinuation, _):
             bodyContinuation.finish(throwing: error)
         }
         sink = .none

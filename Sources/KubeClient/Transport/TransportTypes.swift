@@ -56,9 +56,9 @@ public struct TransportResponse: Sendable {
 
 public struct TransportStream: Sendable {
     public var head: TransportResponseHead
-    /// Chunks as they arrive; ends when the server ends the response, throws `TransportError` when the
-    /// connection fails.
-    public var body: AsyncThrowingStream<[UInt8], any Error>
+    /// Chunks as they arrive, at most `CurlTransport.Configuration.streamBufferLimit` bytes of them unread;
+    /// ends when the server ends the response, throws `TransportError` when the connection fails.
+    public var body: TransportBody
 }
 
 /// A transfer that failed below HTTP: no connection, TLS refused, connection lost, timed out.
