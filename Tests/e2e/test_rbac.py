@@ -446,8 +446,18 @@ def test_restart_keeps_the_signing_key_accounts_and_bindings(fresh_apiserver):
     token = make_account(s, "survivor", "kept")
     kubectl(s, "create", "rolebinding", "survivor", "-n", "kept", "--clusterrole=view", "--serviceaccount=kept:survivor")
     key = (s.data_dir / "pki" / "service-account.key").read_bytes()
+    # A default role that lost a rule gets it back at the next start, as kube-apiserver reconciles its
+    # bootstrap roles; one whose autoupdate annotation is off is left as the administrator made it.
+    kubectl(s, "patch", "clusterrole", "system:basic-user", "--type=json",
+            "-p", '[{"op": "remove", "path": "/rules/1"}]')
+    assert kubectl(s, "auth", "whoami", token=token, check=False).returncode != 0
+    kubectl(s, "annotate", "clusterrole", "system:auth-delegator", "--overwrite",
+            "rbac.authorization.kubernetes.io/autoupdate=false")
+    kubectl(s, "patch", "clusterrole", "system:auth-delegator", "--type=json", "-p", '[{"op": "remove", "path": "/rules/0"}]')
     s.stop()
     s.start()
+    kept = json.loads(kubectl(s, "get", "clusterrole", "system:auth-delegator", "-o", "json").stdout)["rules"]
+    assert kept == [{"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"]}]
     assert (s.data_dir / "pki" / "service-account.key").read_bytes() == key
     who = json.loads(kubectl(s, "auth", "whoami", "-o", "json", token=token).stdout)
     assert who["status"]["userInfo"]["username"] == "system:serviceaccount:kept:survivor"

@@ -100,8 +100,10 @@ enum DefaultRoles {
 }
 
 extension APIServer {
-    /// Creates the default roles and bindings that do not exist yet (an existing one, perhaps changed
-    /// by an administrator, is kept), through the ordinary create path.
+    /// Creates the default roles and bindings that do not exist yet, through the ordinary create path,
+    /// and reconciles those that do as kube-apiserver does at each start: one still annotated
+    /// `rbac.authorization.kubernetes.io/autoupdate: "true"` gets back the rules, subjects and
+    /// aggregation rule it lacks (nothing an administrator added is taken away); one annotated otherwise is left alone.
     public func ensureDefaultRoles() async {
         let sets: [(String, [JSON])] = [
             ("/apis/rbac.authorization.k8s.io/v1/clusterroles", DefaultRoles.clusterRoles),
@@ -112,7 +114,9 @@ extension APIServer {
                 let request = APIRequest(method: "POST", path: path, accept: "application/json", contentType: "application/json",
                                          userAgent: "conductor-bootstrap", body: object.serialized())
                 let response = await handle(request)
-                if response.status != 201 && response.status != 409 {
+                if response.status == 409 {
+                    reconcileDefault(object)
+                } else if response.status != 201 {
                     logger.error("could not create a default RBAC object", metadata: [
                         "name": "\(object["metadata"]?["name"]?.string ?? "")", "status": "\(response.status)",
                     ])
@@ -120,6 +124,36 @@ extension APIServer {
             }
         }
         aggregateClusterRoles()
+    }
+
+    /// Puts back into a stored default object what its default has and it lacks, unless an administrator
+    /// turned its autoupdate annotation off.
+    private func reconcileDefault(_ wanted: JSON) {
+        let isBinding = wanted["kind"]?.string == "ClusterRoleBinding"
+        let key = isBinding ? ResourceType.clusterRoleBindings.storageKey : ResourceType.clusterRoles.storageKey
+        let name = wanted["metadata"]?["name"]?.string ?? ""
+        _ = try? store.mutate(key, namespace: "", name: name) { current throws(APIError) -> Mutation in
+            guard var object = current?.object,
+                object["metadata"]?["annotations"]?["rbac.authorization.kubernetes.io/autoupdate"]?.string == "true"
+            else { return .unchanged }
+            let before = object
+            for (label, value) in wanted["metadata"]?["labels"]?.object ?? [:] where object["metadata"]?["labels"]?[label] == nil {
+                object.set(path: ["metadata", "labels", label], to: value)
+            }
+            if isBinding {
+                var subjects = object["subjects"]?.array ?? []
+                for subject in wanted["subjects"]?.array ?? [] where !subjects.contains(subject) { subjects.append(subject) }
+                object["subjects"] = .array(subjects)
+            } else if let rule = wanted["aggregationRule"] {
+                // Aggregated: the rules are the aggregation controller's to gather.
+                object["aggregationRule"] = rule
+            } else {
+                var rules = object["rules"]?.array ?? []
+                for rule in wanted["rules"]?.array ?? [] where !rules.contains(rule) { rules.append(rule) }
+                object["rules"] = .array(rules)
+            }
+            return object == before ? .unchanged : .put(object)
+        }
     }
 
     /// Most rounds of aggregation: each lets rules flow one step further (view into edit into admin);

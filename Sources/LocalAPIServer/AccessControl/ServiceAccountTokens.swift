@@ -96,9 +96,19 @@ public struct ServiceAccountTokens: Sendable {
     /// The header's kid: the SHA-256 of the public key's DER, base64url, as kube-apiserver derives it.
     let keyID: String
 
+    /// The public key's bytes (X9.63), kept so that verifying a token, done on every request, does not
+    /// derive the public key from the private one each time.
+    let publicKeyBytes: [UInt8]
+
     public init(key: P256.Signing.PrivateKey) {
         keyBytes = Array(key.rawRepresentation)
+        publicKeyBytes = Array(key.publicKey.x963Representation)
         keyID = JWT.base64URL(Array(SHA256.hash(data: key.publicKey.derRepresentation)))
+    }
+
+    var publicKey: P256.Signing.PublicKey {
+        // The bytes came from a valid key, so they make one again.
+        try! P256.Signing.PublicKey(x963Representation: publicKeyBytes)
     }
 
     var key: P256.Signing.PrivateKey {
@@ -125,7 +135,7 @@ public struct ServiceAccountTokens: Sendable {
 
     /// The claims of a token this key signed, checked for time as the real validator checks them.
     func verify(_ token: String, now: Date) throws(JWT.Failure) -> ServiceAccountClaims {
-        let (_, raw) = try JWT.verify(token, key: key.publicKey)
+        let (_, raw) = try JWT.verify(token, key: publicKey)
         let claims = try ServiceAccountClaims(raw)
         let seconds = Int64(now.timeIntervalSince1970)
         if seconds - Self.leewaySeconds >= claims.expires { throw JWT.Failure(message: "service account token has expired") }
