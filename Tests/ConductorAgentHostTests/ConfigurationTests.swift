@@ -97,6 +97,20 @@ import Testing
         #expect(spec.capabilityDetails.first?.description == "status")
     }
 
+    @Test func anMCPServerOverStreamableHTTP() throws {
+        let file = try AgentFileConfiguration.parse(yaml: """
+            mcpServers:
+              - name: search
+                url: "http://127.0.0.1:8000/mcp"
+                headers: {Authorization: "Bearer t"}
+            """, file: "a.yaml")
+        let server = try #require(file.mcpServers.first)
+        #expect(server.url?.absoluteString == "http://127.0.0.1:8000/mcp")
+        #expect(server.headers == ["Authorization": "Bearer t"])
+        #expect(server.command.isEmpty)
+        _ = try AgentSettings.resolve(file: file, overrides: AgentOverrides(), environment: [:], hostName: "h")
+    }
+
     @Test func aTopLevelExecutorRunsTheCapabilitiesWithoutOne() throws {
         let file = try AgentFileConfiguration.parse(yaml: """
             command: [python3, tool.py]
@@ -140,7 +154,9 @@ import Testing
         ("resources: {cpu: lots}\ncapabilities:\n  - {name: a, command: [x]}", "resources.cpu", "not a quantity"),
         ("heartbeat: {intervalSeconds: 10, leaseDurationSeconds: 10}\ncapabilities:\n  - {name: a, command: [x]}",
          "heartbeat.leaseDurationSeconds", "longer than"),
-        ("mcpServers:\n  - name: git\n    url: 'http://127.0.0.1:8000/mcp'", "mcpServers[0].url", "not supported"),
+        ("mcpServers:\n  - name: git\n    url: 'ws://127.0.0.1:8000/mcp'", "mcpServers[0].url", "http:// or https://"),
+        ("mcpServers:\n  - {name: git, url: 'http://h/mcp', command: [x]}", "mcpServers[0]", "both command and url"),
+        ("mcpServers:\n  - {name: git, url: 'http://h/mcp', env: {A: b}}", "mcpServers[0].env", "command (stdio) only"),
         ("mcpServers:\n  - name: git", "mcpServers[0]", "needs command"),
         ("mcpServers:\n  - {name: Git, command: [x]}", "mcpServers[0].name", "lower-case"),
         ("mcpServers:\n  - {name: git, command: [x], toolPrefix: 'a b'}", "mcpServers[0].toolPrefix", "may hold only"),

@@ -354,8 +354,9 @@ def test_a_program_that_writes_forever_is_stopped_and_memory_stays_bounded(dev, 
     task = dev.wait_phase(dev.create_task(capability, {}), {"Failed"})
     assert task["status"]["reason"] == "ResultTooLarge", task["status"]
     wait_for(lambda: not live_processes_in_group(json.loads(pid_file.read_text())["pgid"]), 10, "the writer stopped")
-    # The output past the cap was never kept: the agent grew by far less than a few megabytes.
-    assert agent.rss_kib() - before < 20 * 1024, (before, agent.rss_kib())
+    # The output past the cap was never kept. The bound leaves room for one-off growth (the threads' malloc
+    # arenas, a busy machine's slower frees), not for the output.
+    assert agent.rss_kib() - before < 48 * 1024, (before, agent.rss_kib())
 
 
 # MARK: http executor
@@ -488,7 +489,8 @@ def test_an_http_answer_above_the_cap_fails_with_result_too_large_and_is_not_rea
     task = dev.wait_phase(dev.create_task(capability, {}), {"Failed"})
     assert task["status"]["reason"] == "ResultTooLarge", task["status"]
     assert endpoint.aborted.wait(10), "the agent read on"
-    assert agent.rss_kib() - before < 20 * 1024, (before, agent.rss_kib())
+    # Far below the 1 GiB offered; room for URLSession's first use (libcurl, its threads).
+    assert agent.rss_kib() - before < 48 * 1024, (before, agent.rss_kib())
 
 
 def test_http_connection_errors_fail_the_attempt(dev, agents):
@@ -706,3 +708,52 @@ def test_a_crashed_mcp_server_fails_the_attempt_and_is_restarted(dev, tools_agen
     task = dev.wait_phase(dev.create_task(prefix + "add", {"numbers": [2, 3], "delay_seconds": 0}), {"Completed"}, timeout=30)
     assert task["status"]["result"] == {"total": 5, "count": 2}
     assert 'conductor_agent_executor_restarts_total{server="tools"} 1' in agent.metrics()
+
+
+@pytest.fixture
+def http_tools_agent(dev, agents, tmp_path):
+    """The same server over streamable HTTP, as its own process, and an agent fronting its URL."""
+    port = free_port()
+    events = tmp_path / "http-events.jsonl"
+    process = subprocess.Popen([sys.executable, str(ROOT / "Tests" / "e2e" / "servers" / "mcp_tools_server.py"), "--http", str(port)],
+                               env={**os.environ, "EVENTS_FILE": str(events)}, stdout=subprocess.DEVNULL,
+                               stderr=open(tmp_path / "http-server.log", "wb"), start_new_session=True)
+
+    def serving():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+    wait_for(serving, 20, "the HTTP MCP server listening")
+    prefix = unique("http-tools") + "."
+    agent = agents([], mcpServers=[{"name": "tools", "toolPrefix": prefix, "url": f"http://127.0.0.1:{port}/mcp"}])
+    yield agent, prefix, events
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_mcp_over_streamable_http_calls_relays_progress_cancels_and_follows_list_changed(dev, http_tools_agent):
+    agent, prefix, events = http_tools_agent
+    capabilities = agent_capabilities(dev, agent)
+    assert {prefix + name for name in ("add", "refuse", "wait_forever", "grow")} <= set(capabilities), capabilities
+    assert set(capabilities[prefix + "add"]["outputSchema"]["properties"]) == {"total", "count"}
+
+    name = dev.create_task(prefix + "add", {"numbers": [1, 2, 3, 4, 5, 6], "delay_seconds": 0.4})
+    progress = wait_for(lambda: (p := dev.task(name).get("status", {}).get("progress")) and p.get("current", 0) < 6 and p,
+                        20, "the server's progress relayed")
+    assert progress["total"] == 6, progress
+    assert dev.wait_phase(name, {"Completed"})["status"]["result"] == {"total": 21, "count": 6}
+
+    refused = dev.wait_phase(dev.create_task(prefix + "refuse", {"reason": "over http"}), {"Failed"})
+    assert refused["status"]["reason"] == "Rejected" and "refused: over http" in refused["status"]["message"]
+
+    waiting = dev.create_task(prefix + "wait_forever", {"label": "h1"})
+    wait_for(lambda: any(e["event"] == "waiting" for e in read_events(events)), 20, "the tool called")
+    dev.kubectl("patch", "task", waiting, "-n", NAMESPACE, "--type", "merge", "-p", '{"spec": {"cancel": true}}')
+    assert dev.wait_phase(waiting, {"Failed"})["status"]["reason"] == "Cancelled"
+    wait_for(lambda: any(e["event"] == "cancelled" and e["label"] == "h1" for e in read_events(events)), 10,
+             "the server saw the cancellation")
+
+    dev.wait_phase(dev.create_task(prefix + "grow", {"name": "later"}), {"Completed"})
+    wait_for(lambda: prefix + "later" in agent_capabilities(dev, agent), 10, "the new tool registered")

@@ -27,8 +27,12 @@ public struct AgentFileConfiguration: Sendable, Equatable {
 public struct MCPServerConfiguration: Sendable, Equatable {
     /// Names the server in logs, metrics and errors.
     public var name: String
-    /// The server's program and arguments (stdio transport).
+    /// The server's program and arguments (stdio transport); empty when `url` is given.
     public var command: [String]
+    /// The server's streamable HTTP endpoint, instead of a command.
+    public var url: URL?
+    /// Sent with every HTTP request (for example an Authorization header).
+    public var headers: [String: String] = [:]
     public var environment: [String: String] = [:]
     public var workingDirectory: String?
     /// Put before each tool's name to make its capability's name.

@@ -152,7 +152,7 @@ public struct AgentSettings: Sendable {
                 throw ConfigurationError(field: "\(field).name", reason: "\"\(server.name)\" must be lower-case letters, digits and '-', at most 63 characters")
             }
             guard servers.insert(server.name).inserted else { throw ConfigurationError(field: "\(field).name", reason: "\"\(server.name)\" is given twice") }
-            guard let program = server.command.first, !program.isEmpty else {
+            guard server.url != nil || server.command.first?.isEmpty == false else {
                 throw ConfigurationError(field: "\(field).command", reason: "must list the server's program and its arguments, for example [\"python3\", \"-m\", \"mcp_server_time\"]")
             }
             if let timeout = server.timeoutSeconds, timeout <= 0 { throw ConfigurationError(field: "\(field).timeoutSeconds", reason: "must be above 0") }

@@ -55,7 +55,7 @@ extension AgentFileConfiguration {
     }
 
     static let mcpServerFields = [
-        "name", "command", "url", "env", "workingDirectory", "toolPrefix", "tools", "timeoutSeconds", "startTimeoutSeconds",
+        "name", "command", "url", "headers", "env", "workingDirectory", "toolPrefix", "tools", "timeoutSeconds", "startTimeoutSeconds",
         "terminationGracePeriodSeconds",
     ]
 
@@ -63,11 +63,27 @@ extension AgentFileConfiguration {
         let fields = try item.mapping(known: mcpServerFields)
         guard let nameField = fields["name"] else { throw item.error("name is required") }
         let name = try nameField.string()
-        if let url = fields["url"] {
-            throw url.error("MCP servers over streamable HTTP are not supported by this version of conductor agent: run the server over stdio with command: [...]")
+        var server: MCPServerConfiguration
+        switch (fields["command"], fields["url"]) {
+        case (.some, .some):
+            throw item.error("mcpServers entry \"\(name)\" has both command and url: one transport")
+        case (.some(let command), nil):
+            server = MCPServerConfiguration(name: name, command: try command.strings())
+        case (nil, .some(let urlField)):
+            let text = try urlField.string()
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
+                throw urlField.error("\"\(text)\" must be an http:// or https:// URL with a host (the server's streamable HTTP endpoint)")
+            }
+            server = MCPServerConfiguration(name: name, command: [])
+            server.url = url
+            server.headers = try fields["headers"]?.stringMap() ?? [:]
+        case (nil, nil):
+            throw item.error("mcpServers entry \"\(name)\" needs command: [program, args...] (stdio) or url: (streamable HTTP)")
         }
-        guard let command = fields["command"] else { throw item.error("mcpServers entry \"\(name)\" needs command: [program, args...] (stdio)") }
-        var server = MCPServerConfiguration(name: name, command: try command.strings())
+        if server.url == nil, let headers = fields["headers"] { throw headers.error("applies to a url (streamable HTTP) only") }
+        for key in ["env", "workingDirectory"] where server.url != nil {
+            if let field = fields[key] { throw field.error("applies to a command (stdio) only") }
+        }
         if let env = fields["env"] { server.environment = try env.stringMap() }
         server.workingDirectory = try fields["workingDirectory"]?.string()
         server.toolPrefix = try fields["toolPrefix"]?.string() ?? ""

@@ -21,13 +21,13 @@ public struct MCPTool: Sendable, Equatable {
     }
 }
 
-/// One downstream MCP server over stdio, kept running: started and initialized, its tools listed (through the
+/// One downstream MCP server, over stdio or streamable HTTP, kept running (or connected): started and initialized, its tools listed (through the
 /// allow list, under the prefix); restarted with backoff when it dies (the calls in flight fail their attempt,
 /// so the retry policy applies); `notifications/tools/list_changed` lists the tools again and tells the host.
 actor MCPServerSession {
     let configuration: MCPServerConfiguration
     private let logger: Logger
-    private var connection: MCPStdioConnection?
+    private var connection: (any MCPConnection)?
     private(set) var tools: [MCPTool] = []
     private var onToolsChanged: @Sendable ([MCPTool]) async -> Void = { _ in }
     private var stopped = false
@@ -53,11 +53,16 @@ actor MCPServerSession {
     }
 
     private func connect() async throws {
-        var environment = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
-        environment["CONDUCTOR_MCP_SERVER"] = configuration.name
-        let connection = try MCPStdioConnection.start(server: configuration.name, arguments: configuration.command,
-                                                       environment: environment, workingDirectory: configuration.workingDirectory,
-                                                       logger: logger)
+        let connection: any MCPConnection
+        if let url = configuration.url {
+            connection = MCPHTTPConnection(server: configuration.name, url: url, headers: configuration.headers, logger: logger)
+        } else {
+            var environment = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
+            environment["CONDUCTOR_MCP_SERVER"] = configuration.name
+            connection = try MCPStdioConnection.start(server: configuration.name, arguments: configuration.command,
+                                                      environment: environment, workingDirectory: configuration.workingDirectory,
+                                                      logger: logger)
+        }
         do {
             let initialized = try await withTimeout(.seconds(configuration.startTimeoutSeconds), what: "initialize") {
                 try await connection.request("initialize", [
@@ -90,7 +95,7 @@ actor MCPServerSession {
         }
     }
 
-    private func listTools(_ connection: MCPStdioConnection) async throws -> [MCPTool] {
+    private func listTools(_ connection: any MCPConnection) async throws -> [MCPTool] {
         var tools: [MCPTool] = []
         var cursor: JSON?
         repeat {
@@ -128,7 +133,7 @@ actor MCPServerSession {
     }
 
     /// The server died: restart it with backoff (1 s doubling to 30 s) until it answers again.
-    private func lost(_ lostConnection: MCPStdioConnection, _ error: MCPCallError) async {
+    private func lost(_ lostConnection: any MCPConnection, _ error: MCPCallError) async {
         guard connection === lostConnection else { return }
         connection = nil
         guard !stopped else { return }

@@ -15,12 +15,15 @@ public enum MCPCallError: Error, Sendable, Equatable, CustomStringConvertible {
     case rpcError(server: String, method: String, code: Int64, message: String)
     /// The server is being restarted: the attempt fails, and the retry finds it again.
     case notRunning(server: String)
+    /// The server's URL did not answer, or answered with an HTTP error: the attempt fails.
+    case unreachable(server: String, detail: String)
 
     public var description: String {
         switch self {
         case .serverExited(let server, let detail): "MCP server \(server) exited: \(detail)"
         case .rpcError(let server, let method, let code, let message): "MCP server \(server) answered \(method) with error \(code): \(message)"
         case .notRunning(let server): "MCP server \(server) is not running (it is being restarted)"
+        case .unreachable(let server, let detail): "MCP server \(server) could not be reached: \(detail)"
         }
     }
 }
@@ -29,20 +32,17 @@ public enum MCPCallError: Error, Sendable, Equatable, CustomStringConvertible {
 /// specification's stdio transport defines them. Requests wait for their response; the server's progress
 /// notifications reach the call's `ProgressReporter` by progress token; a cancelled request sends
 /// `notifications/cancelled`. The server's standard error is its log, relayed at debug level.
-actor MCPStdioConnection {
+actor MCPStdioConnection: MCPConnection {
     let server: String
     private let child: ChildProcess
     private let logger: Logger
     private var nextID: Int64 = 1
     private var pending: [Int64: CheckedContinuation<JSON, any Error>] = [:]
-    private var progress: [String: ProgressSink] = [:]
+    private var progress: [String: MCPProgressSink] = [:]
     private var closedBecause: MCPCallError?
     private var onNotification: @Sendable (String, JSON) -> Void = { _, _ in }
     private var onClose: @Sendable (MCPCallError) -> Void = { _ in }
     private let outgoing: AsyncStream<[UInt8]>.Continuation
-
-    /// What a call's progress notifications are given to.
-    typealias ProgressSink = @Sendable (_ progress: Double, _ total: Double?, _ message: String?) -> Void
 
     /// A line longer than this from the server is a broken server: it is stopped (memory stays bounded).
     static let maximumMessageBytes = 8 * 1024 * 1024
@@ -117,7 +117,7 @@ actor MCPStdioConnection {
 
     /// Sends a request and waits for its result. Cancelled, it sends `notifications/cancelled` and throws
     /// `CancellationError`.
-    func request(_ method: String, _ params: JSON, progress sink: ProgressSink? = nil, progressToken: String? = nil) async throws -> JSON {
+    func request(_ method: String, _ params: JSON, progress sink: MCPProgressSink?, progressToken: String?) async throws -> JSON {
         if let closedBecause { throw closedBecause }
         let id = nextID
         nextID += 1
@@ -137,7 +137,7 @@ actor MCPStdioConnection {
         }
     }
 
-    func notify(_ method: String, _ params: JSON = .object([:])) {
+    func notify(_ method: String, _ params: JSON) {
         send(["jsonrpc": "2.0", "method": .string(method), "params": params])
     }
 
@@ -169,18 +169,14 @@ actor MCPStdioConnection {
         let method = object["method"]?.string
         if let method, let id = object["id"] {
             // A request from the server: ping is answered, anything else is not supported by this client.
-            if method == "ping" {
-                send(["jsonrpc": "2.0", "id": id, "result": .object([:])])
-            } else {
-                send(["jsonrpc": "2.0", "id": id, "error": ["code": -32601, "message": .string("\(method) is not supported by conductor agent")]])
-            }
+            send(MCPMessage.answer(toRequest: method, id: id))
             return
         }
         if let method {
             let params = object["params"] ?? .object([:])
-            if method == "notifications/progress", let token = Self.token(params["progressToken"]), let sink = progress[token],
-               let current = params["progress"]?.double ?? params["progress"]?.int.map(Double.init) {
-                sink(current, params["total"]?.double ?? params["total"]?.int.map(Double.init), params["message"]?.string)
+            if method == "notifications/progress", let token = MCPMessage.token(params["progressToken"]), let sink = progress[token],
+               let (current, total, message) = MCPMessage.progress(params) {
+                sink(current, total, message)
             } else {
                 onNotification(method, params)
             }
@@ -192,14 +188,6 @@ actor MCPStdioConnection {
                                                                 message: error["message"]?.string ?? "\(error)"))
         } else {
             continuation.resume(returning: object["result"] ?? .object([:]))
-        }
-    }
-
-    private static func token(_ value: JSON?) -> String? {
-        switch value {
-        case .string(let text): text
-        case .int(let number): "\(number)"
-        default: nil
         }
     }
 

@@ -1,5 +1,5 @@
 """A downstream MCP server for the mcp executor's end-to-end tests, written with the official Python SDK
-(PyPI `mcp`), run over stdio by `conductor agent`. What it saw is written as JSON lines to $EVENTS_FILE, so that
+(PyPI `mcp`), run over stdio by `conductor agent`, or on its own over streamable HTTP (`--http PORT`). What it saw is written as JSON lines to $EVENTS_FILE, so that
 a test can check what reached it (a cancellation, a start after a crash)."""
 import asyncio
 import json
@@ -67,5 +67,9 @@ async def grow(name: str, ctx: Context) -> str:
 
 
 if __name__ == "__main__":
+    import sys
     record("started")
-    server.run("stdio")
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":  # streamable HTTP on 127.0.0.1:<port>/mcp
+        server.run("streamable-http", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")
