@@ -44,8 +44,13 @@ public enum FieldPaths {
 
 /// Selector texts for the common queries.
 public enum Selectors {
-    /// The field selector of an agent's task watch: `status.assignedAgent=<agent>`.
+    /// The tasks assigned to an agent: `status.assignedAgent=<agent>`.
     public static func tasksAssigned(to agent: String) -> String { "\(FieldPaths.taskAssignedAgent)=\(agent)" }
+    /// The field selector of an agent's task watch: its tasks not finished yet. A task leaves the watch (a
+    /// DELETED event) as it completes or fails, so an agent's cache holds its work, not its history.
+    public static func tasksInProgress(assignedTo agent: String) -> String {
+        "\(tasksAssigned(to: agent)),\(FieldPaths.taskPhase)!=\(TaskPhase.completed.rawValue),\(FieldPaths.taskPhase)!=\(TaskPhase.failed.rawValue)"
+    }
     /// The same through the label, for API servers older than 1.31 (`Labels.assignedAgent`).
     public static func tasksLabelledAssigned(to agent: String) -> String { "\(Labels.assignedAgent)=\(agent)" }
     /// The field selector of tasks in a phase: `status.phase=<phase>`.

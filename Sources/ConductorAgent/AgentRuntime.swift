@@ -130,7 +130,7 @@ public actor AgentRuntime {
         let name = configuration.name
         let informer = try Informer(tasks, options: configuration.selectTasksByLabel
             ? WatchOptions(labelSelector: Selectors.tasksLabelledAssigned(to: name))
-            : WatchOptions(fieldSelector: Selectors.tasksAssigned(to: name)))
+            : WatchOptions(fieldSelector: Selectors.tasksInProgress(assignedTo: name)))
         await withDiscardingTaskGroup { group in
             group.addTask { try? await informer.run() }
             group.addTask { await self.heartbeat() }

@@ -27,6 +27,11 @@ import Testing
             #expect(running.items.map(\.name) == [task.name])
             let labelled = try await tasks.list(ListOptions(labelSelector: Selectors.tasksLabelledAssigned(to: "data-processor-full")))
             #expect(labelled.items.map(\.name) == [task.name])
+            // An agent's watch holds its tasks until they finish.
+            let inProgress = ListOptions(fieldSelector: Selectors.tasksInProgress(assignedTo: "data-processor-full"))
+            #expect(try await tasks.list(inProgress).items.map(\.name) == [task.name])
+            _ = try await tasks.patchStatus(task.name, .merge(["status": ["phase": "Completed"]]))
+            #expect(try await tasks.list(inProgress).items.isEmpty)
         }
     }
 
