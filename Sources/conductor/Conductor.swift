@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConductorAPI
+import ConductorController
 import Foundation
 import KubeClient
 import LocalAPIServer
@@ -117,6 +118,12 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(options.logFormat)
         let logger = Logger(label: "conductor.dev")
+        // Before anything starts, so that a taken port is named with its flag.
+        try PortCheck.ensureFree(host: options.bind, port: options.port, flag: "--port", what: "the API server's")
+        try PortCheck.ensureFree(host: controller.healthBind ?? "127.0.0.1", port: controller.healthPort, flag: "--health-port",
+                                 what: "the operations endpoints'")
+        try PortCheck.ensureFree(host: mcp.mcpBind ?? "127.0.0.1", port: mcp.mcpPort ?? Installation.mcpPort, flag: "--mcp-port",
+                                 what: "the MCP front end's")
         let registry = bootstrapMetrics()
         let (apiServer, kubeconfig) = try await makeAPIServer(options, logger: Logger(label: "conductor.apiserver"))
         let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
@@ -125,8 +132,11 @@ struct DevCommand: AsyncParsableCommand {
         let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultPort: Installation.mcpPort,
                                         defaultSessionKeyFile: URL(fileURLWithPath: options.dataDir).standardizedFileURL.path + "/mcp-session.key",
                                         logger: Logger(label: "conductor.mcp"), onServing: printMCPClientConfiguration)
-        let install = DevInstall(client: client, crdFolder: crds, logger: logger)
-        try await runServices(apiServer + [install] + services + (frontEnd.map { [$0] } ?? []), logger: logger)
+        let installed = StartGate()
+        let install = DevInstall(client: client, crdFolder: crds, logger: logger, installed: installed)
+        // The controller starts once the CRDs exist: its first watches would fail with 404 before.
+        let gated = services.map { $0 is Controller ? StartAfter(gate: installed, service: $0) : $0 }
+        try await runServices(apiServer + [install] + gated + (frontEnd.map { [$0] } ?? []), logger: logger)
         await client.shutdown()
     }
 }

@@ -11,11 +11,14 @@ struct DevInstall: Service {
     let client: KubeClient
     let crdFolder: String
     let logger: Logger
+    /// Opened once installed: what needs the CRDs starts then.
+    var installed: StartGate? = nil
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await install()
             logger.info("installed the CRDs and the \(Installation.systemNamespace) namespace")
+            installed?.open()
             try await gracefulShutdown()
         }
     }

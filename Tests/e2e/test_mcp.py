@@ -533,20 +533,31 @@ def test_dev_prints_the_url_and_a_client_configuration(dev):
     assert json.dumps({"mcpServers": {"conductor": {"type": "http", "url": dev.url}}}).replace(" ", "") in log.replace(" ", "")
 
 
-def test_a_taken_mcp_port_is_named_with_the_flag_that_changes_it(tmp_path):
+@pytest.mark.parametrize("flag", ["--mcp-port", "--port", "--health-port"])
+def test_a_taken_port_is_named_with_the_flag_that_changes_it(tmp_path, flag):
     import socket
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen()
     taken = holder.getsockname()[1]
+    ports = {"--port": free_port(), "--health-port": free_port(), "--mcp-port": free_port(), flag: taken}
     try:
-        run = subprocess.run([conductor_binary(), "dev", "--data-dir", str(tmp_path / "dev"), "--port", str(free_port()),
-                              "--health-port", str(free_port()), "--mcp-port", str(taken)],
+        run = subprocess.run([conductor_binary(), "dev", "--data-dir", str(tmp_path / "dev"),
+                              *[str(part) for item in ports.items() for part in item]],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     finally:
         holder.close()
     assert run.returncode != 0
-    assert f"the MCP port 127.0.0.1:{taken} is taken" in run.stderr + run.stdout and "--mcp-port" in run.stderr + run.stdout, run.stderr[-3000:]
+    output = run.stderr + run.stdout
+    assert f"port 127.0.0.1:{taken} is taken" in output and f"choose another with {flag}" in output, output[-3000:]
+
+
+def test_a_fresh_dev_logs_no_warnings(tmp_path):
+    process = MCPDev(tmp_path / "dev")
+    process.start()
+    assert process.stop() == 0
+    warnings = [line for line in process.log_path.read_text().splitlines() if '"level":"warning"' in line or '"level":"error"' in line]
+    assert warnings == [], warnings
 
 
 def test_shutdown_answers_waiting_calls_with_their_task_and_ends_open_streams(tmp_path):
