@@ -36,7 +36,7 @@ struct MCPToolExecutor: TaskExecutor {
         case .failure(let error as MCPCallError):
             // -32602: invalid params (arguments the tool refuses, or an unknown tool): final.
             if case .rpcError(let server, _, -32602, let message) = error {
-                throw ExecutionError.rejected(url: "MCP server \(server), tool \(tool)", status: -32602, body: message)
+                throw ExecutionError.toolFailed(tool: tool, message: "MCP server \(server) refused the arguments (invalid params): \(message)")
             }
             throw error
         case .failure(let error): throw error
