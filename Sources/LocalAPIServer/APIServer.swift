@@ -260,6 +260,11 @@ public final class APIServer: Sendable {
             body, type: target.type, namespace: target.namespace, context: context, now: now, warnings: &warnings)
         var object = target.type.storedAs?.toStorage(prepared) ?? prepared
         var name = object["metadata"]?["name"]?.string ?? ""
+        if let check = escalationCheck(target, user: context.user, name: name, body: prepared),
+            let error = check.check(prepared, old: nil, name: name)
+        {
+            throw error
+        }
         let generatePrefix = object["metadata"]?["generateName"]?.string
         // A generated name that happens to be taken is drawn again, as the real server retries.
         for attempt in 0..<8 {
@@ -410,6 +415,8 @@ public final class APIServer: Sendable {
         var warnings: [String] = []
         var response: JSON?
         let now = self.now
+        // Read now: the check runs inside the store's lock, where the store cannot be read.
+        let escalation = escalationCheck(target, user: context.user, name: name, body: nil)
         let outcome = try store.mutate(target.type.storageKey, namespace: namespace, name: name) {
             current throws(APIError) -> Mutation in
             guard let current else { throw APIError.notFound(target.type, name: name) }
@@ -421,6 +428,7 @@ public final class APIServer: Sendable {
                 requested, old: served.object, type: target.type, subresource: target.subresource,
                 context: context, now: now, warnings: &warnings)
             if let shape = target.type.storedAs { updated = shape.toStorage(updated) }
+            if let error = escalation?.check(updated, old: served.object, name: name) { throw error }
             if Strategy.isUnchanged(updated, current.object) { return .unchanged }
             if context.dryRun {
                 response = updated

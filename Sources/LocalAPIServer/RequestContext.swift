@@ -42,7 +42,11 @@ struct RequestContext {
     /// Members the JSON body repeats (`spec.priority`), which field validation reports with unknown fields.
     var duplicateFields: [String] = []
 
+    /// Who asks: what RBAC's escalation checks judge a role or binding write by.
+    var user: UserInfo = .loopback
+
     init(request: APIRequest, type: ResourceType) throws(APIError) {
+        user = request.user
         let query = request.query
         format = try Self.negotiate(request.accept, includeObject: query["includeObject"])
         isWatch = Self.flag(query["watch"])

@@ -264,3 +264,24 @@ struct FixedRBACObjects: RBACObjects {
         #expect(throws: APIError.self) { try ProtobufBody.decode(Array(body.dropLast(5)), kindLabel: "Role") }
     }
 }
+
+@Suite struct EscalationRules {
+    @Test func coveringRules() {
+        let owner = PolicyRule(verbs: ["get", "list"], apiGroups: ["mcp.io"], resources: ["tasks", "tasks/status"])
+        #expect(owner.covers(PolicyRule(verbs: ["get"], apiGroups: ["mcp.io"], resources: ["tasks"])))
+        #expect(owner.covers(PolicyRule(verbs: ["list"], apiGroups: ["mcp.io"], resources: ["tasks"], resourceNames: ["t1"])))
+        #expect(!owner.covers(PolicyRule(verbs: ["delete"], apiGroups: ["mcp.io"], resources: ["tasks"])))
+        #expect(!owner.covers(PolicyRule(verbs: ["*"], apiGroups: ["mcp.io"], resources: ["tasks"])))
+        let named = PolicyRule(verbs: ["update"], apiGroups: [""], resources: ["leases"], resourceNames: ["mine"])
+        #expect(!named.covers(PolicyRule(verbs: ["update"], apiGroups: [""], resources: ["leases"])))
+        #expect(PolicyRule(verbs: ["get"], nonResourceURLs: ["/apis/*"]).covers(PolicyRule(verbs: ["get"], nonResourceURLs: ["/apis/x"])))
+        #expect(PolicyRule(verbs: ["*"], apiGroups: ["*"], resources: ["*"]).covers(PolicyRule(verbs: ["escalate"], apiGroups: ["x"], resources: ["y"])))
+    }
+
+    @Test func missingRightsAreCompactedAsTheRealServerShowsThem() {
+        let atoms = PolicyRule(verbs: ["delete", "get"], apiGroups: ["mcp.io"], resources: ["tasks"]).atoms
+        #expect(atoms.count == 2)
+        #expect(EscalationCheck.compact(atoms).map(\.compactString) == [#"{APIGroups:["mcp.io"], Resources:["tasks"], Verbs:["delete" "get"]}"#])
+        #expect(PolicyRule(verbs: ["get"], nonResourceURLs: ["/metrics"]).compactString == #"{NonResourceURLs:["/metrics"], Verbs:["get"]}"#)
+    }
+}

@@ -259,6 +259,43 @@ def test_binding_added_then_removed_takes_effect_at_once(server):
     assert r.stderr.rstrip().endswith(': RBAC: role.rbac.authorization.k8s.io "missing" not found'), r.stderr
 
 
+def test_no_escalation_through_roles_and_bindings(server):
+    """A namespace admin may write roles and bindings, but grant only what it holds (or what the
+    escalate and bind verbs let it), as RBAC's storage refuses escalation."""
+    token = make_account(server, "delegate")
+    kubectl(server, "create", "rolebinding", "delegate-admin", "-n", NS, "--clusterrole=admin",
+            f"--serviceaccount={NS}:delegate")
+    groups = f'["system:serviceaccounts" "system:serviceaccounts:{NS}" "system:authenticated"]'
+    assert kubectl(server, "create", "role", "fair", "-n", NS, "--verb=get,list", "--resource=serviceaccounts",
+                   token=token).returncode == 0
+    r = kubectl(server, "create", "role", "grab", "-n", NS, "--verb=delete,get", "--resource=tasks.mcp.io",
+                token=token, check=False)
+    assert (f'roles.rbac.authorization.k8s.io "grab" is forbidden: user "system:serviceaccount:{NS}:delegate" '
+            f'(groups={groups}) is attempting to grant RBAC permissions not currently held:\n'
+            '{APIGroups:["mcp.io"], Resources:["tasks"], Verbs:["delete" "get"]}') in r.stderr, r.stderr
+    assert kubectl(server, "create", "rolebinding", "fair-view", "-n", NS, "--clusterrole=view",
+                   "--serviceaccount=default:someone", token=token).returncode == 0
+    r = kubectl(server, "create", "rolebinding", "grab-all", "-n", NS, "--clusterrole=cluster-admin",
+                "--serviceaccount=default:someone", token=token, check=False)
+    assert f'rolebindings.rbac.authorization.k8s.io "grab-all" is forbidden: user "system:serviceaccount:{NS}:delegate"' \
+        in r.stderr, r.stderr
+    assert '{APIGroups:["*"], Resources:["*"], Verbs:["*"]}' in r.stderr
+    # The bind verb on a role lets one bind it without holding it.
+    kubectl(server, "create", "clusterrole", "binder", "--verb=bind", "--resource=clusterroles.rbac.authorization.k8s.io",
+            "--resource-name=cluster-admin")
+    kubectl(server, "create", "rolebinding", "delegate-binder", "-n", NS, "--clusterrole=binder",
+            f"--serviceaccount={NS}:delegate")
+    assert kubectl(server, "create", "rolebinding", "grab-all", "-n", NS, "--clusterrole=cluster-admin",
+                   "--serviceaccount=default:someone", token=token).returncode == 0
+    # A binding's roleRef cannot change.
+    r = kubectl(server, "patch", "rolebinding", "fair-view", "-n", NS, "--type=merge",
+                "-p", '{"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}}',
+                check=False)
+    # (kubectl words the start of an Invalid Status itself.)
+    assert ('The RoleBinding "fair-view" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", '
+            'Kind:"ClusterRole", Name:"edit"}: cannot change roleRef') in r.stderr, r.stderr
+
+
 def test_impersonation_needs_the_impersonate_verb(server):
     token = make_account(server, "pretender")
     r = kubectl(server, "get", "serviceaccounts", "-n", NS, "--as=admin", token=token, check=False)
