@@ -24,7 +24,7 @@ public struct MCPConfiguration: Sendable {
     /// The front end's name and version in `initialize`.
     public var serverVersion: String
     /// Calls one caller may have waiting on one replica (`--mcp-max-calls-per-caller`): each holds a
-    /// connection and memory (about 100 KiB, loadtest/README.md).
+    /// connection and memory (about 90 KiB, Tests/e2e/measure_mcp_waits.py).
     public var maxCallsPerCaller: Int
     /// The OAuth authorization server to name in the protected resource metadata (RFC 9728); nil: none served.
     public var oauthIssuer: String?

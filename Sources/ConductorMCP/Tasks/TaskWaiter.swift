@@ -41,7 +41,7 @@ struct TaskWaiter: Sendable {
         let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
         // One task parks on the actor; the limit, the client's cancellation and the shutdown each end it by
         // cancelling that task after recording why (the first reason wins). Registered actions rather than a
-        // task apiece for them: a waiting call costs memory (loadtest/README.md), and tasks are its largest part.
+        // task apiece for them: a waiting call costs memory (Tests/e2e/measure_mcp_waits.py), tasks a good part of it.
         let reason = FirstReason()
         let awaiter = supervisor
         let parked = Task { try await awaiter.awaitTerminal(created: created) }
@@ -64,6 +64,8 @@ struct TaskWaiter: Sendable {
         }
         timer?.cancel()
         relay?.cancel()
+        // No progress may follow the answer: the relay has stopped sending when this returns.
+        await relay?.value
         if let cancelled { cancellation?.remove(cancelled) }
         stopping.remove(stopped)
         // A task that became final as the limit passed is answered as final.
