@@ -690,3 +690,14 @@ def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expec
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert expected in run.stderr, run.stderr[-2000:]
+
+
+def test_the_sdks_default_mode_falls_back_to_the_handshake(dev):
+    async def main():
+        # mcp 2.x first probes the stateless 2026-07-28 revision (server/discover); this server refuses it with a
+        # 400 JSON-RPC error, and the client falls back to initialize.
+        async with Client(dev.url, read_timeout_seconds=60) as session:
+            assert session.protocol_version == "2025-11-25"
+            assert "conductor_get" in await tool_names(session)
+
+    anyio.run(main)
