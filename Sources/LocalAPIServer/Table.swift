@@ -30,6 +30,18 @@ enum Table {
                     column("Object", "string", ".regarding.name"), column("Note", "string", ".note"), age]
         case ResourceType.customResourceDefinitions.storageKey:
             return [column("Created At", "date", ".metadata.creationTimestamp", format: "date-time")]
+        // Built-in printers' columns; those starting with `#` are computed (see `computed`).
+        case ResourceType.serviceAccounts.storageKey:
+            return [column("Secrets", "string", "#count:secrets", description: "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."), age]
+        case ResourceType.roles.storageKey, ResourceType.clusterRoles.storageKey:
+            return [column("Created At", "date", "#createdAt", description: "CreationTimestamp is a timestamp representing the server time when this object was created.")]
+        case ResourceType.roleBindings.storageKey, ResourceType.clusterRoleBindings.storageKey:
+            func wide(_ name: String, _ kind: String) -> PrinterColumn {
+                PrinterColumn(name: name, type: "string", format: "", description: "\(kind)s in the binding's subjects", priority: 1,
+                              jsonPath: "#subjects:\(kind)")
+            }
+            return [column("Role", "string", "#roleRef", description: "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
+                    age, wide("Users", "User"), wide("Groups", "Group"), wide("ServiceAccounts", "ServiceAccount")]
         default:
             return [age]
         }
@@ -64,7 +76,27 @@ enum Table {
         ]
     }
 
+    /// The cells built-in printers compute rather than read: a count, `Kind/name` of a roleRef, a
+    /// binding's subjects of one kind (`namespace/name` for service accounts), a creation time as RFC 3339.
+    private static func computed(_ object: JSON, _ path: String) -> JSON {
+        if path.hasPrefix("#count:") { return .int(Int64(object[String(path.dropFirst(7))]?.array?.count ?? 0)) }
+        if path == "#createdAt" { return object["metadata"]?["creationTimestamp"] ?? .null }
+        if path == "#roleRef" {
+            return .string("\(object["roleRef"]?["kind"]?.string ?? "")/\(object["roleRef"]?["name"]?.string ?? "")")
+        }
+        if path.hasPrefix("#subjects:") {
+            let kind = String(path.dropFirst(10))
+            let names = (object["subjects"]?.array ?? []).filter { $0["kind"]?.string == kind }.map { subject in
+                let name = subject["name"]?.string ?? ""
+                return kind == "ServiceAccount" ? "\(subject["namespace"]?.string ?? "")/\(name)" : name
+            }
+            return .string(names.joined(separator: ", "))
+        }
+        return .null
+    }
+
     private static func cell(_ object: JSON, _ column: PrinterColumn, now: Date, crdDate: Bool) -> JSON {
+        if column.jsonPath.hasPrefix("#") { return computed(object, column.jsonPath) }
         guard let value = FieldPath.value(at: column.jsonPath, in: object), !value.isNull else { return .null }
         switch column.type {
         case "date":

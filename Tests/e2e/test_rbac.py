@@ -7,6 +7,7 @@ service account's token), or through plain HTTPS where kubectl has no command (T
 SubjectAccessReview, protobuf bodies).
 """
 import base64
+import re
 import json
 import subprocess
 import time
@@ -502,3 +503,17 @@ def test_restart_keeps_the_signing_key_accounts_and_bindings(fresh_apiserver):
     assert not can_i(s, "list", "serviceaccounts", "-n", "default", token=token)
     roles = kubectl(s, "get", "clusterroles", "-o", "name").stdout.split()
     assert len([r for r in roles if r.endswith(("/admin", "/edit", "/view", "/cluster-admin"))]) == 4
+
+
+def test_kubectl_get_prints_the_real_columns(server):
+    kubectl(server, "create", "serviceaccount", "printed", "-n", NS)
+    kubectl(server, "create", "rolebinding", "printed", "-n", NS, "--clusterrole=view", f"--serviceaccount={NS}:printed",
+            "--user=jane", "--group=dev")
+    accounts = kubectl(server, "get", "serviceaccount", "printed", "-n", NS).stdout.splitlines()
+    assert accounts[0].split() == ["NAME", "SECRETS", "AGE"] and accounts[1].split()[:2] == ["printed", "0"]
+    bindings = kubectl(server, "get", "rolebinding", "printed", "-n", NS, "-o", "wide").stdout.splitlines()
+    assert bindings[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    row = bindings[1].split()
+    assert row[:2] == ["printed", "ClusterRole/view"] and row[3:] == ["jane", "dev", f"{NS}/printed"]
+    roles = kubectl(server, "get", "clusterrole", "view").stdout.splitlines()
+    assert roles[0].split() == ["NAME", "CREATED", "AT"] and re.match(r"^view +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", roles[1])
