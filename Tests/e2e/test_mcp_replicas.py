@@ -79,15 +79,28 @@ class RoundRobinProxy:
     def __init__(self, backends: list[str]):
         self.port = free_port()
         self.served: list[str] = []
+        self.calls: list[str] = []
         turn = itertools.cycle(backends)
 
         async def forward(request: Request):
-            backend = next(turn)
-            self.served.append(backend)
             client = httpx.AsyncClient(timeout=None)
             headers = [(k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length")]
-            upstream = await client.send(client.build_request(request.method, backend, headers=headers,
-                                                              content=await request.body()), stream=True)
+            body = await request.body()
+            # As a load balancer whose health checks caught up: a backend that refuses connections is skipped.
+            for _ in range(len(backends)):
+                backend = next(turn)
+                try:
+                    upstream = await client.send(client.build_request(request.method, backend, headers=headers, content=body),
+                                                 stream=True)
+                    break
+                except httpx.ConnectError:
+                    continue
+            else:
+                await client.aclose()
+                return StreamingResponse(iter([b"no backend"]), status_code=502)
+            self.served.append(backend)
+            if b'"tools/call"' in body:
+                self.calls.append(backend)
 
             async def body():
                 try:
@@ -152,7 +165,8 @@ def test_two_replicas_behind_one_address_take_turns_on_one_session(replicas, age
                         await anyio.sleep(0.1)
                 for n in range(6):
                     result = await session.call_tool("echo", {"text": f"turn {n}"})
-                    assert not result.is_error and result.structured_content["echo"] == f"turn {n}", result
+                    assert not result.is_error and result.structured_content.get("echo") == f"turn {n}", \
+                        (result, [r.log_path.read_text()[-3000:] for r in replicas])
             # Every replica served requests of the one session, initialize excepted.
             assert {r.url for r in replicas} <= set(proxy.served[1:]), proxy.served
 
@@ -191,5 +205,37 @@ def test_a_replica_killed_while_a_call_waits_loses_nothing_the_retry_gets_the_on
                                            meta={"mcp.io/idempotencyKey": key})
 
     result = anyio.run(retry)
-    assert not result.is_error and result.structured_content["echo"] == "survives", result
+    assert not result.is_error and result.structured_content.get("echo") == "survives", (result, second.log_path.read_text()[-3000:])
     assert list(agent.executions.values()) == [1], agent.executions
+
+
+def test_a_call_whose_replica_dies_resumes_on_the_other_through_the_sdks_reconnection(replicas, agent):
+    """The SDK reconnects a broken call stream with GET and Last-Event-ID; the stream id names the call's task,
+    so the other replica waits for it and answers the call: no retry, the work run once."""
+    by_url = {replica.url: replica for replica in replicas}
+    killed: list[Replica] = []
+    updates: list[str] = []
+
+    async def main():
+        with RoundRobinProxy(list(by_url)) as proxy:
+            async with Client(proxy.url, mode="legacy", read_timeout_seconds=60) as session:
+                with anyio.fail_after(30):
+                    while not await _has_tool(session, "echo"):
+                        await anyio.sleep(0.1)
+
+                async def on_progress(progress, total, message):
+                    updates.append(message or "")
+                    if not killed and (message or "").startswith("Running"):
+                        victim = by_url[proxy.calls[-1]]
+                        victim.kill9()
+                        killed.append(victim)
+
+                return await session.call_tool("echo", {"text": "resumed", "steps": 2, "stepSeconds": 1.5},
+                                               progress_callback=on_progress)
+
+    result = anyio.run(main)
+    assert killed, updates
+    assert not result.is_error and result.structured_content["echo"] == "resumed", result
+    assert list(agent.executions.values()) == [1], agent.executions
+    survivor = next(r for r in replicas if r is not killed[0])
+    assert "call resumed" in survivor.log_path.read_text()

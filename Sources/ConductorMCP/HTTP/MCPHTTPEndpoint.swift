@@ -14,6 +14,7 @@ struct MCPHTTPEndpoint: Sendable {
     static let path = "/mcp"
     static let sessionHeader = HTTPField.Name("MCP-Session-Id")!
     static let versionHeader = HTTPField.Name("MCP-Protocol-Version")!
+    static let lastEventIDHeader = HTTPField.Name("Last-Event-ID")!
 
     let server: MCPServer
     let signer: SessionSigner
@@ -109,7 +110,7 @@ struct MCPHTTPEndpoint: Sendable {
     /// The answer as SSE: priming event, the call's notifications, its answer, end. A client that goes away
     /// stops the wait at the next write; the task goes on (a dropped connection is not a cancellation).
     private func stream(id: JSONRPCID, method: String, params: JSON?, session: SessionClaims, caller: Caller) -> Response {
-        let streamID = "r" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let streamID = server.streamID(for: id, method: method, params: params, session: session, caller: caller)
         let server = self.server
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
@@ -145,12 +146,20 @@ struct MCPHTTPEndpoint: Sendable {
         guard request.headers[values: .accept].joined(separator: ",").lowercased().contains("text/event-stream") else {
             return Self.refusal(.notAcceptable, .invalidRequest("the GET stream needs Accept: text/event-stream"))
         }
+        let session: SessionClaims
         switch checkedSession(of: request, caller: caller) {
         case .refused(let response): return response
-        case .admitted: break
+        case .admitted(let claims): session = claims
         }
-        // Resumption (Last-Event-ID) would replay the stream named in the id; nothing is kept to replay yet,
-        // so a resuming client gets a fresh stream of what happens from now on.
+        if let last = request.headers[Self.lastEventIDHeader] {
+            if let (token, sequence) = ResumeToken.parse(lastEventID: last) {
+                return await resume(token, after: sequence, session: session, caller: caller)
+            }
+            if last.hasPrefix("r") {
+                return Self.refusal(.notFound, .invalidRequest("the stream \(last) cannot be resumed: send the request again"))
+            }
+        }
+        // Resuming the GET stream: nothing is kept to replay, so the client gets what happens from now on.
         let streamID = "g" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
         let changes = server.catalog.changes()
         let stopping = self.stopping
@@ -185,6 +194,42 @@ struct MCPHTTPEndpoint: Sendable {
             }
             try await writer.finish(nil)
         }
+        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+    }
+
+    /// A tools/call's answer on a new stream after its first broke: the call's task is awaited again here,
+    /// whichever replica took the call, and answered with the call's id. Numbering goes on after `sequence`.
+    private func resume(_ token: ResumeToken, after sequence: Int, session: SessionClaims, caller: Caller) async -> Response {
+        let namespace = server.configuration.taskNamespace
+        do {
+            try await server.authority.authorize(caller, verb: "get", resource: "tasks", namespace: namespace)
+        } catch {
+            return Self.refusal(.forbidden, .invalidRequest(error.message))
+        }
+        guard let task = await server.readTask(token.task) else {
+            return Self.refusal(.notFound, .invalidRequest("cannot resume: no task \(token.task) in namespace \(namespace)"))
+        }
+        let server = self.server
+        let streamID = token.streamID
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "id: \(streamID)-\(sequence + 1)\ndata: \n\n"))
+            let (messages, feed) = AsyncStream.makeStream(of: JSON.self)
+            let sink = NotificationSink { message in feed.yield(message) }
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    let context = RequestContext(session: session, caller: caller, sink: sink)
+                    if let answer = await server.resume(token, task: task, context: context) { feed.yield(answer) }
+                    feed.finish()
+                }
+                var next = sequence + 1
+                for await message in messages {
+                    next += 1
+                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(message, stream: streamID, sequence: next)))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        logger.info("call resumed", metadata: ["task": "\(task.key)", "request": "\(token.request)"])
         return Response(status: .ok, headers: Self.sseHeaders, body: body)
     }
 

@@ -177,6 +177,43 @@ final class MCPServer: Sendable {
         return await answer(outcome, task: created, hasOutputSchema: tool.outputSchema != nil, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
     }
 
+    /// Resumes a tools/call whose SSE stream broke (GET with Last-Event-ID, on any replica): waits for its
+    /// task again and answers with the call's own id. Nil: cancelled.
+    func resume(_ token: ResumeToken, task: TaskResource, context: RequestContext) async -> JSON? {
+        let tool = task.spec.requiredCapabilities.first.flatMap(catalog.tool(named:))
+        let progress = token.progressToken.flatMap { progressToken in context.sink.map { ProgressTarget(token: progressToken, sink: $0) } }
+        let key = InFlightCalls.key(session: context.session.nonce, request: token.request)
+        guard let cancellation = inFlight.register(key, caller: context.caller.username) else {
+            return JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task)))
+        }
+        defer { inFlight.unregister(key, signal: cancellation) }
+        let outcome = await waiter.wait(for: task, limit: progress == nil ? configuration.maxCallWait : nil, progress: progress,
+                                        cancellation: cancellation)
+        let waited = "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait)."
+        guard let result = await answer(outcome, task: task, hasOutputSchema: tool?.outputSchema != nil, waitedFor: waited) else { return nil }
+        return JSONRPCMessage.result(id: token.request, result)
+    }
+
+    /// The task `name` of the task namespace: from the cache, else from the API server.
+    func readTask(_ name: String) async -> TaskResource? {
+        if let cached = tasks.get("\(configuration.taskNamespace)/\(name)") { return cached }
+        return try? await submitter.get(name)
+    }
+
+    /// The stream id of a request's SSE answer: a capability tool call's carries its `ResumeToken`, others are
+    /// random (their streams cannot be resumed).
+    func streamID(for id: JSONRPCID, method: String, params: JSON?, session: SessionClaims, caller: Caller) -> String {
+        let salt = Base64URL.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+        guard method == "tools/call", let name = params?["name"]?.string, !name.hasPrefix(ToolDefinition.reservedPrefix),
+              catalog.tool(named: name) != nil else {
+            return "r" + salt
+        }
+        let request = InFlightCalls.key(session: session.nonce, request: id)
+        let key = params?[path: ["_meta", CallOptions.metaPrefix + "idempotencyKey"]]?.string
+        let task = key.map { TaskSubmitter.name(caller: caller, idempotencyKey: $0) } ?? TaskSubmitter.callName(request)
+        return ResumeToken(task: task, request: id, progressToken: params?[path: ["_meta", "progressToken"]], salt: salt).streamID
+    }
+
     /// Refuses to wait when the caller has `maxCallsPerCaller` calls waiting: the task was created and goes on.
     func tooManyCalls(task: TaskResource) -> String {
         "Too many calls waiting for this caller on this replica (at most \(configuration.maxCallsPerCaller), --mcp-max-calls-per-caller). "

@@ -47,7 +47,8 @@ struct TaskSubmitter: Sendable {
         var annotations = [Self.callerAnnotation: request.caller.username]
         if let origin = request.request { annotations[Self.requestAnnotation] = origin }
         for _ in 0..<3 {
-            let name = request.options.idempotencyKey.map { Self.name(caller: request.caller, idempotencyKey: $0) } ?? Self.randomName()
+            let derived = Self.derivedName(for: request)
+            let name = derived ?? Self.randomName()
             let task = TaskResource(
                 metadata: ObjectMeta(name: name, namespace: namespace,
                                      labels: [Labels.managedBy: Labels.managedByValue, Labels.name: Labels.nameValue],
@@ -58,8 +59,8 @@ struct TaskSubmitter: Sendable {
             do {
                 return (try await tasks.create(task), false)
             } catch let error as KubeAPIError where error.reason == .alreadyExists {
-                // A random name taken by chance: another name. A derived one: the retry's task.
-                guard request.options.idempotencyKey != nil else { continue }
+                // A random name taken by chance: another name. A derived one: the retry's (or the same request's) task.
+                guard derived != nil else { continue }
                 return (try await get(name), true)
             } catch {
                 throw Self.failure("creating", name, error)
@@ -90,6 +91,20 @@ struct TaskSubmitter: Sendable {
     /// after any restart, and different across callers (a caller cannot attach to another's task).
     static func name(caller: Caller, idempotencyKey: String) -> String {
         let digest = SHA256.hash(data: Array("\(caller.username)\n\(idempotencyKey)".utf8))
+        return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The name a request's task must have, when it is derived: from the idempotency key, else for a tools/call
+    /// from its session and request id (unique in a session), so that the transport knows the name before the
+    /// task exists and a resumed stream can find it (`ResumeToken`). Nil: a random name (`conductor_submit`).
+    static func derivedName(for request: TaskRequest) -> String? {
+        if let key = request.options.idempotencyKey { return name(caller: request.caller, idempotencyKey: key) }
+        return request.request.map(callName)
+    }
+
+    /// The task of the tools/call `request` (`<session nonce> <JSON-RPC id>`) without an idempotency key.
+    static func callName(_ request: String) -> String {
+        let digest = SHA256.hash(data: Array("request\n\(request)".utf8))
         return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
