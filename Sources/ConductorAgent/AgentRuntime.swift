@@ -314,9 +314,9 @@ public actor AgentRuntime {
         running[assigned.key] = (attempt, work)
         let outcome = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
         running[assigned.key] = nil
-        // The final report supersedes any progress not written yet; one in flight may still land first (the
+        // The final report carries the progress not written yet; a write in flight may still land first (the
         // report then meets a conflict and reads the task again).
-        progress.finish()
+        let lastProgress = progress.finish()
         progressWriter.cancel()
         await progressWriter.value
         if work.isCancelled {
@@ -328,7 +328,11 @@ public actor AgentRuntime {
         case .success(let result):
             do throws(SizeLimitError) {
                 try Limits.checkResult(result)
-                if await report(started, attempt: attempt, { AgentReports.completed($0, result: result, now: $1) }) != nil {
+                if await report(started, attempt: attempt, {
+                    var status = AgentReports.completed($0, result: result, now: $1)
+                    if let lastProgress { status.progress = lastProgress }
+                    return status
+                }) != nil {
                     statistics.completed += 1
                 }
             } catch {
@@ -346,6 +350,7 @@ public actor AgentRuntime {
             if await report(started, attempt: attempt, {
                 var status = AgentReports.failed($0, message: "\(error)", now: $1)
                 if let reason { status.reason = reason }
+                if let lastProgress { status.progress = lastProgress }
                 return status
             }) != nil {
                 statistics.failed += 1

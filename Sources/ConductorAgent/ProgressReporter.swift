@@ -71,16 +71,20 @@ public final class ProgressReporter: Sendable {
         }
     }
 
-    /// Stops the writer: values reported later, or not written yet, are dropped (the attempt's final report
-    /// supersedes them).
-    func finish() {
-        let waiter: CheckedContinuation<Bool, Never>? = state.withLock { state in
+    /// Stops the writer; values reported later are dropped. Returns the value reported but not written yet,
+    /// which the attempt's final report carries instead.
+    @discardableResult
+    func finish() -> TaskProgress? {
+        let (waiter, pending): (CheckedContinuation<Bool, Never>?, TaskProgress?) = state.withLock { state in
             state.finished = true
-            state.pending = nil
-            defer { state.waiter = nil }
-            return state.waiter
+            defer {
+                state.pending = nil
+                state.waiter = nil
+            }
+            return (state.waiter, state.pending)
         }
         waiter?.resume(returning: false)
+        return pending
     }
 
     /// The next value to write, waiting for one; nil once finished.

@@ -38,7 +38,9 @@ import Testing
         reporter.report(current: 1, message: "again")
         try await waitUntil { writes.all.last?.message == "again" }
         #expect(ContinuousClock.now - started >= .milliseconds(200))
-        reporter.finish()
+        // A value not written yet when the attempt ends is handed over for its final report.
+        reporter.report(current: 5, message: "last")
+        #expect(reporter.finish() == TaskProgress(current: 5, total: nil, message: "last"))
         reporter.report(current: 2, message: "after finish")
         await writer.value
         #expect(writes.all.last?.message == "again")

@@ -86,19 +86,19 @@ class Dev:
         return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=input, capture_output=True,
                               text=True, check=check, timeout=60)
 
-    def create_task(self, capability: str, payload: dict, **spec) -> str:
+    def create_task(self, capability: str, payload: dict, namespace: str = NAMESPACE, **spec) -> str:
         name = f"t-{uuid.uuid4().hex[:10]}"
-        task = {"apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name, "namespace": NAMESPACE},
+        task = {"apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name, "namespace": namespace},
                 "spec": {"requiredCapabilities": [capability], "payload": payload, **spec}}
         self.kubectl("create", "-f", "-", input=json.dumps(task))
         return name
 
-    def task(self, name: str) -> dict:
-        return json.loads(self.kubectl("get", "task", name, "-n", NAMESPACE, "-o", "json").stdout)
+    def task(self, name: str, namespace: str = NAMESPACE) -> dict:
+        return json.loads(self.kubectl("get", "task", name, "-n", namespace, "-o", "json").stdout)
 
-    def wait_phase(self, name: str, phases: set[str], timeout: float = 30.0) -> dict:
+    def wait_phase(self, name: str, phases: set[str], timeout: float = 30.0, namespace: str = NAMESPACE) -> dict:
         def reached():
-            task = self.task(name)
+            task = self.task(name, namespace)
             return task if task.get("status", {}).get("phase") in phases and self.settled(task) else None
         return wait_for(reached, timeout, f"task {name} in {phases}")
 
@@ -124,8 +124,10 @@ def condition_message(task: dict, kind: str) -> str:
 class Agent:
     """One `conductor agent` process with its configuration file."""
 
-    def __init__(self, dev: Dev, directory: pathlib.Path, config: dict, drain_timeout: float | None = None):
+    def __init__(self, dev: Dev, directory: pathlib.Path, config: dict, drain_timeout: float | None = None,
+                 kubeconfig: pathlib.Path | None = None):
         self.dev = dev
+        self.kubeconfig = kubeconfig or dev.kubeconfig
         self.name = config["name"]
         self.directory = directory
         self.config_path = directory / f"{self.name}.yaml"
@@ -137,7 +139,7 @@ class Agent:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> "Agent":
-        args = [conductor_binary(), "agent", "--config", str(self.config_path), "--kubeconfig", str(self.dev.kubeconfig),
+        args = [conductor_binary(), "agent", "--config", str(self.config_path), "--kubeconfig", str(self.kubeconfig),
                 "--health-bind", "127.0.0.1", "--health-port", str(self.health_port), "--log-format", "json",
                 "--heartbeat-interval", "1", "--lease-duration", "5"]
         if self.drain_timeout is not None:
@@ -208,11 +210,12 @@ def agents(dev, tmp_path):
     """Makes agents; kills whatever is left of them after the test."""
     made: list[Agent] = []
 
-    def make(capabilities: list[dict], name: str | None = None, drain_timeout: float | None = None, **settings) -> Agent:
+    def make(capabilities: list[dict], name: str | None = None, drain_timeout: float | None = None,
+             kubeconfig: pathlib.Path | None = None, **settings) -> Agent:
         config = {"name": name or f"agent-{uuid.uuid4().hex[:8]}", "namespace": NAMESPACE, "maxConcurrentTasks": 4, **settings}
         if capabilities:
             config["capabilities"] = capabilities
-        agent = Agent(dev, tmp_path / "agents", config, drain_timeout=drain_timeout)
+        agent = Agent(dev, tmp_path / "agents", config, drain_timeout=drain_timeout, kubeconfig=kubeconfig)
         made.append(agent)
         return agent.start()
     yield make
@@ -593,6 +596,10 @@ def test_each_example_pool_renders_with_a_valid_configuration_and_arguments_cond
     assert pod["serviceAccountName"] == account and account.startswith("mcp-agent-")  # held by the admission policies
     assert all(s["name"] == account for d in docs if d["kind"] == "RoleBinding" for s in d["subjects"])
     assert pod["volumes"][0]["configMap"]["name"] == config_map["metadata"]["name"]  # the generated, hashed name
+    # The pool in mcp-system; its tasks binding where its configuration watches tasks.
+    assert {d["metadata"]["namespace"] for d in docs if d["kind"] != "RoleBinding"} == {NAMESPACE}
+    tasks_binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == "mcp-conductor-agent-tasks")
+    assert tasks_binding["metadata"]["namespace"] == yaml.safe_load(config_map["data"]["agent.yaml"])["taskNamespace"]
     container = pod["containers"][0]
     assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
     config = yaml.safe_load(config_map["data"]["agent.yaml"])
@@ -757,3 +764,36 @@ def test_mcp_over_streamable_http_calls_relays_progress_cancels_and_follows_list
 
     dev.wait_phase(dev.create_task(prefix + "grow", {"name": "later"}), {"Completed"})
     wait_for(lambda: prefix + "later" in agent_capabilities(dev, agent), 10, "the new tool registered")
+
+
+def test_an_agent_runs_with_the_example_pools_service_account_and_roles_alone(dev, agents, tmp_path):
+    """The local API server authorizes with RBAC as kube-apiserver does: with the echo pool's account token and
+    the agents' roles (deploy/rbac/agent.yaml), an agent registers, runs a task, drains and deletes its own
+    Agent and Lease; it may not touch a task's spec."""
+    dev.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac" / "agent.yaml"))
+    pool = [d for d in rendered_pool("echo") if d["kind"] in ("ServiceAccount", "RoleBinding")]
+    dev.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(pool))
+    token = dev.kubectl("create", "token", "mcp-agent-echo", "-n", NAMESPACE).stdout.strip()
+    kubeconfig = yaml.safe_load(dev.kubeconfig.read_text())
+    for user in kubeconfig["users"]:
+        user["user"] = {"token": token}
+    pool_kubeconfig = tmp_path / "pool-kubeconfig"
+    pool_kubeconfig.write_text(yaml.safe_dump(kubeconfig))
+    whoami = subprocess.run(["kubectl", "--kubeconfig", str(pool_kubeconfig), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+                            capture_output=True, text=True, timeout=30)
+    assert whoami.stdout == "system:serviceaccount:mcp-system:mcp-agent-echo", whoami.stderr
+
+    capability = unique("rbac")
+    # Its tasks where the pool's binding lets it read them (the MCP front end's namespace, default).
+    config = yaml.safe_load(next(d for d in rendered_pool("echo") if d["kind"] == "ConfigMap")["data"]["agent.yaml"])
+    agent = agents([echo_capability(capability)], kubeconfig=pool_kubeconfig, drain_timeout=10, taskNamespace=config["taskNamespace"])
+    name = dev.create_task(capability, {"message": "as the pool", "steps": 2, "delaySeconds": 0.2}, namespace="default")
+    task = dev.wait_phase(name, {"Completed"}, namespace="default")
+    assert task["status"]["result"]["echo"] == "as the pool" and task["status"]["progress"]["current"] == 2
+    # Least privilege: the pool's token writes no task spec.
+    denied = subprocess.run(["kubectl", "--kubeconfig", str(pool_kubeconfig), "patch", "task", name, "-n", "default", "--type", "merge",
+                             "-p", '{"spec": {"priority": 9}}'], capture_output=True, text=True, timeout=30)
+    assert denied.returncode != 0 and "forbidden" in denied.stderr.lower(), denied.stderr
+    agent.signal(signal.SIGTERM)
+    assert agent.wait(timeout=30) == 0, agent.log_path.read_text()
+    assert not dev.exists("agent", agent.name) and not dev.exists("lease", agent.name), agent.log_path.read_text()
