@@ -304,6 +304,12 @@ def test_impersonation_needs_the_impersonate_verb(server):
             f'"users" in API group "" at the cluster scope') in r.stderr, r.stderr
     who = json.loads(kubectl(server, "auth", "whoami", "-o", "json", "--as=jane", "--as-group=dev").stdout)
     assert who["status"]["userInfo"] == {"username": "jane", "groups": ["dev", "system:authenticated"]}
+    account = json.loads(kubectl(server, "auth", "whoami", "-o", "json", f"--as=system:serviceaccount:{NS}:pretender").stdout)
+    assert account["status"]["userInfo"]["groups"] == \
+        ["system:serviceaccounts", f"system:serviceaccounts:{NS}", "system:authenticated"]
+    with server.client() as c:
+        alone = c.get("/api/v1/namespaces", headers={"Impersonate-Group": "system:masters"})
+        assert alone.status_code == 500 and "without impersonating a user" in alone.json()["message"]
 
 
 # --------------------------------------------------------------------------------- access reviews

@@ -1,4 +1,5 @@
 import KubeJSON
+import KubeSchema
 
 /// What a request's Impersonate-User, Impersonate-Group, Impersonate-Uid and Impersonate-Extra-* headers ask.
 public struct Impersonation: Sendable, Equatable {
@@ -24,7 +25,11 @@ extension APIServer {
     /// asked for, and every impersonated user but system:anonymous is in system:authenticated.
     func impersonate(_ impersonation: Impersonation, by real: UserInfo) throws(APIError) -> UserInfo {
         guard let username = impersonation.user, !username.isEmpty else {
-            throw APIError.internalError("requested \(impersonation) without impersonating a user")
+            // The real filter answers this with a 500 too (an internal error naming what was asked).
+            var asked = impersonation.groups.map { "group \(GoText.quote($0))" }
+            if let uid = impersonation.uid { asked.append("uid \(GoText.quote(uid))") }
+            asked += impersonation.extra.keys.sorted().map { "extra \(GoText.quote($0))" }
+            throw APIError.internalError("requested [\(asked.joined(separator: ", "))] without impersonating a user")
         }
         func check(_ attributes: RequestAttributes) throws(APIError) {
             let decision = authorize(attributes)
