@@ -285,3 +285,76 @@ struct FixedRBACObjects: RBACObjects {
         #expect(PolicyRule(verbs: ["get"], nonResourceURLs: ["/metrics"]).compactString == #"{NonResourceURLs:["/metrics"], Verbs:["get"]}"#)
     }
 }
+
+/// The server in process, without HTTP: tokens issued by TokenRequest, judged by `authenticate`, and
+/// requests authorized as the users they come from.
+@Suite struct InProcessAccessControl {
+    static func server() async throws -> APIServer {
+        let store = try ObjectStore(directory: NSTemporaryDirectory() + "access-" + UUID().uuidString)
+        let tokens = ServiceAccountTokens(key: P256.Signing.PrivateKey())
+        let api = APIServer(store: store, accessControl: AccessControl(
+            staticTokens: ["static": UserInfo(username: "admin", groups: ["system:masters", "system:authenticated"])],
+            serviceAccountTokens: tokens, mode: .rbac))
+        await api.ensureSystemNamespaces()
+        await api.ensureDefaultRoles()
+        return api
+    }
+
+    static func post(_ api: APIServer, _ path: String, _ body: JSON, as user: UserInfo = .loopback) async -> (Int, JSON) {
+        let response = await api.handle(APIRequest(method: "POST", path: path, contentType: "application/json",
+                                                   body: body.serialized(), user: user))
+        guard case .bytes(let bytes) = response.body else { return (response.status, .null) }
+        return (response.status, (try? JSON.parse(bytes)) ?? .null)
+    }
+
+    @Test func tokenRequestThenAuthenticationThenAuthorization() async throws {
+        let api = try await Self.server()
+        let (created, _) = await Self.post(api, "/api/v1/namespaces/default/serviceaccounts",
+                                           ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "bot"]])
+        #expect(created == 201)
+        let (status, answer) = await Self.post(api, "/api/v1/namespaces/default/serviceaccounts/bot/token",
+                                               ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]])
+        #expect(status == 201)
+        #expect(answer["spec"]?["expirationSeconds"] == 3600)
+        let token = answer["status"]?["token"]?.string ?? ""
+        guard case .authenticated(let user, let audiences) = api.authenticate(token: token) else {
+            Issue.record("token not accepted")
+            return
+        }
+        #expect(user.username == "system:serviceaccount:default:bot")
+        #expect(audiences == ServiceAccountTokens.apiAudiences)
+        #expect(api.authenticate(token: token, audiences: ["elsewhere"]) == .refused(
+            #"token audiences ["https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["elsewhere"]"#))
+        #expect(api.authenticate(token: "static") != .unrecognized)
+        #expect(api.authenticate(token: "static", audiences: ["elsewhere"]) == .unrecognized)
+
+        // Discovery, and nothing else, until a binding says so.
+        let discovery = await api.handle(APIRequest(method: "GET", path: "/apis", user: user))
+        #expect(discovery.status == 200)
+        let refused = await api.handle(APIRequest(method: "GET", path: "/api/v1/namespaces/default/serviceaccounts", user: user))
+        #expect(refused.status == 403)
+        let (bound, _) = await Self.post(api, "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", [
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": ["name": "bot-view"],
+            "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"],
+            "subjects": [["kind": "ServiceAccount", "name": "bot"]],
+        ])
+        #expect(bound == 201)
+        let allowed = await api.handle(APIRequest(method: "GET", path: "/api/v1/namespaces/default/serviceaccounts", user: user))
+        #expect(allowed.status == 200)
+
+        let deleted = await api.handle(APIRequest(method: "DELETE", path: "/api/v1/namespaces/default/serviceaccounts/bot"))
+        #expect(deleted.status == 200)
+        #expect(api.authenticate(token: token) == .refused(#"serviceaccounts "bot" not found"#))
+    }
+
+    @Test func tokenFileUsersAndGroups() throws {
+        let path = NSTemporaryDirectory() + "tokens-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "t1,alice,uid-a,\"dev,ops\"\nt2,bob,uid-b,\"\"\nt3\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let file = try TokenFile.loadOrCreate(at: path)
+        #expect(file.users["t1"] == UserInfo(username: "alice", uid: "uid-a", groups: ["dev", "ops", "system:authenticated"]))
+        #expect(file.users["t2"] == UserInfo(username: "bob", uid: "uid-b", groups: ["system:authenticated"]))
+        #expect(file.users["t3"]?.username == "admin")
+        #expect(file.tokens == ["t1", "t2", "t3"])
+    }
+}
