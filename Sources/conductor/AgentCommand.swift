@@ -98,6 +98,21 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let registry = bootstrapAgentMetrics()
         let client = try KubeClient(config: clientConfig, logger: Logger(label: "conductor.kube"))
+        // Before anything is registered: may it read the tasks it would watch? A role bound in one namespace
+        // does not cover a watch of every namespace, and the watch would otherwise retry a 403 for ever.
+        do {
+            _ = try await client.resource(TaskResource.self, namespace: settings.taskNamespace)
+                .list(ListOptions(fieldSelector: "\(FieldPaths.taskAssignedAgent)=\(settings.name)", limit: 1))
+        } catch let error as KubeAPIError where error.reason == .forbidden || error.reason == .unauthorized {
+            let scope = settings.taskNamespace.map { "in namespace \($0)" } ?? "in every namespace (no taskNamespace is set)"
+            logger.error("cannot start the agent: it may not list tasks \(scope); set taskNamespace to a namespace its role is bound in, or bind the agents' tasks role where its tasks are",
+                         metadata: ["error": "\(error)"])
+            await client.shutdown()
+            throw ExitCode.failure
+        } catch {
+            // Not an answer about its rights (the server is starting, say): the runtime's own retries handle it.
+            logger.debug("task list check inconclusive", metadata: ["error": "\(error)"])
+        }
         let host = AgentHost(settings: settings, logger: logger)
         // The MCP servers first: their tools are capabilities the Agent registers with.
         let changes = ToolChanges()

@@ -797,3 +797,20 @@ def test_an_agent_runs_with_the_example_pools_service_account_and_roles_alone(de
     agent.signal(signal.SIGTERM)
     assert agent.wait(timeout=30) == 0, agent.log_path.read_text()
     assert not dev.exists("agent", agent.name) and not dev.exists("lease", agent.name), agent.log_path.read_text()
+
+
+def test_an_agent_whose_role_does_not_cover_its_task_watch_says_so_and_stops(dev, tmp_path):
+    """The echo pool's account reads tasks in default alone: an agent of it told to watch every namespace stops
+    before registering, naming the setting, rather than retrying a forbidden watch for ever."""
+    dev.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac" / "agent.yaml"))
+    dev.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([d for d in rendered_pool("echo") if d["kind"] in ("ServiceAccount", "RoleBinding")]))
+    token = dev.kubectl("create", "token", "mcp-agent-echo", "-n", NAMESPACE).stdout.strip()
+    kubeconfig = yaml.safe_load(dev.kubeconfig.read_text())
+    for user in kubeconfig["users"]:
+        user["user"] = {"token": token}
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    (tmp_path / "agent.yaml").write_text(yaml.safe_dump({"name": "all-namespaces", "capabilities": [echo_capability("x")]}))
+    run = subprocess.run([conductor_binary(), "agent", "--config", str(tmp_path / "agent.yaml"), "--kubeconfig", str(tmp_path / "kubeconfig"),
+                          "--health-port", "0"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "may not list tasks in every namespace" in run.stderr, run.stderr
+    assert not dev.exists("agent", "all-namespaces")
