@@ -129,14 +129,14 @@ struct DevCommand: AsyncParsableCommand {
         let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
         let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
                                                          leaderElection: nil, registry: registry, logger: Logger(label: "conductor.controller"))
-        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultPort: Installation.mcpPort,
+        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultAuth: .none,
                                         defaultSessionKeyFile: URL(fileURLWithPath: options.dataDir).standardizedFileURL.path + "/mcp-session.key",
                                         logger: Logger(label: "conductor.mcp"), onServing: printMCPClientConfiguration)
         let installed = StartGate()
         let install = DevInstall(client: client, crdFolder: crds, logger: logger, installed: installed)
         // The controller starts once the CRDs exist: its first watches would fail with 404 before.
         let gated = services.map { $0 is Controller ? StartAfter(gate: installed, service: $0) : $0 }
-        try await runServices(apiServer + [install] + gated + (frontEnd.map { [$0] } ?? []), logger: logger)
+        try await runServices(apiServer + [install] + gated + [frontEnd], logger: logger)
         await client.shutdown()
     }
 }

@@ -17,7 +17,7 @@ enum MCPAuthMode: String, ExpressibleByArgument, CaseIterable {
 
 /// The MCP front end's options, shared by `run` and `dev`.
 struct MCPOptions: ParsableArguments {
-    @Option(help: "The MCP front end's port (streamable HTTP at /mcp). dev: 8080 when not given. run: served only when given, until --mcp-auth kubernetes exists.")
+    @Option(help: "The MCP front end's port (streamable HTTP at /mcp); 8080 when not given, 0 for any free port.")
     var mcpPort: Int?
 
     @Option(help: "The address the MCP front end listens on; 127.0.0.1 when not given.")
@@ -58,13 +58,14 @@ struct MCPOptions: ParsableArguments {
         if let mcpTaskNamespace { try validateName(mcpTaskNamespace, option: "--mcp-task-namespace") }
     }
 
-    /// The front end for `controller`, or nil when not served. `defaultPort` nil: off unless --mcp-port.
-    func frontEnd(controller: Controller, client: KubeClient, controllerOptions: ControllerOptions, defaultPort: Int?,
-                  defaultSessionKeyFile: String?, logger: Logger, onServing: @escaping @Sendable (String) -> Void) throws -> MCPFrontEnd? {
-        guard let port = mcpPort ?? defaultPort else { return nil }
+    /// The front end for `controller`: every replica serves one. `defaultAuth` is the command's: kubernetes for
+    /// `run`, none for `dev` (on loopback).
+    func frontEnd(controller: Controller, client: KubeClient, controllerOptions: ControllerOptions, defaultAuth: MCPAuthMode,
+                  defaultSessionKeyFile: String?, logger: Logger, onServing: @escaping @Sendable (String) -> Void) throws -> MCPFrontEnd {
+        let port = mcpPort ?? Installation.mcpPort
         let bind = mcpBind ?? "127.0.0.1"
         let authority: any CallerAuthority
-        switch mcpAuth ?? (defaultPort == nil ? .kubernetes : .none) {
+        switch mcpAuth ?? defaultAuth {
         case .none:
             do { try MCPConfiguration.checkUnauthenticated(bind: bind) } catch { throw ValidationError("\(error)") }
             authority = NoAuthentication()

@@ -143,10 +143,10 @@ struct RunCommand: AsyncParsableCommand {
         let client = try KubeClient(config: config, logger: Logger(label: "conductor.kube"))
         let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "0.0.0.0",
                                                          leaderElection: leaderElection.configuration, registry: registry, logger: logger)
-        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultPort: nil,
+        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultAuth: .kubernetes,
                                         defaultSessionKeyFile: nil, logger: Logger(label: "conductor.mcp"), onServing: { _ in })
         logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
-        try await runServices(services + (frontEnd.map { [$0] } ?? []), logger: logger)
+        try await runServices(services + [frontEnd], logger: logger)
         await client.shutdown()
     }
 

@@ -41,6 +41,7 @@ public final class ControllerProcess: @unchecked Sendable {
     private func launch() async throws {
         let process = try launchConductor(
             ["run", "--kubeconfig", server.kubeconfigPath, "--health-bind", "127.0.0.1", "--health-port", String(healthPort),
+             "--mcp-port", "0",
              "--log-format", "json"] + arguments,
             appendingOutputTo: logPath)
         self.process = process
