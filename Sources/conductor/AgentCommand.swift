@@ -91,7 +91,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let clientConfig: ClientConfig
         do {
-            clientConfig = try self.clientConfig()
+            clientConfig = try .standard(kubeconfig: kubeconfig, context: context)
         } catch {
             logger.error("no API server to talk to", metadata: ["error": "\(error)"])
             throw ExitCode.failure
@@ -189,17 +189,6 @@ struct AgentCommand: AsyncParsableCommand {
         let overrides = try AgentOverrides.fromEnvironment(environment).overridden(by: flags)
         return try AgentSettings.resolve(file: file, overrides: overrides, environment: environment,
                                          hostName: ProcessInfo.processInfo.hostName)
-    }
-
-    /// The explicit kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config.
-    private func clientConfig() throws -> ClientConfig {
-        if kubeconfig != nil || ProcessInfo.processInfo.environment["KUBECONFIG"] != nil {
-            return try .kubeconfig(path: kubeconfig, context: context)
-        }
-        if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
-            return try .inCluster()
-        }
-        return try .kubeconfig(path: nil, context: context)
     }
 }
 

@@ -134,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "conductor.controller")
         let config: ClientConfig
         do {
-            config = try clientConfig()
+            config = try .standard(kubeconfig: kubeconfig, context: context)
         } catch {
             logger.error("no API server to talk to", metadata: ["error": "\(error)"])
             throw ExitCode.failure
@@ -148,18 +148,6 @@ struct RunCommand: AsyncParsableCommand {
         logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
         try await runServices(services + [frontEnd], logger: logger)
         await client.shutdown()
-    }
-
-    /// The explicit kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config: what
-    /// client-go's clientcmd does for a controller.
-    private func clientConfig() throws -> ClientConfig {
-        if kubeconfig != nil || ProcessInfo.processInfo.environment["KUBECONFIG"] != nil {
-            return try .kubeconfig(path: kubeconfig, context: context)
-        }
-        if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
-            return try .inCluster()
-        }
-        return try .kubeconfig(path: nil, context: context)
     }
 }
 

@@ -133,6 +133,20 @@ extension ClientConfig {
         return ClientConfig(server: cluster.server, tls: tls, credentials: credentials, namespace: context.namespace ?? "default")
     }
 
+    /// What client-go's clientcmd picks for a process that may run in a pod or beside a cluster: the explicit
+    /// kubeconfig, else `$KUBECONFIG`, else the pod's service account (`KUBERNETES_SERVICE_HOST` is set in a pod),
+    /// else `~/.kube/config`.
+    public static func standard(kubeconfig: String?, context: String?) throws -> ClientConfig {
+        let environment = ProcessInfo.processInfo.environment
+        if kubeconfig != nil || environment["KUBECONFIG"] != nil {
+            return try .kubeconfig(path: kubeconfig, context: context)
+        }
+        if environment["KUBERNETES_SERVICE_HOST"] != nil {
+            return try .inCluster()
+        }
+        return try .kubeconfig(path: nil, context: context)
+    }
+
     /// The pod's service account, as client-go's `rest.InClusterConfig` reads it.
     public static func inCluster(
         serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount",
