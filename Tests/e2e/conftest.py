@@ -161,3 +161,75 @@ def apply_project_crds(client: httpx.Client) -> None:
     import yaml
     apply_crds(client, [yaml.safe_load(path.read_text()) for path in sorted(PROJECT_CRDS.glob("*.yaml"))],
                served=("/apis/mcp.io/v1", "/apis/mcp.io/v1/tasks", "/apis/mcp.io/v1/agents"))
+
+
+class DevProcess:
+    """`conductor dev` as a process, from the repository's root as `make dev` runs it (so --crds is deploy/crds),
+    on free ports: the API server, the operations endpoints and the MCP front end (never the shared defaults, so
+    that tests can run side by side). Ready once /readyz answers, the CRDs and mcp-system are served and the MCP
+    front end listens. `extra_args` are more flags of `conductor dev`."""
+
+    def __init__(self, data_dir: pathlib.Path, extra_args: list[str] | tuple[str, ...] = ()):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.health_port = free_port()
+        self.mcp_port = free_port()
+        self.extra_args = list(extra_args)
+        self.log_path = data_dir / "dev.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def url(self) -> str:
+        """The MCP front end's URL."""
+        return f"http://127.0.0.1:{self.mcp_port}/mcp"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port), "--log-format", "json",
+             *self.extra_args],
+            cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200 and \
+                        httpx.get(self.url, timeout=1.0).status_code in (400, 406) and \
+                        self.kubectl("get", "crd", "tasks.mcp.io", check=False).returncode == 0 and \
+                        self.kubectl("get", "namespace", "mcp-system", check=False).returncode == 0:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"conductor dev not ready within {timeout}s: {self.log_path.read_text()}")
+
+    def stop(self) -> int | None:
+        """SIGTERM, and its exit status; one that does not exit within 15 s is killed (its status is then not 0)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                return None
+        return self.process.returncode if self.process else 0
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True):
+        return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=input, capture_output=True,
+                              text=True, check=check, timeout=60)
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5.0).text
+
+    def api(self) -> httpx.Client:
+        """An admin client of the API server."""
+        token = (self.data_dir / "tokens.csv").read_text().splitlines()[0].split(",")[0]
+        tls = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=tls,
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30.0)

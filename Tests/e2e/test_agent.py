@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ROOT, conductor_binary, free_port
+from conftest import ROOT, DevProcess, conductor_binary, free_port
 
 NAMESPACE = "mcp-system"
 
@@ -38,53 +38,11 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
-class Dev:
-    """`conductor dev` as a process: the API server, CRDs and controller."""
+class Dev(DevProcess):
+    """`conductor dev` whose retries after a failed attempt come after 0.2 s rather than 1 s."""
 
     def __init__(self, data_dir: pathlib.Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.health_port = free_port()
-        self.log_path = data_dir / "dev.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def kubeconfig(self) -> pathlib.Path:
-        return self.data_dir / "kubeconfig"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
-                "--health-port", str(self.health_port), "--log-format", "json",
-                # Retries after a failed attempt come after 0.2 s rather than 1 s.
-                "--retry-backoff-base", "0.2"]
-        help_text = subprocess.run([conductor_binary(), "dev", "--help"], capture_output=True, text=True).stdout
-        if "--mcp-port" in help_text:  # the MCP front end, when built in, must not take the shared default port
-            args += ["--mcp-port", str(free_port())]
-        self.process = subprocess.Popen(args, cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-        def ready():
-            assert self.process.poll() is None, self.log_path.read_text()
-            try:
-                return httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200 and \
-                    self.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0
-            except httpx.HTTPError:
-                return False
-        wait_for(ready, timeout, "conductor dev ready")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True):
-        return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], input=input, capture_output=True,
-                              text=True, check=check, timeout=60)
+        super().__init__(data_dir, extra_args=["--retry-backoff-base", "0.2"])
 
     def create_task(self, capability: str, payload: dict, namespace: str = NAMESPACE, **spec) -> str:
         name = f"t-{uuid.uuid4().hex[:10]}"

@@ -3,68 +3,15 @@ the controller. Agents are the load test's simulated ones (`loadtest dispatch`);
 wrote, checks what they left behind."""
 import json
 import pathlib
-import signal
 import subprocess
-import time
 
-import httpx
 import pytest
 
-from conftest import ROOT, conductor_binary, free_port
+from conftest import ROOT, DevProcess, conductor_binary
 
 
-class Dev:
-    def __init__(self, data_dir: pathlib.Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.health_port = free_port()
-        self.log_path = data_dir / "dev.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def kubeconfig(self) -> pathlib.Path:
-        return self.data_dir / "kubeconfig"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        # From the repository's root, as `make dev` runs it: --crds defaults to deploy/crds.
-        self.process = subprocess.Popen(
-            [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--health-port", str(self.health_port), "--log-format", "json",
-             # The MCP front end must not take the shared default port (8080): tests may run side by side.
-             "--mcp-port", str(free_port())],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200 and \
-                        self.kubectl("get", "crd", "tasks.mcp.io", check=False).returncode == 0 and \
-                        self.kubectl("get", "namespace", "mcp-system", check=False).returncode == 0:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"conductor dev not ready within {timeout}s: {self.log_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError("conductor dev did not stop within 15 s of SIGTERM")
-        return self.process.returncode if self.process else 0
-
-    def kubectl(self, *args: str, check: bool = True):
-        return subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], capture_output=True, text=True,
-                              check=check, timeout=60)
-
-    def metrics(self) -> str:
-        return httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5.0).text
+class Dev(DevProcess):
+    """`conductor dev` with its defaults."""
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ process, with simulated agents (mcp_agent.SimAgent) that declare their capabilit
 import json
 import pathlib
 import signal
-import ssl
 import subprocess
 import time
 import uuid
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, conductor_binary, free_port
+from conftest import ROOT, DevProcess, conductor_binary, free_port
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -31,64 +30,13 @@ OUTPUT_SCHEMA = {"type": "object", "required": ["echo"],
                  "properties": {"echo": {"type": "string"}, "length": {"type": "integer"}, "agent": {"type": "string"}}}
 
 
-class MCPDev:
-    """`conductor dev` with the MCP front end on a free port."""
+class MCPDev(DevProcess):
+    """`conductor dev` with short MCP waits and intervals, so that tests of them are short."""
 
     def __init__(self, data_dir: pathlib.Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.health_port = free_port()
-        self.mcp_port = free_port()
-        self.log_path = data_dir / "dev.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.mcp_port}/mcp"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port),
-             "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--mcp-progress-interval", str(PROGRESS_INTERVAL),
-             "--mcp-max-calls-per-caller", str(MAX_CALLS_PER_CALLER),
-             "--log-format", "json"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=1.0).status_code == 200
-                if ready and httpx.get(self.url, timeout=1.0).status_code in (400, 406) and self._crds_served():
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"conductor dev not ready within {timeout}s: {self.log_path.read_text()}")
-
-    def _crds_served(self) -> bool:
-        with self.api() as api:
-            return api.get("/apis/mcp.io/v1/namespaces/default/tasks").status_code == 200 and \
-                api.get("/api/v1/namespaces/mcp-system").status_code == 200
-
-    def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError("conductor dev did not stop within 15 s of SIGTERM")
-        return self.process.returncode if self.process else 0
-
-    def api(self) -> httpx.Client:
-        token = (self.data_dir / "tokens.csv").read_text().splitlines()[0].split(",")[0]
-        tls = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
-        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=tls,
-                            headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+        super().__init__(data_dir, extra_args=[
+            "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--mcp-progress-interval", str(PROGRESS_INTERVAL),
+            "--mcp-max-calls-per-caller", str(MAX_CALLS_PER_CALLER)])
 
 
 @pytest.fixture(scope="module")
