@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make dev`: conductor dev (the local API server with the CRDs, the controller, and the MCP front end once
-# it is built in) and two example agents: echo (a command executor running examples/echo.py) and time (the mcp
+# `make dev`: conductor dev (the local API server with the CRDs, the controller and the MCP front end, as the
+# controller's service account) and two example agents: echo (a command executor running examples/echo.py) and time (the mcp
 # executor fronting the reference server mcp-server-time). Ctrl-C stops them all: the agents drain first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +31,8 @@ done
 
 port=$((health + 1))
 for config in examples/agents/echo.yaml examples/agents/time.yaml; do
-  setsid "$conductor" agent --config "$config" --kubeconfig "$data/kubeconfig" --health-bind 127.0.0.1 --health-port "$port" &
+  # As the agents' service account (conductor dev issues its token), under the roles of deploy/rbac.
+  setsid "$conductor" agent --config "$config" --kubeconfig "$data/agent-kubeconfig" --health-bind 127.0.0.1 --health-port "$port" &
   agents+=($!)
   port=$((port + 1))
 done

@@ -117,10 +117,27 @@ public struct TokenFile: Sendable {
     }
 }
 
-/// The admin kubeconfig the server writes for kubectl and our own clients.
+/// A kubeconfig for the server: the admin's it writes for kubectl and our own clients, and those `conductor dev`
+/// writes for its parts' service accounts.
 public enum AdminKubeconfig {
+    /// How the kubeconfig's user proves who it is.
+    public enum Credential: Sendable {
+        case token(String)
+        /// A file holding the token, read again as it is replaced (a path relative to the kubeconfig's folder).
+        case tokenFile(String)
+    }
+
     public static func write(to path: String, server: String, caPEM: String, token: String) throws {
+        try write(to: path, server: server, caPEM: caPEM, user: "admin", credential: .token(token))
+    }
+
+    public static func write(to path: String, server: String, caPEM: String, user: String, credential: Credential) throws {
         let ca = Data(caPEM.utf8).base64EncodedString()
+        let credentialLine: String
+        switch credential {
+        case .token(let token): credentialLine = "token: \(token)"
+        case .tokenFile(let file): credentialLine = "tokenFile: \(file)"
+        }
         let text = """
             apiVersion: v1
             kind: Config
@@ -130,14 +147,14 @@ public enum AdminKubeconfig {
                 server: \(server)
                 certificate-authority-data: \(ca)
             users:
-            - name: admin
+            - name: \(user)
               user:
-                token: \(token)
+                \(credentialLine)
             contexts:
             - name: conductor
               context:
                 cluster: conductor
-                user: admin
+                user: \(user)
                 namespace: default
             current-context: conductor
 

@@ -98,12 +98,15 @@ struct APIServerCommand: AsyncParsableCommand {
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Everything on one machine: the local API server with the CRDs and the mcp-system namespace installed, and the controller leading alone.")
+        abstract: "Everything on one machine: the local API server with the CRDs, the mcp-system namespace and the parts' service accounts installed, the controller leading alone and the MCP front end, both as the controller's service account.")
 
     @OptionGroup var options: APIServerOptions
 
     @Option(help: "The folder of the CRDs to install (the repository's deploy/crds).")
     var crds: String = "deploy/crds"
+
+    @Option(help: "The folder of the service accounts and roles the parts run under (the repository's deploy/rbac).")
+    var rbac: String = "deploy/rbac"
 
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var mcp: MCPOptions
@@ -112,6 +115,9 @@ struct DevCommand: AsyncParsableCommand {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: crds, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--crds \(crds) is not a folder: run from the repository's root, or point --crds at deploy/crds")
+        }
+        guard FileManager.default.fileExists(atPath: rbac, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--rbac \(rbac) is not a folder: run from the repository's root, or point --rbac at deploy/rbac")
         }
     }
 
@@ -126,17 +132,29 @@ struct DevCommand: AsyncParsableCommand {
                                  what: "the MCP front end's")
         let registry = bootstrapMetrics()
         let (apiServer, kubeconfig) = try await makeAPIServer(options, logger: Logger(label: "conductor.apiserver"))
-        let client = try KubeClient(config: try .kubeconfig(path: kubeconfig), logger: Logger(label: "conductor.kube"))
-        let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
+        let dataDir = URL(fileURLWithPath: options.dataDir).standardizedFileURL.path
+        let admin = try ClientConfig.kubeconfig(path: kubeconfig)
+        let client = try KubeClient(config: admin, logger: Logger(label: "conductor.kube"))
+        // The controller and the front end run as the controller's service account, the example agents (make dev)
+        // as the agents': each with the token DevInstall issues into its file, under the roles of deploy/rbac.
+        let accounts = DevAccounts(client: client, rbacFolder: rbac, directory: dataDir + "/accounts")
+        var controllerConfig = admin
+        controllerConfig.credentials = .tokenFile(DevAccounts.tokenFile(of: Installation.controllerServiceAccount, in: accounts.directory))
+        let controllerClient = try KubeClient(config: controllerConfig, logger: Logger(label: "conductor.kube"))
+        try AdminKubeconfig.write(
+            to: dataDir + "/agent-kubeconfig", server: admin.server, caPEM: try ServingCertificates.loadOrCreate(in: dataDir + "/pki").caPEM,
+            user: Installation.agentServiceAccount, credential: .tokenFile("accounts/\(Installation.agentServiceAccount).token"))
+        let (services, running) = try controllerServices(client: controllerClient, options: controller, healthBind: controller.healthBind ?? "127.0.0.1",
                                                          leaderElection: nil, registry: registry, logger: Logger(label: "conductor.controller"))
-        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultAuth: .none,
-                                        defaultSessionKeyFile: URL(fileURLWithPath: options.dataDir).standardizedFileURL.path + "/mcp-session.key",
+        let frontEnd = try mcp.frontEnd(controller: running, client: controllerClient, controllerOptions: controller, defaultAuth: .none,
+                                        defaultSessionKeyFile: dataDir + "/mcp-session.key",
                                         logger: Logger(label: "conductor.mcp"), onServing: printMCPClientConfiguration)
         let installed = StartGate()
-        let install = DevInstall(client: client, crdFolder: crds, logger: logger, installed: installed)
-        // The controller starts once the CRDs exist: its first watches would fail with 404 before.
+        let install = DevInstall(client: client, crdFolder: crds, accounts: accounts, logger: logger, installed: installed)
+        // The controller starts once the CRDs and its token exist: its first watches would fail with 404 or 401 before.
         let gated = services.map { $0 is Controller ? StartAfter(gate: installed, service: $0) : $0 }
         try await runServices(apiServer + [install] + gated + [frontEnd], logger: logger)
+        await controllerClient.shutdown()
         await client.shutdown()
     }
 }

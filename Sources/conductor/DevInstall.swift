@@ -5,21 +5,34 @@ import Logging
 import ServiceLifecycle
 
 /// `conductor dev`'s set-up on its own API server, once it answers: the project's CRDs (applied as YAML, as
-/// `kubectl apply -f deploy/crds` would create them) and the mcp-system namespace. What exists is left as is.
-/// Then it waits for shutdown, so that the service group keeps running.
+/// `kubectl apply -f deploy/crds` would create them; what exists is left as is), the mcp-system namespace, and
+/// the parts' service accounts with their roles and tokens (`DevAccounts`). Then it issues the tokens again
+/// before they expire, until shutdown.
 struct DevInstall: Service {
     let client: KubeClient
     let crdFolder: String
+    let accounts: DevAccounts
     let logger: Logger
-    /// Opened once installed: what needs the CRDs starts then.
+    /// Opened once installed: what needs the CRDs and the accounts' tokens starts then.
     var installed: StartGate? = nil
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await install()
-            logger.info("installed the CRDs and the \(Installation.systemNamespace) namespace")
+            try await accounts.installRoles()
+            try await accounts.issueTokens()
+            logger.info("installed the CRDs, the \(Installation.systemNamespace) namespace and the parts' service accounts", metadata: [
+                "controller": "\(Installation.controllerServiceAccount)", "agents": "\(Installation.agentServiceAccount)",
+            ])
             installed?.open()
-            try await gracefulShutdown()
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: DevAccounts.reissueInterval) } catch { break }
+                do {
+                    try await accounts.issueTokens()
+                } catch {
+                    logger.warning("issuing the parts' tokens again failed; the current ones last a day", metadata: ["error": "\(error)"])
+                }
+            }
         }
     }
 

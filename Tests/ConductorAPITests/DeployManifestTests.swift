@@ -69,9 +69,10 @@ import Yams
             let resources = rule["resources"]?.array?.compactMap(\.string) ?? []
             #expect(!verbs.contains("*") && !resources.contains("*"), "a wildcard in \(rule)")
             // Only a drained agent deletes: its own Agent and heartbeat Lease (the admission policy holds it to
-            // its own).
-            let mayDelete = agent.contains { $0["rules"]?.array?.contains(rule) == true } && Set(resources).isSubset(of: ["agents", "leases"])
-            #expect(!verbs.contains("delete") || mayDelete, "nothing else deletes: \(rule)")
+            // its own); and the controller, finished tasks past their retention.
+            let agentMayDelete = agent.contains { $0["rules"]?.array?.contains(rule) == true } && Set(resources).isSubset(of: ["agents", "leases"])
+            let controllerMayDelete = controller.contains { $0["rules"]?.array?.contains(rule) == true } && resources == ["tasks"]
+            #expect(!verbs.contains("delete") || agentMayDelete || controllerMayDelete, "nothing else deletes: \(rule)")
         }
         let leaderRule = rules(controller).first { $0["resourceNames"] != nil }
         #expect(leaderRule?["resourceNames"]?.array?.compactMap(\.string) == [Installation.leaderElectionLeaseName])

@@ -370,7 +370,9 @@ def test_deploy_rbac_gives_each_part_what_it_does_and_no_more(server):
         (controller, ["create", "leases.coordination.k8s.io", "-n", "tenant-a"], False),
         (controller, ["create", "tokenreviews.authentication.k8s.io"], True),
         (controller, ["create", "subjectaccessreviews.authorization.k8s.io"], True),
-        (controller, ["delete", "tasks.mcp.io", "-n", "tenant-a"], False),
+        # Finished tasks past their retention; a whole collection never.
+        (controller, ["delete", "tasks.mcp.io", "-n", "tenant-a"], True),
+        (controller, ["deletecollection", "tasks.mcp.io", "-n", "tenant-a"], False),
         (controller, ["delete", "agents.mcp.io", "-n", "mcp-system"], False),
         (controller, ["create", "agents.mcp.io", "-n", "mcp-system"], False),
         (controller, ["list", "serviceaccounts", "-n", "mcp-system"], False),
