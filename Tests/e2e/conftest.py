@@ -35,6 +35,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
+    """Polls `condition` until it returns something truthy, which it returns; fails naming `what` after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+
+
 class APIServer:
     """One `conductor apiserver` process with its data directory."""
 

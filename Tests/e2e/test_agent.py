@@ -20,22 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port
+from conftest import ROOT, DevProcess, conductor_binary, free_port, wait_for
 
 NAMESPACE = "mcp-system"
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    """Polls `condition` until it returns something truthy, which it returns; fails naming `what` after
-    `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
 class Dev(DevProcess):

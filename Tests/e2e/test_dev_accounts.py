@@ -4,24 +4,12 @@ mcp-controller, the example agents (make dev) as mcp-agent. Judged with kubectl 
 import asyncio
 import json
 import subprocess
-import time
 
 import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+from conftest import ROOT, DevProcess, conductor_binary, free_port, wait_for
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port
+from conftest import ROOT, DevProcess, conductor_binary, free_port, wait_for
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -75,13 +75,7 @@ def echo_agent(api):
 
 
 def wait_until(condition, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout}s")
+    return wait_for(condition, timeout, what, interval=0.05)
 
 
 async def await_until(condition, timeout: float = 20.0, what: str = "condition"):
