@@ -1,6 +1,7 @@
 import ConductorAPI
 import Foundation
 import KubeClient
+import KubeJSON
 import Yams
 
 /// `conductor dev` runs its parts as a cluster runs them: the controller and the MCP front end as the
@@ -48,12 +49,14 @@ struct DevAccounts: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         for account in [Installation.controllerServiceAccount, Installation.agentServiceAccount] {
+            let tokenRequest: JSON = [
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": ["expirationSeconds": .int(Self.tokenLifetime.components.seconds)],
+            ]
             let request = KubeClient.Request(
                 method: "POST", path: "/api/v1/namespaces/\(Installation.systemNamespace)/serviceaccounts/\(account)/token",
-                body: Array(#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":\#(Self.tokenLifetime.components.seconds)}}"#.utf8),
-                contentType: "application/json")
-            let answer = try JSONSerialization.jsonObject(with: Data(try await client.perform(request).body)) as? [String: Any]
-            guard let token = (answer?["status"] as? [String: Any])?["token"] as? String else {
+                body: tokenRequest.serialized(), contentType: "application/json")
+            guard let token = try JSON.parse(try await client.perform(request).body)[path: ["status", "token"]]?.string else {
                 throw DevInstallError(what: "a token for \(account)", message: "the TokenRequest's answer has no status.token")
             }
             let path = Self.tokenFile(of: account, in: directory)
