@@ -16,7 +16,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-if ! python3 -c "import httpx, h2, yaml, hypothesis, pytest, celpy, mcp, mcp_server_time" >/dev/null 2>&1; then
+if ! python3 -c "import httpx, h2, yaml, hypothesis, pytest, celpy, mcp, mcp_server_time, kubernetes_validate" >/dev/null 2>&1; then
   python3 -m pip install -q -r Tests/e2e/requirements.txt
+fi
+# 2025-11-25 Tasks are tested with the SDK 1.x (Tests/e2e/mcp1_tasks.py), which cannot live beside 2.x: a venv of its own.
+mcp1=Tests/e2e/.venv-mcp1
+if [[ "$("$mcp1/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null)" != "1.30.0" ]]; then
+  python3 -m venv "$mcp1"
+  "$mcp1/bin/python" -m pip install -q -r Tests/e2e/requirements-mcp1.txt
 fi
 command -v kubectl >/dev/null || echo "note: kubectl is not installed; the kubectl end-to-end tests will fail" >&2

@@ -20,11 +20,20 @@ public struct TaskWriteError: Error, Sendable, CustomStringConvertible {
     public var task: String
     public var resourceVersion: String?
     public var underlying: String
+    /// The server was not reached, or answered "not now" (`KubeAPIError.isTransient`): the same write may
+    /// succeed later. It may also have landed, its answer lost.
+    public var isTransient: Bool
 
-    public init(task: String, resourceVersion: String?, underlying: String) {
+    public init(task: String, resourceVersion: String?, underlying: String, isTransient: Bool = false) {
         self.task = task
         self.resourceVersion = resourceVersion
         self.underlying = underlying
+        self.isTransient = isTransient
+    }
+
+    /// Wraps what a write threw: transient when the server was not reached or said "not now".
+    public init(task: String, resourceVersion: String?, error: any Error) {
+        self.init(task: task, resourceVersion: resourceVersion, underlying: "\(error)", isTransient: KubeAPIError.isTransient(error))
     }
 
     public var description: String {
@@ -70,7 +79,7 @@ public struct TaskStatusWriter: TaskStatusWriting {
         } catch let error as KubeAPIError where error.reason == .notFound {
             return .notFound
         } catch {
-            throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "\(error)")
+            throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, error: error)
         }
     }
 }

@@ -31,12 +31,24 @@ public enum AgentReports {
     /// The attempt failed: Failed with `Reason.executionFailed` and why. Not final: the controller retries
     /// it while the task's retry policy allows.
     public static func failed(_ task: TaskResource, message: String, now: Timestamp) -> TaskStatus {
+        ended(task, failing: .executionFailed, message: message, now: now)
+    }
+
+    /// An attempt this agent held in an earlier life (it died with the process): Failed with `Reason.agentLost`,
+    /// which the controller counts against the task's agent-loss budget rather than its retries, as it does
+    /// when it finds the agent's heartbeat gone. Not final.
+    public static func lost(_ task: TaskResource, message: String, now: Timestamp) -> TaskStatus {
+        ended(task, failing: .agentLost, message: message, now: now)
+    }
+
+    /// The attempt is over without a result: Failed with `reason`, and Running=False for the same reason.
+    private static func ended(_ task: TaskResource, failing reason: Reason, message: String, now: Timestamp) -> TaskStatus {
         var status = task.status
         status.phase = .failed
-        status.reason = .executionFailed
+        status.reason = reason
         status.message = message
         status.completionTime = now
-        status.conditions.set(.running, .false, reason: .executionFailed, message: message, observedGeneration: generation(task), now: now)
+        status.conditions.set(.running, .false, reason: reason, message: message, observedGeneration: generation(task), now: now)
         return status
     }
 

@@ -53,6 +53,8 @@ public struct AgentStatistics: Sendable, Hashable {
     public var cancelled = 0
     /// Heartbeat renewals that failed.
     public var heartbeatFailures = 0
+    /// Reports tried again because the server was not reached or answered "not now".
+    public var reportRetries = 0
 }
 
 /// An agent, as DESIGN.md describes one: it registers its Agent, renews its heartbeat Lease, watches the tasks
@@ -290,7 +292,7 @@ public actor AgentRuntime {
         case .running:
             // Running under this agent's name but not here: a previous run of this agent died with it.
             seenAttempts[task.key] = attempt
-            Task { await self.report(task, attempt: attempt) { AgentReports.failed($0, message: "the agent restarted while running attempt \(attempt)", now: $1) } }
+            Task { await self.report(task, attempt: attempt) { AgentReports.lost($0, message: "the agent restarted while running attempt \(attempt)", now: $1) } }
             return nil
         default:
             return nil
@@ -396,36 +398,74 @@ public actor AgentRuntime {
 
     /// Writes the status `make` derives from the task, as the holder of `attempt`. On a conflict it reads the
     /// task again and tries once more while the attempt is still its own and unfinished; fenced, it gives up.
-    /// Returns the stored task, or nil when the write was refused or failed.
+    /// When the server is not reached or answers "not now", it reads the task and tries again after a backoff
+    /// (`reportRetry`), for as long as the agent runs: an attempt's end lost to an API server restart would
+    /// leave the task Running on a live agent for good. A write that landed with its answer lost is found on
+    /// that read and taken as written. Returns the stored task, or nil when the write was refused or failed.
     @discardableResult
     private func report(_ read: TaskResource, attempt: Int,
                         _ make: @Sendable (TaskResource, Timestamp) -> TaskStatus) async -> TaskResource? {
         var read = read
         let own = client.resource(TaskResource.self, namespace: read.namespace)
-        // A conflict is retried a few times: the controller writes a held task only to take it away, so a
-        // conflict that keeps coming means the task is contended, and the next event decides.
-        for _ in 0..<5 {
-            // Its own, and still held: a task sent back to Pending keeps its attempt until reassigned.
-            guard read.status.assignedAgent == configuration.name, read.status.effectivePhase.holdsAgent else {
-                return refused(read, attempt: attempt)
-            }
+        var conflicts = 0
+        var needsRead = false
+        var mayHaveLanded = false
+        var delay = Self.reportRetry.initial
+        while true {
             do {
+                if needsRead {
+                    read = try await own.get(read.name)
+                    needsRead = false
+                    if mayHaveLanded, isWritten(make(read, Timestamp(clock.wallTime)), on: read, attempt: attempt) { return read }
+                }
+                // Its own, and still held: a task sent back to Pending keeps its attempt until reassigned.
+                guard read.status.assignedAgent == configuration.name, read.status.effectivePhase.holdsAgent else {
+                    return refused(read, attempt: attempt)
+                }
                 switch try await writer.write(make(read, Timestamp(clock.wallTime)), over: read, holding: attempt) {
                 case .written(let stored):
                     return stored
                 case .conflict:
-                    read = try await own.get(read.name)
+                    // The controller writes a held task only to take it away, so a conflict that keeps coming
+                    // means the task is contended, and the next event decides.
+                    conflicts += 1
+                    guard conflicts < 5 else { return nil }
+                    needsRead = true
                 case .fenced, .notFound:
                     return refused(read, attempt: attempt)
                 }
             } catch {
                 // Stopping: the attempt is left to the controller (the agent's Lease runs out).
                 if Task.isCancelled { return nil }
-                logger.warning("report failed", metadata: ["task": "\(read.key)", "attempt": "\(attempt)", "error": "\(error)"])
-                return nil
+                guard Self.isTransient(error) else {
+                    logger.warning("report failed", metadata: ["task": "\(read.key)", "attempt": "\(attempt)", "error": "\(error)"])
+                    return nil
+                }
+                logger.warning("report failed; trying again", metadata: [
+                    "task": "\(read.key)", "attempt": "\(attempt)", "error": "\(error)", "after": "\(delay)",
+                ])
+                statistics.reportRetries += 1
+                mayHaveLanded = true
+                needsRead = true
+                do { try await clock.sleep(for: delay) } catch { return nil }
+                delay = min(delay * 2, Self.reportRetry.maximum)
             }
         }
-        return nil
+    }
+
+    /// The backoff between tries of a report the server did not take (not reached, or "not now").
+    static let reportRetry = (initial: Duration.milliseconds(200), maximum: Duration.seconds(5))
+
+    /// A failed write (classified when it was wrapped) or a failed read of the task.
+    private static func isTransient(_ error: any Error) -> Bool {
+        (error as? TaskWriteError)?.isTransient ?? KubeAPIError.isTransient(error)
+    }
+
+    /// Whether `task` already holds what this agent meant to write for `attempt`: its write landed.
+    private func isWritten(_ intended: TaskStatus, on task: TaskResource, attempt: Int) -> Bool {
+        let status = task.status
+        return status.attempt == attempt && status.assignedAgent == configuration.name
+            && status.phase == intended.phase && status.reason == intended.reason
     }
 
     // MARK: Drain

@@ -81,6 +81,15 @@ public final class Controller: Service {
     private let events: any ControllerEventSink
     private let logger: Logger
 
+    /// The controller's view of a task: everything but its payload, which only the agent that runs it reads
+    /// (from its own watch). A payload may be 256 KiB; the cache keeps one view per task for as long as it
+    /// lives. Status writes replace the status subresource only, so they never send the missing payload back.
+    static let withoutPayload: @Sendable (TaskResource) -> TaskResource = { task in
+        var view = task
+        view.spec.payload = nil
+        return view
+    }
+
     /// - Parameters:
     ///   - clock: time for leases, timers, deadlines and backoff; a `ManualClock` in tests.
     ///   - events: where Events on tasks and agents go; an `EventRecorder` runs on its own (`EventRecorder.run`).
@@ -90,6 +99,7 @@ public final class Controller: Service {
         self.events = events
         self.logger = logger
         tasks = try Informer(client.resource(TaskResource.self, namespace: configuration.taskNamespace),
+                             transform: Self.withoutPayload,
                              reportUndecodable: Self.reportUndecodable(ResourceDescriptor.tasks, to: events))
         agents = try Informer(client.resource(Agent.self, namespace: configuration.agentNamespace),
                               reportUndecodable: Self.reportUndecodable(ResourceDescriptor.agents, to: events))
@@ -160,6 +170,7 @@ public final class Controller: Service {
                 group.addTask { await self.cleaner.run() }
                 group.addTask { await PhaseGauges.followTasks(self.tasks.events()) }
                 group.addTask { await PhaseGauges.followAgents(self.agents.events()) }
+                group.addTask { await CapabilityGauges().follow(tasks: self.tasks.events(), agents: self.agents.events()) }
                 group.addTask {
                     for await leading in self.leadership.changes() { ControllerMetrics.recordLeading(leading) }
                 }

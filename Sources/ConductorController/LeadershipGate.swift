@@ -70,9 +70,14 @@ public final class LeadershipGate: Sendable {
             return state.nextID
         }
         continuation.onTermination = { [weak self] _ in
-            // The removed continuation is released outside the lock.
-            let removed = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-            _ = removed
+            // Never waits for `state`: a cancelled subscriber's handler runs with that task's runtime lock held,
+            // and `set` holding `state` may be waking the same task (a yield), which needs that lock. The
+            // removed continuation is released outside the lock.
+            guard let self else { return }
+            let removed = self.state.withLockIfAvailable { $0.subscribers.removeValue(forKey: id) }
+            if removed == nil {
+                Task { _ = self.state.withLock { $0.subscribers.removeValue(forKey: id) } }
+            }
         }
         return stream
     }

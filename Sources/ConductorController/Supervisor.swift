@@ -14,19 +14,26 @@ public actor Supervisor {
     private let tasks: Informer<TaskResource>
     private let agents: Informer<Agent>?
     private let context: TaskActorContext
+    /// What every task actor points at, made once.
+    private let sharedContext: TaskActorContext.Shared
     /// The wait before restarting an actor, by how often that task's actor was restarted (exponential).
     private var restartsInARow: ConsecutiveFailures<String>
 
     private var actors: [String: TaskActor] = [:]
     /// Actors restarted after their work threw, since the supervisor started.
     public private(set) var restarts = 0
+    /// Actors whose mailbox got an input while no drain ran: `run()` starts a drain for each.
+    private nonisolated let wakeups: AsyncStream<TaskActor>
+    private nonisolated let waker: AsyncStream<TaskActor>.Continuation
 
     public init(tasks: Informer<TaskResource>, agents: Informer<Agent>?, context: TaskActorContext,
                 restartBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(100), cap: .seconds(30))) {
         self.tasks = tasks
         self.agents = agents
         self.context = context
+        sharedContext = TaskActorContext.Shared(context)
         restartsInARow = ConsecutiveFailures(backoff: restartBackoff)
+        (wakeups, waker) = AsyncStream.makeStream(of: TaskActor.self)
     }
 
     /// How many actors are live now.
@@ -40,10 +47,13 @@ public actor Supervisor {
                 group.addTask { await self.followAgents(agents.events()) }
             }
             group.addTask { await self.followLeadership(self.context.leadership.gains()) }
-            for await event in tasks.events() {
-                if let actor = apply(event) {
-                    group.addTask { await self.drive(actor) }
-                }
+            group.addTask {
+                for await event in self.tasks.events() { await self.apply(event) }
+                self.waker.finish()
+            }
+            // A drain per actor with something to handle; it ends when the mailbox is empty.
+            for await actor in wakeups {
+                group.addTask { await self.drive(actor) }
             }
             group.cancelAll()
         }
@@ -70,9 +80,7 @@ public actor Supervisor {
         if known.status.isFinal { return known }
         // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
         // made now takes that event when it comes.
-        let actor = makeActor(for: known)
-        Task { await self.drive(actor) }
-        return try await actor.awaitTerminal()
+        return try await makeActor(for: known).awaitTerminal()
     }
 
     /// Callers parked on the task's actor (0 when it has none).
@@ -82,36 +90,37 @@ public actor Supervisor {
 
     // MARK: Tasks
 
-    /// Applies one task event; returns a new actor for the caller to drive.
-    private func apply(_ event: InformerEvent<TaskResource>) -> TaskActor? {
+    /// Applies one task event: to the task's actor, made for it if needed.
+    private func apply(_ event: InformerEvent<TaskResource>) {
         switch event {
         case .added(let task), .updated(_, let task):
             if let actor = actors[task.key] {
                 actor.send(.observed(task))
-                return nil
+                return
             }
             // A final task nobody awaits needs no actor (after a restart of the replica, most tasks are final).
-            guard !task.status.isFinal else { return nil }
-            return makeActor(for: task)
+            guard !task.status.isFinal else { return }
+            makeActor(for: task)
         case .deleted(let task, _):
-            guard let actor = actors.removeValue(forKey: task.key) else { return nil }
+            guard let actor = actors.removeValue(forKey: task.key) else { return }
             restartsInARow.reset(task.key)
             Task { await actor.retire(answering: .deleted(task: task.key)) }
-            return nil
         }
     }
 
+    @discardableResult
     private func makeActor(for task: TaskResource) -> TaskActor {
-        let actor = TaskActor(task: task, context: context)
+        let actor = TaskActor(task: task, context: sharedContext) { [waker] actor in waker.yield(actor) }
         actors[task.key] = actor
         actor.send(.observed(task))
         return actor
     }
 
-    /// Feeds one actor its inputs, one at a time, until it is retired; restarts it when its work throws.
+    /// Feeds one actor its queued inputs, one at a time, until none is left or it is retired; restarts it when
+    /// its work throws.
     private nonisolated func drive(_ actor: TaskActor) async {
         await MailboxFeeder.feed(
-            actor.inputs, clock: context.clock,
+            actor.mailbox, clock: context.clock,
             handle: { (input) async throws(TaskWriteError) in try await actor.handle(input) },
             backoff: { await self.recordFailure(of: actor.key, $0) },
             restart: {
@@ -157,7 +166,7 @@ public actor Supervisor {
 
     // MARK: Agents
 
-    private nonisolated func followAgents(_ events: AsyncStream<InformerEvent<Agent>>) async {
+    private nonisolated func followAgents(_ events: Informer<Agent>.Events) async {
         for await event in events {
             guard let lost = context.agentHealth.observe(event) else { continue }
             context.logger.info("agent is NotReady or deleted; its tasks decide again", metadata: ["agent": "\(lost)"])

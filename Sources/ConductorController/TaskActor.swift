@@ -29,6 +29,16 @@ public struct TaskActorContext: Sendable {
         self.events = events
         self.logger = logger
     }
+
+    /// One context that every task actor of a supervisor points at: a copy in each actor (its existentials,
+    /// policy and logger, some 300 bytes) was a share of every cached task's memory.
+    final class Shared: Sendable {
+        let value: TaskActorContext
+
+        init(_ value: TaskActorContext) {
+            self.value = value
+        }
+    }
 }
 
 /// What a task actor is told, in order, through its mailbox.
@@ -62,13 +72,21 @@ public enum TaskAwaitError: Error, Sendable, Equatable, CustomStringConvertible 
 /// changes or when its timer fires, writes the result through the fenced writer, offers the task to the
 /// scheduler when it may be assigned, and answers those awaiting its end.
 ///
-/// Inputs come through a mailbox the supervisor drains one at a time, so decisions never interleave; the
-/// actor's own isolation covers `awaitTerminal`, which callers reach directly.
+/// Inputs come through a mailbox the supervisor drains one at a time, so decisions never interleave, and only
+/// while it holds something: an idle actor holds no task. The actor's own isolation covers `awaitTerminal`,
+/// which callers reach directly.
 public actor TaskActor {
     public nonisolated let key: String
     private var latest: TaskResource
-    private let context: TaskActorContext
-    private let logger: Logger
+    private let shared: TaskActorContext.Shared
+    private var context: TaskActorContext { _read { yield shared.value } }
+    /// Made when something is logged, not kept: a logger with the task in its metadata in every actor cost
+    /// each cached task a dictionary.
+    private var logger: Logger {
+        var logger = shared.value.logger
+        logger[metadataKey: "task"] = "\(key)"
+        return logger
+    }
 
     private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
@@ -78,22 +96,20 @@ public actor TaskActor {
     /// The resourceVersion last offered, so that rechecks of an unchanged Pending task do not offer it again.
     private var offeredVersion: String?
 
-    nonisolated let inputs: AsyncStream<TaskActorInput>
-    private nonisolated let mailbox: AsyncStream<TaskActorInput>.Continuation
+    nonisolated let mailbox = Mailbox<TaskActorInput>()
+    /// Asks the supervisor to drain the mailbox: called when an input arrives and no drain runs.
+    private nonisolated let wake: @Sendable (TaskActor) -> Void
 
-    init(task: TaskResource, context: TaskActorContext) {
+    init(task: TaskResource, context: TaskActorContext.Shared, wake: @escaping @Sendable (TaskActor) -> Void) {
         key = task.key
         latest = task
-        self.context = context
-        var logger = context.logger
-        logger[metadataKey: "task"] = "\(task.key)"
-        self.logger = logger
-        (inputs, mailbox) = AsyncStream.makeStream(of: TaskActorInput.self)
+        shared = context
+        self.wake = wake
     }
 
     /// Queues an input; never suspends, so the supervisor's event loop is never held up by one task.
     nonisolated func send(_ input: TaskActorInput) {
-        mailbox.yield(input)
+        if mailbox.push(input) { wake(self) }
     }
 
     // MARK: Waiting for the end
@@ -240,11 +256,11 @@ public actor TaskActor {
         if let cached { latest = cached }
     }
 
-    /// Ends the actor: its timer stops, its mailbox closes (so the supervisor's loop for it ends) and those
-    /// still waiting get `error`.
+    /// Ends the actor: its timer stops, its mailbox closes (so a drain of it ends) and those still waiting get
+    /// `error`.
     func retire(answering error: TaskAwaitError?) {
         timer.cancel()
-        mailbox.finish()
+        mailbox.close()
         if let error { resumeWaiters(with: .failure(error)) }
     }
 

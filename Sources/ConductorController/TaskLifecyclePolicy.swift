@@ -93,6 +93,9 @@ public struct TaskLifecyclePolicy: Sendable, Hashable {
             return .fail(reason: .deadlineExceeded, message: "the deadline \(deadline) passed while \(phase.rawValue)")
         }
         switch phase {
+        case .failed where status.reason == .agentLost:
+            // The agent came back without the attempt (it restarted): an agent lost, not an attempt failed.
+            return requeueOrFail(status, lostAgent: status.assignedAgent ?? "the agent")
         case .failed:
             let policy = task.spec.effectiveRetryPolicy
             let spent = status.retries ?? 0
@@ -105,18 +108,23 @@ public struct TaskLifecyclePolicy: Sendable, Hashable {
             return .retry(retries: spent + 1, nextAttemptTime: now.adding(delay), backoff: delay)
         case .assigned, .running:
             guard let agent = status.assignedAgent, lostAgents.contains(agent) else { return .none }
-            let lost = status.agentLossRetries ?? 0
-            guard lost < maxAgentLossRetries else {
-                return .fail(reason: .agentLossRetriesExhausted,
-                             message: "agent \(agent) was lost and the task already lost \(lost) agents (at most \(maxAgentLossRetries))")
-            }
-            return .requeueAfterAgentLoss(agent: agent, agentLossRetries: lost + 1)
+            return requeueOrFail(status, lostAgent: agent)
         case .pending:
             if let next = status.nextAttemptTime, now < next { return .none }
             return .offer
         case .completed:
             return .none
         }
+    }
+
+    /// Back to Pending after its agent was lost, while the agent-loss budget lasts.
+    private func requeueOrFail(_ status: TaskStatus, lostAgent agent: String) -> TaskAction {
+        let lost = status.agentLossRetries ?? 0
+        guard lost < maxAgentLossRetries else {
+            return .fail(reason: .agentLossRetriesExhausted,
+                         message: "agent \(agent) was lost and the task already lost \(lost) agents (at most \(maxAgentLossRetries))")
+        }
+        return .requeueAfterAgentLoss(agent: agent, agentLossRetries: lost + 1)
     }
 
     /// The earlier of the deadline and the end of the backoff the task will be waiting out once `action`

@@ -19,6 +19,8 @@ public struct Scheduler: Sendable {
     private var tagNames = SymbolTable()
     private var capabilityIndex = AgentSetIndex()
     private var tagIndex = AgentSetIndex()
+    /// Names in both tables after the last renumbering: the next one is due once they have doubled.
+    private var internedAfterRenumbering = 0
 
     private var slotByName: [String: Int32] = [:]
     /// By agent slot; `nil` for a vacant slot.
@@ -71,6 +73,8 @@ public struct Scheduler: Sendable {
         if now.hasMoreRoom(than: before) || (indexChanged && now.acceptsTasks && now.openSlots > 0) {
             waiting.noteRoom(on: slot)
         }
+        // After the snapshot is kept: renumbering reads each agent's names from it.
+        if indexChanged { renumberSymbolsIfDue() }
     }
 
     /// Forgets an agent that was deleted. Returns the tasks this scheduler had reserved on it (written or not):
@@ -90,6 +94,7 @@ public struct Scheduler: Sendable {
         fitness[Int(slot)] = .vacant
         waiting.forgetAgent(slot)
         vacantSlots.append(slot)
+        defer { renumberSymbolsIfDue() }
         return book.close(slot)
     }
 
@@ -177,6 +182,10 @@ public struct Scheduler: Sendable {
     public var agentCount: Int { slotByName.count }
 
     public var waitingTaskCount: Int { waiting.count }
+
+    /// Capability and tag names interned now: the agents' and the waiting tasks', and until the next renumbering
+    /// those of agents and tasks that are gone.
+    var internedNameCount: Int { capabilityNames.count + tagNames.count }
 
     /// What counts against an agent now.
     public func usage(ofAgent name: String) -> AgentUsage? {
@@ -458,6 +467,37 @@ extension Scheduler {
         agent.tagSymbols = newTags
         agents[Int(slot)] = agent
         return true
+    }
+
+    /// Renumbers once the tables have doubled since the last time (and hold more than a few names), so that names
+    /// left by agents that came and went (a tag of each pod's own, say) do not pile up for good. Renumbering
+    /// costs a look at every agent and waiting task; doubling pays for it with as many new names.
+    private mutating func renumberSymbolsIfDue() {
+        guard internedNameCount > max(64, 2 * internedAfterRenumbering) else { return }
+        renumberSymbols()
+    }
+
+    /// New tables holding only the names that registered agents declare and waiting tasks require, with the
+    /// agents' symbols, both indexes and every waiting task's needs made again from them.
+    mutating func renumberSymbols() {
+        capabilityNames = SymbolTable()
+        tagNames = SymbolTable()
+        capabilityIndex = AgentSetIndex()
+        tagIndex = AgentSetIndex()
+        for slot in agents.indices {
+            guard var agent = agents[slot] else { continue }
+            agent.capabilitySymbols = agent.snapshot.capabilities.sorted().map { capabilityNames.intern($0) }
+            agent.tagSymbols = agent.snapshot.tags.sorted().map { tagNames.intern($0) }
+            for symbol in agent.capabilitySymbols { capabilityIndex.insert(agent: Int32(slot), symbol: symbol) }
+            for symbol in agent.tagSymbols { tagIndex.insert(agent: Int32(slot), symbol: symbol) }
+            agents[slot] = agent
+        }
+        for entry in waiting.takeEveryEntry() {
+            let needs = TaskNeeds(
+                entry.request, capabilityNames: capabilityNames, tagNames: tagNames, capabilityIndex: capabilityIndex)
+            waiting.wait(entry.request, needs: needs, keyCapability: waitingKey(of: entry.request, needs: needs))
+        }
+        internedAfterRenumbering = internedNameCount
     }
 
     private static func replace(_ old: [Int32], with new: [Int32], of slot: Int32, in index: inout AgentSetIndex) {

@@ -24,6 +24,8 @@ public struct StoreEvent: Sendable {
     /// The event as watchers of the same kind receive it, serialized once and shared among them. Only live
     /// events carry it: the history keeps none, so that it holds no bytes for 100,000 past changes.
     var renderings: EventRenderings? = EventRenderings()
+    /// Its record's length in the log: what it costs the history's byte bound.
+    var size = 0
 }
 
 /// Serialized forms of one store event, by how a watcher renders it (event type and resource version): ten
@@ -89,7 +91,9 @@ public struct WatchSubscription: Sendable {
 /// acknowledged.
 ///
 /// All state sits behind one lock. Each operation holds it for microseconds (no I/O but one
-/// append), which keeps the ordering of revisions, log and watch events trivially consistent.
+/// append), which keeps the ordering of revisions, log and watch events trivially consistent. Compaction
+/// writes its snapshot on a thread of its own, outside the lock, and takes the lock again only to copy the
+/// changes appended meanwhile behind it.
 public final class ObjectStore: Sendable {
     struct Watcher {
         var resource: String
@@ -101,8 +105,12 @@ public final class ObjectStore: Sendable {
         var revision: Int64 = 0
         var objects: [String: [String: StoredObject]] = [:]
         var history = Deque<StoreEvent>()
+        /// The log bytes of the changes in `history`.
+        var historyBytes = 0
         /// Every change with a revision at or above this one is in `history`.
         var historyStart: Int64 = 1
+        /// A compaction's snapshot is being written; no other starts until it is in place.
+        var compacting = false
         var watchers: [Int: Watcher] = [:]
         var nextWatcherID = 0
         /// Set by `closeWatches` at shutdown: a watch opened after it ends at once.
@@ -112,13 +120,16 @@ public final class ObjectStore: Sendable {
 
     /// How many recent changes are kept for watches to resume from.
     public let historyLimit: Int
+    /// How many bytes of recent changes (as the log holds them) are kept for watches to resume from: large
+    /// objects shorten the history rather than grow the process.
+    public let historyByteLimit: Int
     /// How many queued events a slow watcher may fall behind before its watch is closed (it then resumes).
     public let watcherBufferLimit: Int
     private let state: Mutex<State>
 
     /// Opens the store in `directory`, replaying its log.
     public init(directory: String, syncEachWrite: Bool = false, historyLimit: Int = 100_000,
-                watcherBufferLimit: Int = 100_000) throws {
+                historyByteLimit: Int = 128 << 20, watcherBufferLimit: Int = 100_000) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = WriteAheadLog(directory: directory, syncEachWrite: syncEachWrite)
         let recovered = try log.recover()
@@ -143,14 +154,14 @@ public final class ObjectStore: Sendable {
             if record.revision > recovered.compactedRevision {
                 initial.history.append(StoreEvent(
                     revision: record.revision, kind: kind, resource: record.resource, namespace: record.namespace,
-                    name: record.name, object: record.object, previous: previous?.object, renderings: nil))
+                    name: record.name, object: record.object, previous: previous?.object, renderings: nil,
+                    size: record.size))
+                initial.historyBytes += record.size
             }
         }
-        while initial.history.count > historyLimit {
-            let dropped = initial.history.removeFirst()
-            initial.historyStart = dropped.revision + 1
-        }
+        Self.trimHistory(&initial, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
         self.historyLimit = historyLimit
+        self.historyByteLimit = historyByteLimit
         self.watcherBufferLimit = watcherBufferLimit
         state = Mutex(initial)
     }
@@ -202,12 +213,16 @@ public final class ObjectStore: Sendable {
     ) throws(APIError) -> MutationOutcome {
         let key = Self.key(namespace, name)
         var finished: [AsyncStream<WatchSignal>.Continuation] = []
-        defer { for continuation in finished { continuation.finish() } }
+        var compaction: Compaction?
+        defer {
+            for continuation in finished { continuation.finish() }
+            if let compaction { start(compaction) }
+        }
         return try state.withLock { (state: inout State) throws(APIError) -> MutationOutcome in
             let current = state.objects[resource]?[key]
             let decision = try body(current)
             let revision = state.revision + 1
-            let event: StoreEvent
+            var event: StoreEvent
             let outcome: MutationOutcome
             switch decision {
             case .unchanged:
@@ -228,7 +243,7 @@ public final class ObjectStore: Sendable {
                 outcome = .deleted(StoredObject(object: last, revision: revision))
             }
             do {
-                try state.log.append(LogRecord(
+                event.size = try state.log.append(LogRecord(
                     revision: revision, operation: event.kind == .deleted ? .delete : .put, resource: resource,
                     namespace: namespace, name: name, object: event.object))
             } catch {
@@ -240,19 +255,27 @@ public final class ObjectStore: Sendable {
             } else {
                 state.objects[resource, default: [:]][key] = StoredObject(object: event.object, revision: revision)
             }
-            Self.record(event, in: &state, historyLimit: historyLimit)
+            Self.record(event, in: &state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
             finished = Self.notify(event, in: &state)
-            compactIfDue(&state)
+            compaction = Self.compactionIfDue(&state)
             return outcome
         }
     }
 
-    private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int) {
+    private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int, historyByteLimit: Int) {
         var kept = event
         kept.renderings = nil
         state.history.append(kept)
-        while state.history.count > historyLimit {
+        state.historyBytes += kept.size
+        trimHistory(&state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
+    }
+
+    /// Drops the oldest changes until the history is within both bounds. A watch from before what is left expires
+    /// (410), and its client lists again.
+    private static func trimHistory(_ state: inout State, historyLimit: Int, historyByteLimit: Int) {
+        while state.history.count > historyLimit || (state.historyBytes > historyByteLimit && !state.history.isEmpty) {
             let dropped = state.history.removeFirst()
+            state.historyBytes -= dropped.size
             state.historyStart = dropped.revision + 1
         }
     }
@@ -271,13 +294,49 @@ public final class ObjectStore: Sendable {
         return overflowed
     }
 
-    /// Rewrites the log as a snapshot once it holds many more changes than live objects.
-    private func compactIfDue(_ state: inout State) {
+    /// A compaction under way: the live objects as of `revision`, and where the log stood then, so that what is
+    /// appended after it can follow the snapshot. The objects are a copy-on-write copy: the store's next change
+    /// to a resource copies that resource's table once (its entries, not the objects), which is all the
+    /// compaction costs under the lock besides the tail it copies at the end.
+    struct Compaction: Sendable {
+        var revision: Int64
+        var objects: [String: [String: StoredObject]]
+        var logOffset: Int
+        var recordsAtStart: Int
+    }
+
+    /// Begins a compaction once the log holds many more changes than live objects, and none runs.
+    private static func compactionIfDue(_ state: inout State) -> Compaction? {
+        guard !state.compacting else { return nil }
         let live = state.objects.values.reduce(0) { $0 + $1.count }
-        guard state.log.recordsSinceSnapshot > max(50_000, live * 4) else { return }
+        guard state.log.recordsSinceSnapshot > max(50_000, live * 4) else { return nil }
+        return beginCompaction(&state)
+    }
+
+    private static func beginCompaction(_ state: inout State) -> Compaction {
+        state.compacting = true
+        return Compaction(
+            revision: state.revision, objects: state.objects, logOffset: state.log.size,
+            recordsAtStart: state.log.recordsSinceSnapshot)
+    }
+
+    /// Begins a compaction now, whatever the log holds; nil while one runs.
+    func beginCompaction() -> Compaction? {
+        state.withLock { state in state.compacting ? nil : Self.beginCompaction(&state) }
+    }
+
+    /// Runs the compaction on a thread of its own: writing the snapshot is file I/O that takes as long as the
+    /// store is large, and neither the store's lock nor the cooperative thread pool may wait for it.
+    private func start(_ compaction: Compaction) {
+        Thread.detachNewThread { self.compact(compaction) }
+    }
+
+    /// Writes the snapshot without the lock, then puts it in the log's place under it. A failure leaves the log
+    /// as it was (it goes on growing, and the next change tries again).
+    func compact(_ compaction: Compaction) {
+        let path = state.withLock { $0.log.snapshotPath }
         var records: [LogRecord] = []
-        records.reserveCapacity(live)
-        for (resource, objects) in state.objects {
+        for (resource, objects) in compaction.objects {
             for (key, stored) in objects {
                 let slash = key.firstIndex(of: "/")!
                 records.append(LogRecord(
@@ -287,8 +346,18 @@ public final class ObjectStore: Sendable {
             }
         }
         records.sort { $0.revision < $1.revision }
-        // History stays in memory; only a restart loses what came before the snapshot.
-        try? state.log.rewrite(compactedAt: state.revision, records: records)
+        do {
+            try WriteAheadLog.writeSnapshot(to: path, compactedAt: compaction.revision, records: records)
+            try state.withLock { state in
+                // History stays in memory; only a restart loses what came before the snapshot.
+                try state.log.installSnapshot(
+                    snapshotRecords: records.count, appendedFrom: compaction.logOffset,
+                    appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
+            }
+        } catch {
+            unlink(path)
+        }
+        state.withLock { $0.compacting = false }
     }
 
     /// Starts a watch of one resource, in one namespace or all.
@@ -345,7 +414,13 @@ public final class ObjectStore: Sendable {
             return (stream, continuation, id, state.revision, initialCount)
         }
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+            // Never waits for `state`: a cancelled reader's handler runs with that task's runtime lock held, and a
+            // writer holding `state` may be waking the same task (a yield), which needs that lock. Waiting here
+            // would leave both waiting forever, and every request behind the store with them.
+            guard let self else { return }
+            if self.state.withLockIfAvailable({ _ = $0.watchers.removeValue(forKey: id) }) == nil {
+                Task { self.state.withLock { _ = $0.watchers.removeValue(forKey: id) } }
+            }
         }
         return WatchSubscription(
             id: id, signals: stream, continuation: continuation, startRevision: startRevision,

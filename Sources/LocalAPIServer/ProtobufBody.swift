@@ -123,13 +123,13 @@ enum ProtobufBody {
                 items.append(.object(try message(b, schema, depth: depth + 1)))
             }
             return .array(items)
-        case .stringMap, .stringListMap:
+        case .stringMap, .stringListMap, .bytesMap:
             var map = JSONObject()
             for value in values {
                 guard let b = bytes(value) else { continue }
                 var entry = Reader(b)
                 var key = ""
-                var item: JSON = type.isStringMap ? "" : .array([])
+                var item: JSON = type.isStringMap || type.isBytesMap ? "" : .array([])
                 while let (f, v) = try entry.next() {
                     guard case .bytes(let eb) = v else { continue }
                     if f == 1 {
@@ -137,6 +137,8 @@ enum ProtobufBody {
                     } else if f == 2 {
                         if type.isStringMap {
                             item = .string(String(decoding: eb, as: UTF8.self))
+                        } else if type.isBytesMap {
+                            item = .string(Data(eb).base64EncodedString())
                         } else {
                             var list = Reader(eb)
                             var items: [JSON] = []
@@ -159,7 +161,7 @@ enum ProtobufBody {
         case .string: return ""
         case .int: return 0
         case .bool: return false
-        case .time, .microTime, .repeatedString, .repeatedMessage, .stringMap, .stringListMap: return .null
+        case .time, .microTime, .repeatedString, .repeatedMessage, .stringMap, .stringListMap, .bytesMap: return .null
         case .message: return .object([:])
         }
     }
@@ -227,9 +229,10 @@ enum ProtobufBody {
 
 extension ProtobufMessage.FieldType {
     var isStringMap: Bool { if case .stringMap = self { return true } else { return false } }
+    var isBytesMap: Bool { if case .bytesMap = self { return true } else { return false } }
     var isMap: Bool {
         switch self {
-        case .stringMap, .stringListMap: return true
+        case .stringMap, .stringListMap, .bytesMap: return true
         default: return false
         }
     }

@@ -23,6 +23,8 @@ struct ProtobufMessage: Sendable {
         case repeatedMessage(ProtobufMessage)
         /// map<string, string>
         case stringMap
+        /// map<string, bytes>: base64 strings in JSON.
+        case bytesMap
         /// map<string, ExtraValue>, where ExtraValue is a message holding `repeated string items = 1`.
         case stringListMap
     }
@@ -84,6 +86,14 @@ enum ProtobufSchemas {
         M.f(1, "metadata", .message(objectMeta)), M.f(2, "secrets", .repeatedMessage(objectReference)),
         M.f(3, "imagePullSecrets", .repeatedMessage(M([M.f(1, "name", .string)]))),
         M.f(4, "automountServiceAccountToken", .bool, .ifPresent),
+    ])
+    static let configMap = M([
+        M.f(1, "metadata", .message(objectMeta)), M.f(2, "data", .stringMap), M.f(3, "binaryData", .bytesMap),
+        M.f(4, "immutable", .bool, .ifPresent),
+    ])
+    static let secret = M([
+        M.f(1, "metadata", .message(objectMeta)), M.f(2, "data", .bytesMap), M.f(3, "type", .string),
+        M.f(4, "stringData", .stringMap), M.f(5, "immutable", .bool, .ifPresent),
     ])
     static let eventSource = M([M.f(1, "component", .string), M.f(2, "host", .string)])
     static let eventSeries = M([M.f(1, "count", .int), M.f(2, "lastObservedTime", .microTime, .always)])
@@ -219,6 +229,7 @@ enum ProtobufSchemas {
     /// The message of each kind, by `apiVersion/kind`.
     static let byKind: [String: ProtobufMessage] = [
         "v1/Namespace": namespace, "v1/ServiceAccount": serviceAccount, "v1/Event": coreEvent,
+        "v1/ConfigMap": configMap, "v1/Secret": secret,
         "events.k8s.io/v1/Event": event, "coordination.k8s.io/v1/Lease": lease,
         "authentication.k8s.io/v1/TokenRequest": tokenRequest, "authentication.k8s.io/v1/TokenReview": tokenReview,
         "authentication.k8s.io/v1/SelfSubjectReview": selfSubjectReview,

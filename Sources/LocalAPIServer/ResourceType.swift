@@ -151,11 +151,37 @@ extension ResourceType {
     static let localSubjectAccessReviews = review(
         "authorization.k8s.io", "localsubjectaccessreviews", "LocalSubjectAccessReview", namespaced: true)
 
+    // Stored and served, never acted on: no controller rolls a Deployment out or gives a Service endpoints, and
+    // no admission policy is enforced. They are here so that a whole install (`kubectl apply -k deploy/`)
+    // applies to the local server as it does to a cluster.
+    static func stored(_ group: String, _ plural: String, _ kind: String, namespaced: Bool = true, shortNames: [String] = [],
+                       categories: [String] = [], status: Bool = false, hash: String) -> ResourceType {
+        ResourceType(
+            group: group, version: "v1", plural: plural, singular: kind.lowercased(), kind: kind, listKind: kind + "List",
+            namespaced: namespaced, shortNames: shortNames, categories: categories, hasStatusSubresource: status,
+            isCustom: false, allowsUnconditionalUpdate: true, storageVersionHash: hash)
+    }
+
+    static let configMaps = stored("", "configmaps", "ConfigMap", shortNames: ["cm"], hash: "qFsyl6wFWjQ=")
+    static let secrets = stored("", "secrets", "Secret", hash: "S6u1pOWzb84=")
+    static let services = stored("", "services", "Service", shortNames: ["svc"], categories: ["all"], status: true, hash: "0/CO1lhkEBI=")
+    static let deployments = stored("apps", "deployments", "Deployment", shortNames: ["deploy"], categories: ["all"], status: true,
+                                    hash: "8aSe+NMegvE=")
+    static let podDisruptionBudgets = stored("policy", "poddisruptionbudgets", "PodDisruptionBudget", shortNames: ["pdb"],
+                                             status: true, hash: "EVWiDmWqyJw=")
+    static let validatingAdmissionPolicies = stored(
+        "admissionregistration.k8s.io", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", namespaced: false,
+        categories: ["api-extensions"], status: true, hash: "6OxvlMmQ6is=")
+    static let validatingAdmissionPolicyBindings = stored(
+        "admissionregistration.k8s.io", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding",
+        namespaced: false, categories: ["api-extensions"], hash: "v9715VZqakg=")
+
     /// The resources every server has, whatever CRDs exist.
     static let builtIns: [ResourceType] = [
         namespaces, coreEvents, events, leases, customResourceDefinitions, serviceAccounts, roles, clusterRoles,
         roleBindings, clusterRoleBindings, tokenReviews, selfSubjectReviews, subjectAccessReviews,
-        selfSubjectAccessReviews, selfSubjectRulesReviews, localSubjectAccessReviews,
+        selfSubjectAccessReviews, selfSubjectRulesReviews, localSubjectAccessReviews, configMaps, secrets, services,
+        deployments, podDisruptionBudgets, validatingAdmissionPolicies, validatingAdmissionPolicyBindings,
     ]
 }
 

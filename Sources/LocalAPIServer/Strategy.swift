@@ -109,9 +109,23 @@ enum Strategy {
             if object["deprecatedSource"] == nil { object["deprecatedSource"] = .object([:]) }
         case ResourceType.customResourceDefinitions.groupResource:
             object["status"] = CustomResourceDefinitions.acceptedStatus(of: object, now: now)
+        case ResourceType.secrets.groupResource:
+            foldStringData(&object)
+            if object["type"] == nil { object["type"] = "Opaque" }
         default:
             break
         }
+    }
+
+    /// A Secret's write-only `stringData` goes into `data`, base64-encoded, over the same keys; it is never stored.
+    static func foldStringData(_ secret: inout JSON) {
+        guard let strings = secret["stringData"]?.object else { return }
+        var data = secret["data"]?.object ?? [:]
+        for (key, value) in strings {
+            if let text = value.string { data[key] = .string(Data(text.utf8).base64EncodedString()) }
+        }
+        secret["data"] = .object(data)
+        secret["stringData"] = nil
     }
 
     // MARK: Update
@@ -133,6 +147,7 @@ enum Strategy {
             object["apiVersion"] = .string(type.apiVersion)
             object["kind"] = .string(type.kind)
             if type.hasStatusSubresource { object["status"] = old["status"] }
+            if type.groupResource == ResourceType.secrets.groupResource { foldStringData(&object) }
             // Identity and server-set metadata cannot be changed by a client.
             var metadata = object["metadata"]?.object ?? [:]
             let oldMetadata = old["metadata"]?.object ?? [:]

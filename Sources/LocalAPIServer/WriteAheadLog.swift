@@ -15,6 +15,8 @@ struct LogRecord: Sendable {
     var namespace: String
     var name: String
     var object: JSON
+    /// The length of its line in the log, once written or read: what the watch history's byte bound counts.
+    var size = 0
 
     var json: JSON {
         [
@@ -54,16 +56,26 @@ struct RecoveredLog {
 /// A change is written with write(2) before the request that made it is answered, so a process
 /// that is killed loses nothing it answered. Surviving a power cut as well needs `syncEachWrite`
 /// (fdatasync after every change), which costs a disk flush per write.
+///
+/// Compaction writes the snapshot beside the log while changes go on being appended to it
+/// (`writeSnapshot`, without the store's lock), then moves the changes appended meanwhile behind the
+/// snapshot and puts it in the log's place (`installSnapshot`, under the lock, copying only that tail).
 final class WriteAheadLog {
     let path: String
     let syncEachWrite: Bool
     private var fd: Int32 = -1
+    /// Records in the file: the last snapshot's and the changes appended since.
     private(set) var recordsSinceSnapshot = 0
+    /// Bytes in the file: where the next record goes.
+    private(set) var size = 0
 
     init(directory: String, syncEachWrite: Bool) {
         path = directory + "/store.log"
         self.syncEachWrite = syncEachWrite
     }
+
+    /// Where a snapshot is written before it replaces the log; a crash leaves it behind unread.
+    var snapshotPath: String { path + ".snapshot" }
 
     /// Reads the log. A last line cut short by a crash mid-write is dropped: its request was never answered.
     func recover() throws -> RecoveredLog {
@@ -77,7 +89,8 @@ final class WriteAheadLog {
             guard let json = try? JSON.parse(line) else { break }
             if let compacted = json["compacted"]?.int {
                 recovered.compactedRevision = compacted
-            } else if let record = LogRecord(json) {
+            } else if var record = LogRecord(json) {
+                record.size = line.count + 1
                 recovered.records.append(record)
             } else {
                 break
@@ -95,21 +108,26 @@ final class WriteAheadLog {
     func open() throws {
         fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw StoreFailure.io("open \(path)", errno) }
+        size = Int(lseek(fd, 0, SEEK_END))
     }
 
-    func append(_ record: LogRecord) throws {
+    /// Appends the record; returns its line's length.
+    @discardableResult
+    func append(_ record: LogRecord) throws -> Int {
         var bytes = record.json.serialized()
         bytes.append(0x0A)
-        try writeAll(fd, bytes)
+        try Self.writeAll(fd, bytes, path: path)
         if syncEachWrite { fdatasync(fd) }
         recordsSinceSnapshot += 1
+        size += bytes.count
+        return bytes.count
     }
 
-    /// Replaces the log with a snapshot of the live objects, atomically (write a new file, then rename).
-    func rewrite(compactedAt revision: Int64, records: [LogRecord]) throws {
-        let temporary = path + ".tmp"
-        let out = Glibc.open(temporary, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0o600)
-        if out < 0 { throw StoreFailure.io("open \(temporary)", errno) }
+    /// Writes a snapshot of the live objects to `path` and flushes it to disk. Touches nothing of a log, so it
+    /// runs without the store's lock while changes are appended.
+    static func writeSnapshot(to path: String, compactedAt revision: Int64, records: [LogRecord]) throws {
+        let out = Glibc.open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0o600)
+        if out < 0 { throw StoreFailure.io("open \(path)", errno) }
         defer { close(out) }
         var buffer = (JSON.object(["compacted": .int(revision)])).serialized()
         buffer.append(0x0A)
@@ -117,19 +135,45 @@ final class WriteAheadLog {
             record.json.write(into: &buffer)
             buffer.append(0x0A)
             if buffer.count > 1 << 20 {
-                try writeAll(out, buffer)
+                try writeAll(out, buffer, path: path)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        try writeAll(out, buffer)
-        fsync(out)
-        if rename(temporary, path) != 0 { throw StoreFailure.io("rename \(temporary)", errno) }
-        close(fd)
-        try open()
-        recordsSinceSnapshot = records.count
+        try writeAll(out, buffer, path: path)
+        if fsync(out) != 0 { throw StoreFailure.io("fsync \(path)", errno) }
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    /// Puts the snapshot at `snapshotPath`, holding `snapshotRecords` records, in the log's place, followed by
+    /// the log's records from byte `offset` on: the changes appended while it was written. Atomic: the log is
+    /// replaced by a rename, so a crash leaves either the old log or the new one, never a part.
+    func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws {
+        let out = Glibc.open(snapshotPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        if out < 0 { throw StoreFailure.io("open \(snapshotPath)", errno) }
+        defer { close(out) }
+        let input = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if input < 0 { throw StoreFailure.io("open \(path)", errno) }
+        defer { close(input) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var position = offset
+        while position < size {
+            let count = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress!, min($0.count, size - position), off_t(position)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StoreFailure.io("read \(path)", errno)
+            }
+            if count == 0 { break }
+            try Self.writeAll(out, Array(buffer[..<count]), path: snapshotPath)
+            position += count
+        }
+        // The snapshot itself is on disk already: this flushes only the tail.
+        if fsync(out) != 0 { throw StoreFailure.io("fsync \(snapshotPath)", errno) }
+        if rename(snapshotPath, path) != 0 { throw StoreFailure.io("rename \(snapshotPath)", errno) }
+        close(fd)
+        try open()
+        recordsSinceSnapshot = snapshotRecords + appendedRecords
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         try bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

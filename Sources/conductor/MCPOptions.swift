@@ -47,6 +47,18 @@ struct MCPOptions: ParsableArguments {
     @Option(help: "Tool calls one caller may have waiting on this replica; beyond it a call's task is still created, and the call answers at once with its name.")
     var mcpMaxCallsPerCaller: Int = 1000
 
+    @Option(help: "Seconds an MCP task's handle (a task-augmented tools/call, 2025-11-25 Tasks) lasts after its task ended, when the client asks for no ttl; the Task resource is kept at least as long (its spec.ttlSecondsAfterFinished), however short --finished-task-ttl is.")
+    var mcpTaskTTL: Double = 3600
+
+    @Option(help: "The longest handle lifetime (seconds after the task ended) a client may ask for with task.ttl; longer requests get this.")
+    var mcpTaskMaxTTL: Double = 7 * 24 * 3600
+
+    @Option(help: "Seconds between the polls suggested to MCP task clients (pollInterval).")
+    var mcpTaskPollInterval: Double = 1
+
+    @Option(help: "MCP tasks one caller may have working at once; a task-augmented call beyond it is refused until some end or are cancelled.")
+    var mcpMaxTasksPerCaller: Int = 1000
+
     @Option(help: ArgumentHelp("Seconds between progress notifications while a call that asked for progress waits and nothing changes.", visibility: .hidden))
     var mcpProgressInterval: Double = 15
 
@@ -55,6 +67,11 @@ struct MCPOptions: ParsableArguments {
         guard mcpMaxCallWait > 0 else { throw ValidationError("--mcp-max-call-wait must be above 0, got \(mcpMaxCallWait)") }
         guard mcpMaxCallsPerCaller > 0 else { throw ValidationError("--mcp-max-calls-per-caller must be above 0, got \(mcpMaxCallsPerCaller)") }
         guard mcpProgressInterval > 0 else { throw ValidationError("--mcp-progress-interval must be above 0") }
+        guard mcpTaskTTL >= 1, mcpTaskMaxTTL >= mcpTaskTTL, mcpTaskMaxTTL <= Double(Limits.maximumFinishedTaskTTLSeconds) else {
+            throw ValidationError("--mcp-task-ttl must be at least 1 second and at most --mcp-task-max-ttl, itself at most \(Limits.maximumFinishedTaskTTLSeconds) seconds (a year), got \(mcpTaskTTL) and \(mcpTaskMaxTTL)")
+        }
+        guard mcpMaxTasksPerCaller > 0 else { throw ValidationError("--mcp-max-tasks-per-caller must be above 0, got \(mcpMaxTasksPerCaller)") }
+        guard mcpTaskPollInterval > 0 else { throw ValidationError("--mcp-task-poll-interval must be above 0, got \(mcpTaskPollInterval)") }
         if let mcpTaskNamespace { try validateName(mcpTaskNamespace, option: "--mcp-task-namespace") }
     }
 
@@ -88,7 +105,10 @@ struct MCPOptions: ParsableArguments {
         let configuration = MCPConfiguration(
             bind: bind, port: port, taskNamespace: namespace, maxCallWait: .milliseconds(Int64(mcpMaxCallWait * 1000)),
             progressHeartbeat: .milliseconds(Int64(mcpProgressInterval * 1000)), sessionKey: key, allowedOrigins: mcpAllowedOrigin,
-            maxCallsPerCaller: mcpMaxCallsPerCaller, oauthIssuer: mcpOauthIssuer)
+            maxCallsPerCaller: mcpMaxCallsPerCaller, oauthIssuer: mcpOauthIssuer,
+            taskTTL: .milliseconds(Int64(mcpTaskTTL * 1000)), taskMaxTTL: .milliseconds(Int64(mcpTaskMaxTTL * 1000)),
+            taskPollInterval: .milliseconds(Int64(mcpTaskPollInterval * 1000)), finishedTaskTTLSeconds: controllerOptions.finishedTaskTTL,
+            maxTasksPerCaller: mcpMaxTasksPerCaller)
         return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: authority,
                            logger: logger, onServing: onServing)
     }

@@ -20,6 +20,7 @@ enum OperationsServer {
         router.get("/metrics") { _, _ -> Response in
             var text: [UInt8] = []
             registry.emit(into: &text)
+            ProcessMetrics.emit(into: &text)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }

@@ -31,7 +31,7 @@ extension HookedWriter {
         let failing = Countdown(1)
         return HookedWriter(writer) { (status, read) async throws(TaskWriteError) in
             guard status.phase == .assigned, failing.take() else { return }
-            throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected: the connection was lost")
+            throw TaskWriteError(task: read.key, resourceVersion: read.resourceVersion, underlying: "injected: the connection was lost", isTransient: true)
         }
     }
 }
@@ -50,13 +50,15 @@ struct AssignmentHarness {
     let loop: AssignmentLoop
     let supervisor: Supervisor
     let leases: ResourceClient<Lease>
+    let agentInformer: Informer<Agent>
     /// The health monitor's Lease informer, nil without `monitorHealth`.
     let leaseInformer: Informer<Lease>?
     let monitor: HealthMonitor?
     let leadership: LeadershipGate
 
-    static func run(interfering: Bool = false, failingFirstAssignment: Bool = false, monitorHealth: Bool = false,
-                    leadership: LeadershipGate = LeadershipGate(leading: true),
+    static func run(interfering: Bool = false, failingFirstAssignment: Bool = false, beforeEachWrite: HookedWriter.Hook? = nil,
+                    monitorHealth: Bool = false, leadership: LeadershipGate = LeadershipGate(leading: true),
+                    configuration: AssignmentLoopConfiguration = AssignmentLoopConfiguration(),
                     _ body: (AssignmentHarness) async throws -> Void) async throws {
         try await withServer { _, client in
             try await applyProjectCRDs(client)
@@ -69,9 +71,10 @@ struct AssignmentHarness {
             let loop = try AssignmentLoop(
                 tasks: taskInformer, agents: agentInformer,
                 writer: interfering ? HookedWriter.interfering(writer, tasks: tasks)
-                    : failingFirstAssignment ? HookedWriter.failingFirstAssignment(writer) : writer as any TaskStatusWriting,
+                    : failingFirstAssignment ? HookedWriter.failingFirstAssignment(writer)
+                    : beforeEachWrite.map { HookedWriter(writer, before: $0) } ?? writer as any TaskStatusWriting,
                 clock: clock, leadership: leadership,
-                logger: logger)
+                logger: logger, configuration: configuration)
             let supervisor = Supervisor(
                 tasks: taskInformer, agents: agentInformer,
                 context: TaskActorContext(writer: writer, clock: clock, sink: loop, leadership: leadership, logger: logger))
@@ -82,7 +85,7 @@ struct AssignmentHarness {
             }
             let harness = AssignmentHarness(tasks: tasks, agents: client.resource(Agent.self, namespace: namespace),
                                             clock: clock, writer: writer, loop: loop, supervisor: supervisor, leases: leases,
-                                            leaseInformer: leaseInformer, monitor: monitor, leadership: leadership)
+                                            agentInformer: agentInformer, leaseInformer: leaseInformer, monitor: monitor, leadership: leadership)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await taskInformer.run() }
                 group.addTask { try await agentInformer.run() }

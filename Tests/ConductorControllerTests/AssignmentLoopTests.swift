@@ -189,6 +189,43 @@ import Testing
             #expect(try await harness.tasks.get("other").status.effectivePhase == .pending)
         }
     }
+    @Test func whileAPassWaitsOnItsWritesTheWatchesWaitInsteadOfTheQueueGrowing() async throws {
+        // The first assignment write waits until the test lets it go: the pass that made it waits with it.
+        let (release, released) = AsyncStream<Void>.makeStream()
+        let blocking = Countdown(1)
+        let blocked = Flag()
+        var configuration = AssignmentLoopConfiguration()
+        configuration.queueLimit = 8
+        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
+            guard status.phase == .assigned, blocking.take() else { return }
+            blocked.raise()
+            for await _ in release {}
+        }, configuration: configuration) { harness in
+            try await harness.createAgent("worker")
+            try await harness.createTask("first")
+            try await waitUntil("the pass waits on its write") { blocked.isRaised }
+
+            // Forty agents register meanwhile: forty inputs for a queue that takes eight.
+            for index in 0..<40 {
+                _ = try await harness.agents.create(Agent(
+                    metadata: ObjectMeta(name: "late-\(index)", namespace: AssignmentHarness.namespace),
+                    spec: AgentSpec(capabilities: ["echo"])))
+            }
+            try await waitUntil("the agent cache holds them all") { harness.agentInformer.list().count == 41 }
+            // Each of the two watches' forwarders may queue one input past the limit before it waits.
+            try await waitUntil("the agent forwarder waits over the limit") { harness.loop.queueDepth > 8 }
+            #expect(harness.loop.queueDepth <= 8 + 2, "the queue held \(harness.loop.queueDepth)")
+
+            released.finish()
+            let assigned = try await harness.waitForAssignment("first")
+            #expect(assigned.status.assignedAgent == "worker")
+            let last = try await harness.agents.get("late-39")
+            try await waitUntil("the loop took in every agent") {
+                await harness.loop.appliedVersion(ofAgent: "late-39") == last.resourceVersion
+            }
+            try await waitUntil("the queue drained") { harness.loop.queueDepth == 0 }
+        }
+    }
 }
 
 /// What task events mean to the assignment loop, without a server.

@@ -20,6 +20,15 @@ final class RecordingSink: SchedulableTaskSink {
     }
 }
 
+/// Something that happened, for a test to wait on: a writer's hook raises it.
+final class Flag: Sendable {
+    private let raised = Mutex(false)
+
+    func raise() { raised.withLock { $0 = true } }
+
+    var isRaised: Bool { raised.withLock { $0 } }
+}
+
 /// How many times something may still happen, shared by a test writer's hook across its calls.
 final class Countdown: Sendable {
     private let remaining: Mutex<Int>
@@ -159,14 +168,14 @@ struct ControllerHarness {
 
     /// `awaitTerminal` bounded in real time, so that a bug fails the test rather than hanging it.
     func awaitTerminal(_ name: String) async throws -> TaskResource {
-        try await SystemClock().withTimeout(.seconds(15)) { [supervisor] in
+        try await SystemClock().withTimeout(.seconds(30)) { [supervisor] in
             try await supervisor.awaitTerminal("\(Self.namespace)/\(name)")
         }
     }
 
     /// `awaitTerminal` for a task just created, which the informer may not have seen yet.
     func awaitTerminal(created: TaskResource) async throws -> TaskResource {
-        try await SystemClock().withTimeout(.seconds(15)) { [supervisor] in
+        try await SystemClock().withTimeout(.seconds(30)) { [supervisor] in
             try await supervisor.awaitTerminal(created: created)
         }
     }

@@ -137,6 +137,16 @@ import Testing
         #expect(policy.decide(almost, now: now, lostAgents: ["a"]).action == .requeueAfterAgentLoss(agent: "a", agentLossRetries: 5))
     }
 
+    @Test func anAttemptItsRestartedAgentReportsLostSpendsTheAgentLossBudgetNotARetry() {
+        // The agent found the attempt Running under its name after a restart (AgentReports.lost).
+        let lost = task(TaskStatus(phase: .failed, assignedAgent: "a", attempt: 2, retries: 3, agentLossRetries: 1, reason: .agentLost),
+                        retryPolicy: RetryPolicy(maxRetries: 3))
+        #expect(!lost.status.isFinal)
+        #expect(policy.decide(lost, now: now, lostAgents: []).action == .requeueAfterAgentLoss(agent: "a", agentLossRetries: 2))
+        let spent = task(TaskStatus(phase: .failed, assignedAgent: "a", agentLossRetries: 5, reason: .agentLost))
+        #expect(reason(of: policy.decide(spent, now: now, lostAgents: [])) == .agentLossRetriesExhausted)
+    }
+
     @Test func aRunningTaskOnAHealthyAgentNeedsAttentionOnlyAtItsDeadline() {
         let deadline = now.adding(.seconds(60))
         let running = task(TaskStatus(phase: .running, assignedAgent: "a", attempt: 1), deadline: deadline)

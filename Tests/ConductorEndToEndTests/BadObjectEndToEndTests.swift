@@ -67,17 +67,26 @@ extension ControlPlane {
     func kubectl(_ arguments: [String], input: String? = nil, expectFailure: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kubectl", "--kubeconfig", server.kubeconfigPath] + arguments
-        let output = Pipe()
+        process.arguments = ["kubectl", "--kubeconfig", server.kubeconfigPath, "--request-timeout=30s"] + arguments
+        // Output to a file, not a pipe: a child that a parallel test started at the same moment may hold a pipe's
+        // write end, and reading to its end would then wait for that child.
+        let outputPath = NSTemporaryDirectory() + "kubectl-" + UUID().uuidString
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let stdin = Pipe()
         process.standardOutput = output
         process.standardError = output
         process.standardInput = stdin
         try process.run()
+        try output.close()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        guard process.waitForExit(within: .seconds(60)) else {
+            process.terminate()
+            throw TestFailure("kubectl \(arguments.joined(separator: " ")) did not exit within 60 s")
+        }
+        let printed = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         if expectFailure != (process.terminationStatus != 0) {
             throw TestFailure("kubectl \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(printed)")
         }

@@ -77,7 +77,7 @@ struct ControlPlane {
                 selectTasksByLabel: selectTasksByLabel),
             handler: handler)
         await fleet.add(runtime, client: agentClient)
-        try await waitUntil("agent \(name) is Ready", timeout: .seconds(15)) {
+        try await waitUntil("agent \(name) is Ready") {
             (try? await agents.get(name))?.status.phase == .ready
         }
         return runtime
@@ -132,7 +132,7 @@ struct ControlPlane {
 
     /// Waits until an Event with `reason` about the object exists.
     func waitForEvent(_ reason: String, about name: String, namespace: String = ControlPlane.namespace) async throws {
-        try await waitUntil("an Event \(reason) about \(name)", timeout: .seconds(15)) {
+        try await waitUntil("an Event \(reason) about \(name)") {
             try await events(about: name, namespace: namespace).contains { $0.reason == reason }
         }
     }

@@ -11,6 +11,28 @@ import Testing
 /// timings (backoff lengths, deadline instants) are proven on a `ManualClock` in ConductorControllerTests;
 /// here the whole path is, on real time with short backoffs.
 @Suite(.serialized) struct LifecycleEndToEndTests {
+    @Test func anAttemptThatEndsWhileTheAPIServerIsDownIsReportedOnceItIsBack() async throws {
+        try await ControlPlane.run { plane in
+            let work = HeldWork()
+            // A long Lease: the agent must not look lost while the server is away; it is alive throughout.
+            let agent = try await plane.startAgent("steady", leaseSeconds: 60, handler: work.handler)
+            try await plane.createTask("across-a-restart")
+            try await plane.waitForTask("across-a-restart", "running") { $0.status.phase == .running }
+
+            plane.server.kill()
+            work.release()
+            // The work ended; its report cannot reach the server, and is tried again rather than dropped.
+            try await waitUntil("the agent tries its report again") { await agent.statistics.reportRetries >= 2 }
+            try await plane.server.start()
+
+            let done = try await plane.waitForFinal("across-a-restart", timeout: .seconds(30))
+            #expect(done.status.phase == .completed && done.status.result == ["held": true], "\(done.status)")
+            #expect(done.status.attempt == 1 && (done.status.retries ?? 0) == 0 && (done.status.agentLossRetries ?? 0) == 0,
+                    "the one attempt, reported late: \(done.status)")
+            #expect(await agent.statistics.completed == 1)
+        }
+    }
+
     @Test func anAgentCutOffMidTaskLosesItWhichCompletesOnceElsewhereAndItsLateReportIsRefused() async throws {
         try await ControlPlane.run { plane in
             let work = HeldWork()
@@ -27,14 +49,17 @@ import Testing
 
             try await plane.startAgent("fresh")
             let done = try await plane.waitForFinal("survivor")
-            #expect(done.status.phase == .completed && done.status.assignedAgent == "fresh" && done.status.attempt == 2)
+            // Attempt 2, unless a heartbeat renewal that was in flight at the cut landed after the NotReady verdict:
+            // then the stale agent was briefly Ready again, took attempt 2 and lost it too (fenced like the first).
+            let attempt = try #require(done.status.attempt)
+            #expect(done.status.phase == .completed && done.status.assignedAgent == "fresh" && attempt >= 2)
             #expect(done.status.result == ["echo": ["n": 1]])
 
-            // The stale agent finishes its attempt 1 late: the write is fenced, the result stays.
+            // The stale agent finishes its attempts late: each write is fenced, the result stays.
             work.release()
-            try await waitUntil("the stale agent's report is refused") { await stale.statistics.fenced == 1 }
+            try await waitUntil("the stale agent's report is refused") { await stale.statistics.fenced >= 1 }
             let after = try await plane.tasks.get("survivor")
-            #expect(after.status.result == done.status.result && after.status.attempt == 2)
+            #expect(after.status.result == done.status.result && after.status.attempt == attempt)
             #expect(await stale.statistics.completed == 0)
 
             try await plane.waitForEvent("AgentLost", about: "survivor")
@@ -116,7 +141,7 @@ import Testing
             try await plane.createTask("interrupted")
             try await plane.waitForTask("interrupted", "running") { $0.status.phase == .running }
             // Never released: only the agent's own stop can end the attempt.
-            try await SystemClock().withTimeout(.seconds(10)) { await plane.stopAgents() }
+            try await SystemClock().withTimeout(.seconds(30)) { await plane.stopAgents() }
             #expect(await agent.statistics.cancelled == 1)
             #expect(await agent.runningCount == 0)
         }
@@ -174,7 +199,7 @@ struct SimulatedFailure: Error, CustomStringConvertible {
 
 extension ControlPlane {
     func waitUntilAgent(_ name: String, isIn phase: AgentPhase) async throws {
-        try await waitUntil("agent \(name) is \(phase.rawValue)", timeout: .seconds(15)) {
+        try await waitUntil("agent \(name) is \(phase.rawValue)") {
             (try? await agents.get(name))?.status.phase == phase
         }
     }

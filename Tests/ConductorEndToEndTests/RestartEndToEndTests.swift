@@ -50,7 +50,7 @@ import Testing
             let replica = plane.controllers[0]
             #expect(try await replica.get("/readyz").status == 200)
             // The dead agent's Lease expired long ago: marked NotReady by the monitor, so nothing goes to it.
-            try await waitUntil("the gone agent is NotReady", timeout: .seconds(15)) {
+            try await waitUntil("the gone agent is NotReady") {
                 (try? await plane.agents.get("gone"))?.status.phase == .notReady
             }
             // An agent that restarts over its own Agent and Lease registers again and takes the waiting task.
@@ -63,6 +63,32 @@ import Testing
             try await plane.createTask("fresh")
             #expect(try await plane.waitForFinal("fresh").status.phase == .completed)
             try await plane.waitForEvent("Completed", about: "fresh")
+        }
+    }
+
+    @Test func anAgentRestartedOverItsRunningAttemptHasItRetriedOnTheAgentLossBudget() async throws {
+        // The agent died while running attempt 1 and comes back before its heartbeat Lease expired: the task is
+        // still Running under its name, and only the agent can tell that the work died with it.
+        let existing: (KubeClient) async throws -> Void = { client in
+            let system = Installation.systemNamespace
+            _ = try await client.resource(Agent.self, namespace: system).create(Agent(
+                metadata: ObjectMeta(name: "crashed", namespace: system), spec: AgentSpec(capabilities: ["echo"], maxConcurrentTasks: 1)))
+            let now = KubeTimestamp.microTime(Date())
+            _ = try await client.resource(Lease.self, namespace: system).create(Lease(
+                metadata: ObjectMeta(name: HeartbeatLease.name(forAgent: "crashed"), namespace: system, labels: [Labels.agent: "crashed"]),
+                spec: .init(holderIdentity: "crashed", leaseDurationSeconds: 120, acquireTime: now, renewTime: now)))
+            let tasks = client.resource(TaskResource.self, namespace: ControlPlane.namespace)
+            var task = try await tasks.create(TaskResource(metadata: ObjectMeta(name: "interrupted", namespace: ControlPlane.namespace),
+                                                           spec: TaskSpec(requiredCapabilities: ["echo"], payload: ["n": 3])))
+            task.status = TaskStatus(phase: .running, assignedAgent: "crashed", attempt: 1, reason: .started)
+            _ = try await tasks.updateStatus(task)
+        }
+        try await ControlPlane.run(existing: existing) { plane in
+            try await plane.startAgent("crashed")
+            let final = try await plane.waitForFinal("interrupted")
+            #expect(final.status.phase == .completed && final.status.attempt == 2, "\(final.status)")
+            #expect(final.status.agentLossRetries == 1, "an agent lost, \(final.status)")
+            #expect((final.status.retries ?? 0) == 0, "not a retry spent, \(final.status)")
         }
     }
 

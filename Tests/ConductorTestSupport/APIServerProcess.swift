@@ -84,7 +84,7 @@ public final class APIServerProcess: @unchecked Sendable {
     public func kill() {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         self.process = nil
     }
 
@@ -106,8 +106,10 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; never a fixed sleep in place of a condition.
-public func waitUntil(_ what: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
+/// Polls `condition` until it holds or `timeout` passes; never a fixed sleep in place of a condition. The
+/// deadline only catches a hang, so it is generous: on a loaded CI machine ten seconds was not always enough
+/// for a dozen loopback writes.
+public func waitUntil(_ what: String, timeout: Duration = .seconds(30), poll: Duration = .milliseconds(20),
                _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

@@ -57,7 +57,7 @@ public final class ControllerProcess: @unchecked Sendable {
     public func kill() {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         self.process = nil
     }
 
@@ -66,7 +66,13 @@ public final class ControllerProcess: @unchecked Sendable {
     public func terminate() -> Int32 {
         guard let process else { return 0 }
         process.terminate()
-        process.waitUntilExit()
+        if !process.waitForExit() {
+            // A graceful shutdown that hangs is the test's failure to report, not a reason to hold the run.
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitForExit()
+            self.process = nil
+            return -SIGKILL
+        }
         self.process = nil
         return process.terminationStatus
     }

@@ -6,7 +6,8 @@ import Testing
 /// A slow reader of a streamed body pauses its transfer instead of buffering the rest: what waits unread stays
 /// near `streamBufferLimit`, the other streams of the one HTTP/2 connection go on meanwhile, and the body
 /// arrives whole once read.
-@Suite struct BackpressureTests {
+// A wait here that cancellation ends cannot hold the run: the suite fails in time instead.
+@Suite(.timeLimit(.minutes(2))) struct BackpressureTests {
     @Test func aSlowReaderHoldsTheStreamBackWhileOtherRequestsGoOn() async throws {
         try await withServer { server, client in
             try await applyProjectCRDs(client)

@@ -21,7 +21,7 @@ final class WatchRecorder<Object: KubeObject>: Sendable {
     let updates: Shared<[WatchUpdate<Object>]>
     private let consumer: Task<Void, Never>
 
-    init(_ stream: AsyncThrowingStream<WatchUpdate<Object>, any Error>) {
+    init(_ stream: WatchUpdates<Object>) {
         let updates = Shared<[WatchUpdate<Object>]>([])
         self.updates = updates
         consumer = Task {
@@ -128,10 +128,10 @@ let quickBackoff = WatchBackoff(initial: .milliseconds(20), maximum: .millisecon
             // The server ends each request after a second, and sends a bookmark just before it does.
             let watch = WatchRecorder(tasks.watch(options: WatchOptions(timeoutSeconds: 1), backoff: quickBackoff))
             defer { watch.stop() }
-            try await waitUntil("three requests timed out", timeout: .seconds(10)) { watch.bookmarks.count >= 3 }
+            try await waitUntil("three requests timed out") { watch.bookmarks.count >= 3 }
             let created = try await tasks.create(task("after-timeouts"))
             try await waitUntil("the renewed watch delivers the change") { watch.changes.count == 1 }
-            try await waitUntil("a bookmark past the change", timeout: .seconds(5)) {
+            try await waitUntil("a bookmark past the change") {
                 watch.bookmarks.contains { revision($0) >= revision(created.resourceVersion) }
             }
             #expect(watch.changes.map(\.summary) == ["ADDED after-timeouts"])
@@ -162,7 +162,7 @@ let quickBackoff = WatchBackoff(initial: .milliseconds(20), maximum: .millisecon
             defer { watch.stop() }
             try await waitUntil("the initial events arrived") { watch.relists.count == 1 }
             #expect(watch.relists.first?.items.map(\.name) == ["a", "b", "c"])
-            try await waitUntil("two renewals", timeout: .seconds(10)) { watch.bookmarks.count >= 2 }
+            try await waitUntil("two renewals") { watch.bookmarks.count >= 2 }
             _ = try await tasks.create(task("d"))
             try await waitUntil("the new object") { watch.changes.count >= 1 }
             #expect(watch.changes.map(\.summary) == ["ADDED d"])

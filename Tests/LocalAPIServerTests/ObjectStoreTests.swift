@@ -85,4 +85,58 @@ import Testing
         }
         #expect(store.currentRevision == 1)
     }
+
+    @Test func theHistoryIsBoundedByBytesAsWellAsByCountAndAfterARestart() throws {
+        let directory = temporaryDirectory()
+        // Each change of "a" is one log line of the same length: measure it, then keep room for three.
+        let measured = temporaryDirectory()
+        try put(try ObjectStore(directory: measured), "a", 1)
+        let line = try #require(try FileManager.default.attributesOfItem(atPath: measured + "/store.log")[.size] as? Int)
+        do {
+            let store = try ObjectStore(directory: directory, historyByteLimit: 3 * line)
+            for value in 1...9 { try put(store, "a", Int64(value)) }
+            #expect(throws: APIError.self) { _ = try store.watch("g/things", namespace: nil, from: .after(5)) }
+            #expect((try? store.watch("g/things", namespace: nil, from: .after(6))) != nil)
+        }
+        // Recovery applies the same bound to the history it rebuilds from the log.
+        let reopened = try ObjectStore(directory: directory, historyByteLimit: 3 * line)
+        #expect(throws: APIError.self) { _ = try reopened.watch("g/things", namespace: nil, from: .after(5)) }
+        #expect((try? reopened.watch("g/things", namespace: nil, from: .after(6))) != nil)
+    }
+
+    @Test func compactionWritesItsSnapshotWhileChangesGoOnAndKeepsThem() throws {
+        let directory = temporaryDirectory()
+        do {
+            let store = try ObjectStore(directory: directory)
+            for value in 1...5 { try put(store, "a", Int64(value)) }
+            try put(store, "b", 1)
+            let compaction = try #require(store.beginCompaction())
+            #expect(compaction.revision == 6)
+            #expect(store.beginCompaction() == nil, "one compaction at a time")
+            // Changes while the snapshot is written (here: before it is) land in the log it replaces...
+            try put(store, "c", 1)
+            _ = try store.mutate("g/things", namespace: "ns", name: "b") { _ throws(APIError) -> Mutation in .delete }
+            store.compact(compaction)
+            // ...and changes after it in the new log.
+            try put(store, "a", 6)
+            #expect(store.currentRevision == 9)
+            #expect(store.beginCompaction() != nil, "the next compaction may begin")
+        }
+        let log = try String(contentsOfFile: directory + "/store.log", encoding: .utf8)
+        let lines = log.split(separator: "\n")
+        #expect(lines.first == #"{"compacted":6}"#)
+        // The snapshot's two objects, then the three changes made during and after it.
+        #expect(lines.count == 1 + 2 + 3)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/store.log.snapshot"))
+
+        let reopened = try ObjectStore(directory: directory)
+        #expect(reopened.currentRevision == 9)
+        #expect(reopened.get("g/things", namespace: "ns", name: "a")?.object["value"] == 6)
+        #expect(reopened.get("g/things", namespace: "ns", name: "b") == nil)
+        #expect(reopened.get("g/things", namespace: "ns", name: "c")?.revision == 7)
+        // What came after the snapshot is history to watch from; what came before it is gone.
+        #expect((try? reopened.watch("g/things", namespace: nil, from: .after(6))) != nil)
+        #expect(throws: APIError.self) { _ = try reopened.watch("g/things", namespace: nil, from: .after(5)) }
+    }
 }
+

@@ -29,6 +29,15 @@ def conductor_binary() -> str:
     raise RuntimeError("conductor binary not found: run `swift build` or set CONDUCTOR_BIN")
 
 
+def mcp1_python() -> str:
+    """The interpreter of the venv with the MCP SDK 1.x (2025-11-25 Tasks): CONDUCTOR_MCP1_PYTHON, else the one
+    scripts/install-deps.sh makes."""
+    python = pathlib.Path(os.environ.get("CONDUCTOR_MCP1_PYTHON", ROOT / "Tests" / "e2e" / ".venv-mcp1" / "bin" / "python"))
+    if not python.exists():
+        raise RuntimeError(f"{python} is missing: run `make deps` (scripts/install-deps.sh makes the mcp 1.x venv)")
+    return str(python)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,8 +191,9 @@ class DevProcess:
     that tests can run side by side). Ready once /readyz answers, the CRDs and mcp-system are served and the MCP
     front end listens. `extra_args` are more flags of `conductor dev`."""
 
-    def __init__(self, data_dir: pathlib.Path, extra_args: list[str] | tuple[str, ...] = ()):
+    def __init__(self, data_dir: pathlib.Path, extra_args: list[str] | tuple[str, ...] = (), env: dict[str, str] | None = None):
         self.data_dir = data_dir
+        self.env = env
         self.port = free_port()
         self.health_port = free_port()
         self.mcp_port = free_port()
@@ -206,7 +216,7 @@ class DevProcess:
             [conductor_binary(), "dev", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--health-port", str(self.health_port), "--mcp-port", str(self.mcp_port), "--log-format", "json",
              *self.extra_args],
-            cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_path.read_text()
@@ -246,3 +256,18 @@ class DevProcess:
         tls = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
         return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=tls,
                             headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+
+
+def running_cleanly(process: DevProcess):
+    """The body of a module's `dev` fixture: the `conductor dev` started, handed to the tests, and stopped at the
+    end, which must exit 0 (the log's tail otherwise)."""
+    process.start()
+    yield process
+    assert process.stop() == 0, process.log_path.read_text()[-4000:]
+
+
+@pytest.fixture
+def api(dev):
+    """An HTTP client of the local API server of the module's `dev` fixture (each module defines its own)."""
+    with dev.api() as client:
+        yield client

@@ -2,6 +2,7 @@
 the controller. Agents are the load test's simulated ones (`loadtest dispatch`); kubectl, which no one here
 wrote, checks what they left behind."""
 import json
+import os
 import pathlib
 import subprocess
 
@@ -61,6 +62,29 @@ def test_dev_dispatches_tasks_to_agents_and_kubectl_sees_them_completed(dev):
     assert float(samples['conductor_tasks{phase="Completed"}']) == 80, samples
 
 
+def test_dispatch_in_an_open_loop_offers_tasks_at_a_share_of_the_raw_ceiling(dev):
+    """--rate-share: tasks arrive at a fixed rate (half of loadtest raw's lifecycles/s in the same run) whatever
+    the system's state; each one completes, and the tail percentiles are reported."""
+    run = subprocess.run([loadtest_binary(), "dispatch", "--kubeconfig", str(dev.kubeconfig), "--tasks", "30",
+                          "--concurrency", "8", "--agents", "2", "--rate-share", "0.5", "--json"],
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["tasks"] == 30 and result["errors"] == {}, result
+    assert result["offeredTasksPerSecond"] == result["rawLifecyclesPerSecond"] * 0.5, result
+    assert result["assignedP50Milliseconds"] <= result["assignedP99Milliseconds"] <= result["assignedP999Milliseconds"], result
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rate", "0"], "--rate must be above 0"),
+    (["--rate-share", "0.5", "--no-raw"], "--rate-share needs the raw run"),
+    (["--rate", "5", "--rate-share", "0.5"], "give --rate or --rate-share, not both"),
+])
+def test_dispatch_refuses_a_bad_open_loop(args, message):
+    run = subprocess.run([loadtest_binary(), "dispatch", *args], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and message in run.stderr, run.stderr
+
+
 def test_dev_stops_cleanly_on_sigterm(dev):
     assert dev.stop() == 0, dev.log_path.read_text()
 
@@ -89,3 +113,39 @@ def test_the_deployments_arguments_are_ones_conductor_run_accepts(tmp_path):
     assert run.returncode != 0
     assert "cannot read the kubeconfig" in run.stderr, run.stderr
     assert "Usage" not in run.stderr and "Error: Unknown option" not in run.stderr, run.stderr
+
+
+def test_dev_brings_the_crds_of_an_older_data_directory_up_to_date(tmp_path):
+    """A data directory made by an older conductor holds older CRDs: the next start applies the current ones,
+    so that new fields are kept rather than pruned."""
+    first = DevProcess(tmp_path / "data")
+    first.start()
+    removed = '[{"op": "remove", "path": "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/ttlSecondsAfterFinished"}]'
+    first.kubectl("patch", "crd", "tasks.mcp.io", "--type", "json", "-p", removed)
+    schema = lambda dev: json.loads(dev.kubectl("get", "crd", "tasks.mcp.io", "-o", "json").stdout)[  # noqa: E731
+        "spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert "ttlSecondsAfterFinished" not in schema(first)
+    assert first.stop() == 0
+
+    second = DevProcess(tmp_path / "data")
+    second.start()
+    try:
+        assert "ttlSecondsAfterFinished" in schema(second)
+        task = {"apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": "kept", "namespace": "default"},
+                "spec": {"requiredCapabilities": ["nobody"], "ttlSecondsAfterFinished": 60}}
+        second.kubectl("create", "-f", "-", input=json.dumps(task))
+        stored = json.loads(second.kubectl("get", "task", "kept", "-n", "default", "-o", "json").stdout)
+        assert stored["spec"]["ttlSecondsAfterFinished"] == 60, stored
+    finally:
+        second.stop()
+
+
+def test_dev_stops_without_waiting_out_the_graceful_shutdown_limit(tmp_path):
+    """The parts' clients close before the API server's graceful shutdown, which waits for open connections: an
+    idle one left open used to hold the exit until the 10 s limit cancelled everything."""
+    dev = DevProcess(tmp_path / "data", env={**os.environ, "CONDUCTOR_LOG_LEVEL": "debug"})
+    dev.start()
+    assert dev.stop() == 0, dev.log_path.read_text()
+    log = dev.log_path.read_text()
+    assert "Graceful shutdown caught" in log, "no debug log: the check below would prove nothing"
+    assert "took longer than allowed" not in log, log[-3000:]

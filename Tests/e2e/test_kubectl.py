@@ -719,3 +719,23 @@ def test_delete_with_finalizer_waits(k, ns):
     finally:
         waiter.stop()
     k("get", "task", name, "-n", NS, ok=False)
+
+
+# --------------------------------------------------------------------------------------------- stored built-in kinds
+
+def test_create_secret_and_configmap_as_kubectl_sends_them(k, ns, tmp_path):
+    """kubectl create secret and configmap send protobuf: map<string, bytes> values arrive base64, as a real
+    server stores them; a Secret's stringData is folded into data and never stored; type defaults to Opaque."""
+    k("create", "secret", "generic", "creds", "-n", ns, "--from-literal=token=s3cret")
+    secret = get_json(k, "secret", "creds", "-n", ns)
+    assert secret["data"] == {"token": "czNjcmV0"} and secret["type"] == "Opaque", secret
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\xff\x10")
+    k("create", "configmap", "settings", "-n", ns, "--from-literal=mode=fast", f"--from-file=blob={binary}")
+    config = get_json(k, "configmap", "settings", "-n", ns)
+    assert config["data"] == {"mode": "fast"} and config["binaryData"] == {"blob": "AP8Q"}, config
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "written", "namespace": ns},
+                "stringData": {"password": "hunter2"}, "data": {"user": "YWRh"}}
+    k("apply", "-f", "-", input=json.dumps(manifest))
+    written = get_json(k, "secret", "written", "-n", ns)
+    assert written["data"] == {"user": "YWRh", "password": "aHVudGVyMg=="} and "stringData" not in written, written

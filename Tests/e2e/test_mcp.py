@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port, wait_for
+from conftest import ROOT, DevProcess, conductor_binary, free_port, running_cleanly, wait_for
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -41,16 +41,7 @@ class MCPDev(DevProcess):
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory):
-    process = MCPDev(tmp_path_factory.mktemp("mcp") / "dev")
-    process.start()
-    yield process
-    assert process.stop() == 0, process.log_path.read_text()[-4000:]
-
-
-@pytest.fixture
-def api(dev):
-    with dev.api() as client:
-        yield client
+    yield from running_cleanly(MCPDev(tmp_path_factory.mktemp("mcp") / "dev"))
 
 
 def unique(prefix: str) -> str:
@@ -632,14 +623,3 @@ def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expec
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert expected in run.stderr, run.stderr[-2000:]
-
-
-def test_the_sdks_default_mode_falls_back_to_the_handshake(dev):
-    async def main():
-        # mcp 2.x first probes the stateless 2026-07-28 revision (server/discover); this server refuses it with a
-        # 400 JSON-RPC error, and the client falls back to initialize.
-        async with Client(dev.url, read_timeout_seconds=60) as session:
-            assert session.protocol_version == "2025-11-25"
-            assert "conductor_get" in await tool_names(session)
-
-    anyio.run(main)

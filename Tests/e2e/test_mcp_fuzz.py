@@ -75,3 +75,40 @@ def test_random_bytes_get_well_formed_answers(dev, fuzz_session, body, with_sess
     headers = session_headers(fuzz_session) if with_session else HEADERS
     with httpx.Client(timeout=30) as http:
         check(http.post(dev.url, headers=headers, content=body))
+
+
+# 2026-07-28: no session, the envelope in each request's _meta and the routing headers
+
+ENVELOPE = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
+
+STATELESS = [
+    {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": ENVELOPE}},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": ENVELOPE}},
+    {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "conductor_get", "arguments": {"name": "x"}, "_meta": ENVELOPE}},
+    {"jsonrpc": "2.0", "id": 4, "method": "tasks/get", "params": {"taskId": "mcp-x", "_meta": ENVELOPE}},
+    {"jsonrpc": "2.0", "id": 5, "method": "tasks/cancel", "params": {"taskId": "mcp-x", "_meta": ENVELOPE}},
+]
+
+
+def check_stateless(response: httpx.Response) -> None:
+    """As `check`, for answers that may come as SSE (a capability tool call waits on a stream): its last event."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        assert response.status_code == 200
+        data = [line[len("data: "):] for line in response.text.splitlines() if line.startswith("data: {")]
+        body = json.loads(data[-1])
+        assert ("result" in body) != ("error" in body)
+        return
+    check(response)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_stateless_messages_get_well_formed_answers(dev, data):  # noqa: F811
+    message = data.draw(st.sampled_from(STATELESS))
+    headers = {**HEADERS, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": message["method"]}
+    if message["method"] == "tools/call":
+        headers["Mcp-Name"] = message["params"]["name"]
+    body = mutate(message, data)
+    with httpx.Client(timeout=30) as http:
+        check_stateless(http.post(dev.url, headers=headers, content=body))

@@ -17,28 +17,39 @@ struct Dispatch: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var runOptions: RunOptions
 
-    @Option(help: "How many simulated agents; each has enough slots for its share of --concurrency.")
-    var agents = 8
-
-    @Option(help: "Where the agents register (the controller's --agent-namespace).")
-    var agentNamespace = Installation.systemNamespace
-
-    @Option(help: "How long each simulated task runs, in milliseconds.")
-    var workMilliseconds = 0
-
-    @Option(help: "Seconds to wait for the controller to mark the agents Ready, and for each Task to finish.")
-    var timeout: Double = 60
+    @OptionGroup var fleetOptions: FleetOptions
 
     @Flag(inversion: .prefixedNo, help: "First run loadtest raw with the same --tasks and --concurrency, for the ratio.")
     var raw = true
 
+    @Option(help: "Open loop: create tasks at this many per second, whatever the system's state (--concurrency then only sizes the agents' slots). Default: closed loop, --concurrency tasks in flight.")
+    var rate: Double?
+
+    @Option(help: "Open loop at this share of the raw ceiling measured first in the same run (0.5: half of loadtest raw's lifecycles/s).")
+    var rateShare: Double?
+
+    @Option(help: "Send the tasks to agents already running with this capability (say, a `conductor agent`) instead of simulated ones.")
+    var capability: String?
+
+    @Option(help: "A running agent's /metrics: report its resident memory as the tasks go through it (with --capability).")
+    var agentMetricsUrl: String?
+
     func validate() throws {
-        guard agents > 0 else { throw ValidationError("--agents must be at least 1") }
-        guard workMilliseconds >= 0 else { throw ValidationError("--work-milliseconds must be 0 or more") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be above 0") }
+        if let rate { guard rate > 0 else { throw ValidationError("--rate must be above 0, got \(rate)") } }
+        if let rateShare {
+            guard rateShare > 0 else { throw ValidationError("--rate-share must be above 0, got \(rateShare)") }
+            guard raw else { throw ValidationError("--rate-share needs the raw run it is a share of: drop --no-raw") }
+            guard rate == nil else { throw ValidationError("give --rate or --rate-share, not both") }
+        }
+        if let capability, capability.isEmpty { throw ValidationError("--capability must not be empty") }
+        if agentMetricsUrl != nil, capability == nil {
+            throw ValidationError("--agent-metrics-url reads a running agent's memory: give that agent's --capability too")
+        }
     }
 
     func run() async throws {
+        let (agents, agentNamespace, workMilliseconds, timeout) =
+            (fleetOptions.agents, fleetOptions.agentNamespace, fleetOptions.workMilliseconds, fleetOptions.timeout)
         let (tasks, concurrency, json, cleanup) = (runOptions.tasks, runOptions.concurrency, runOptions.json, runOptions.cleanup)
         let client = try connection.client()
         let taskClient = client.resource(TaskResource.self, namespace: connection.namespace)
@@ -53,12 +64,84 @@ struct Dispatch: AsyncParsableCommand {
                 .deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/run=\(runID)"))
         }
 
-        let capability = "loadtest-\(runID)"
-        let fleet = try await SimulatedFleet.start(
+        let capability = self.capability ?? "loadtest-\(runID)"
+        let fleet = self.capability != nil ? nil : try await SimulatedFleet.start(
             count: agents, slotsEach: (concurrency + agents - 1) / agents, capability: capability, namespace: agentNamespace,
             workTime: .milliseconds(workMilliseconds), connection: connection)
+        let trace = try agentMetricsUrl.map { try ResidentMemoryTrace(url: $0) }
+        let tracing = trace.map { trace in Task { await trace.record() } }
+        func stopAgentsAndTrace() async {
+            await fleet?.stop()
+            tracing?.cancel()
+            await tracing?.value
+            await trace?.shutdown()
+        }
+        let measured: DispatchRun.Outcome
+        let openLoopRate = rate ?? rateShare.map { $0 * (rawResult?.perSecond ?? 0) }
+        if let openLoopRate, !(openLoopRate > 0) {
+            await stopAgentsAndTrace()
+            throw ValidationError("the raw run completed no lifecycle: there is no ceiling to take --rate-share of")
+        }
+        do {
+            try await fleet?.waitUntilReady(client: client, timeout: .seconds(timeout))
+            let run = DispatchRun(client: client, namespace: connection.namespace, capability: capability, runID: runID,
+                                  count: tasks, concurrency: concurrency, timeout: .seconds(timeout))
+            if let openLoopRate {
+                measured = try await run.run(rate: openLoopRate)
+            } else {
+                measured = try await run.run()
+            }
+        } catch {
+            await stopAgentsAndTrace()
+            throw error
+        }
+        await stopAgentsAndTrace()
+        if cleanup {
+            try? await taskClient.deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/dispatch=\(runID)"))
+            await fleet?.delete(client: client)
+        }
+        await client.shutdown()
+        let result = measured.run
+        let report = DispatchReport(run: result, assigned: measured.assigned, completed: measured.completed, raw: rawResult,
+                                    offeredRate: openLoopRate)
+        let ranBy = self.capability.map { "the running agents of capability \($0)" } ?? "\(agents) agents"
+        print(json ? report.jsonText : report.text(tasks: tasks, concurrency: concurrency, agents: ranBy, server: client.config.server))
+        if let trace, !json { print(trace.summary) }
+        if result.lifecycles == 0 { throw ExitCode.failure }
+    }
+}
+
+/// Keeps `concurrency` Tasks for `capability` in flight, each created and then awaited until Completed through
+/// a watch (no polling), `count` in all; times create → assigned and create → completed.
+struct DispatchRun: Sendable {
+    struct Outcome {
+        let run: RunResult
+        let assigned: [Duration]
+        let completed: [Duration]
+    }
+
+    let client: KubeClient
+    let namespace: String
+    let capability: String
+    let runID: String
+    let count: Int
+    let concurrency: Int
+    let timeout: Duration
+
+    /// Closed loop: `concurrency` tasks in flight.
+    func run() async throws -> Outcome {
+        try await run { operation in try await measure(count: count, concurrency: concurrency, operation) }
+    }
+
+    /// Open loop: a task created every 1/`rate` s, whatever the system's state, as users' work arrives.
+    func run(rate: Double) async throws -> Outcome {
+        try await run { operation in try await measureOpenLoop(count: count, rate: rate, operation) }
+    }
+
+    private func run(_ driver: (@escaping @Sendable (Int) async throws -> Void) async throws -> RunResult) async throws -> Outcome {
+        let taskClient = client.resource(TaskResource.self, namespace: namespace)
         let tracker = DispatchTracker()
-        let informer = try Informer(client.resource(TaskPhaseView.self, namespace: connection.namespace),
+        let informer = try Informer(client.resource(TaskPhaseView.self, namespace: namespace),
                                     options: WatchOptions(labelSelector: "loadtest.mcp.io/dispatch=\(runID)"))
         let watching = Task { try await informer.run() }
         let following = Task { for await event in informer.events() { tracker.observe(event.object) } }
@@ -66,33 +149,18 @@ struct Dispatch: AsyncParsableCommand {
             watching.cancel()
             following.cancel()
         }
-        do {
-            try await informer.waitUntilSynced()
-            try await fleet.waitUntilReady(client: client, timeout: .seconds(timeout))
-        } catch {
-            await fleet.stop()
-            throw error
-        }
-
-        let waitLimit = Duration.seconds(timeout)
-        let result = try await measure(count: tasks, concurrency: concurrency) { index in
+        try await informer.waitUntilSynced()
+        let (namespace, capability, runID, timeout) = (namespace, capability, runID, timeout)
+        let result = try await driver { index in
             let name = "dispatch-\(runID)-\(index)"
             tracker.expect(name)
             _ = try await taskClient.create(TaskResource(
-                metadata: ObjectMeta(name: name, namespace: connection.namespace, labels: ["loadtest.mcp.io/dispatch": runID]),
+                metadata: ObjectMeta(name: name, namespace: namespace, labels: ["loadtest.mcp.io/dispatch": runID]),
                 spec: TaskSpec(requiredCapabilities: [capability], payload: ["index": .int(Int64(index))])))
-            try await SystemClock().withTimeout(waitLimit) { try await tracker.completion(of: name) }
+            try await SystemClock().withTimeout(timeout) { try await tracker.completion(of: name) }
         }
-        await fleet.stop()
-        if cleanup {
-            try? await taskClient.deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/dispatch=\(runID)"))
-            await fleet.delete(client: client)
-        }
-        await client.shutdown()
         let latencies = tracker.latencies()
-        let report = DispatchReport(run: result, assigned: latencies.assigned, completed: latencies.completed, raw: rawResult)
-        print(json ? report.jsonText : report.text(tasks: tasks, concurrency: concurrency, agents: agents, server: client.config.server))
-        if result.lifecycles == 0 { throw ExitCode.failure }
+        return Outcome(run: result, assigned: latencies.assigned, completed: latencies.completed)
     }
 }
 
@@ -234,21 +302,27 @@ struct DispatchReport {
     let assigned: [Duration]
     let completed: [Duration]
     let raw: RunResult?
+    /// Tasks/s offered in an open-loop run; nil for a closed loop.
+    var offeredRate: Double? = nil
 
     var ratio: Double? { raw.flatMap { $0.perSecond > 0 ? run.perSecond / $0.perSecond : nil } }
 
-    func text(tasks: Int, concurrency: Int, agents: Int, server: String) -> String {
+    /// `agents` says who ran the tasks: "8 agents", or the running agents of a capability.
+    func text(tasks: Int, concurrency: Int, agents: String, server: String) -> String {
         var lines: [String] = []
         if let raw {
             lines.append(String(format: "loadtest raw (same run): %.0f lifecycles/s, p50 %.2f ms, p99 %.2f ms, errors %d",
                                 raw.perSecond, raw.percentile(50).milliseconds, raw.percentile(99).milliseconds, raw.errors.total))
         }
         lines += [
-            "loadtest dispatch against \(server): \(tasks) tasks, concurrency \(concurrency), \(agents) agents",
+            offeredRate.map { String(format: "loadtest dispatch against %@: %d tasks offered at %.0f/s (open loop), %@", server, tasks, $0, agents) }
+                ?? "loadtest dispatch against \(server): \(tasks) tasks, concurrency \(concurrency), \(agents)",
             String(format: "  completed   %d in %.2f s", run.lifecycles, run.seconds),
             String(format: "  throughput  %.0f tasks/s", run.perSecond),
-            String(format: "  create → assigned   p50 %.2f ms   p99 %.2f ms", percentile(assigned, 50).milliseconds, percentile(assigned, 99).milliseconds),
-            String(format: "  create → completed  p50 %.2f ms   p99 %.2f ms", percentile(completed, 50).milliseconds, percentile(completed, 99).milliseconds),
+            String(format: "  create → assigned   p50 %.2f ms   p99 %.2f ms   p99.9 %.2f ms", percentile(assigned, 50).milliseconds,
+                   percentile(assigned, 99).milliseconds, percentile(assigned, 99.9).milliseconds),
+            String(format: "  create → completed  p50 %.2f ms   p99 %.2f ms   p99.9 %.2f ms", percentile(completed, 50).milliseconds,
+                   percentile(completed, 99).milliseconds, percentile(completed, 99.9).milliseconds),
             "  errors      \(run.errors.total)",
         ]
         if let ratio { lines.append(String(format: "  dispatch tasks/s ÷ raw lifecycles/s: %.2f", ratio)) }
@@ -261,10 +335,13 @@ struct DispatchReport {
             "tasks": .int(Int64(run.lifecycles)), "seconds": .double(run.seconds), "tasksPerSecond": .double(run.perSecond),
             "assignedP50Milliseconds": .double(percentile(assigned, 50).milliseconds),
             "assignedP99Milliseconds": .double(percentile(assigned, 99).milliseconds),
+            "assignedP999Milliseconds": .double(percentile(assigned, 99.9).milliseconds),
             "completedP50Milliseconds": .double(percentile(completed, 50).milliseconds),
             "completedP99Milliseconds": .double(percentile(completed, 99).milliseconds),
+            "completedP999Milliseconds": .double(percentile(completed, 99.9).milliseconds),
             "errors": .object(JSONObject(uniqueKeysWithValues: run.errors.byKind.map { ($0.key, JSON.int(Int64($0.value))) })),
         ]
+        if let offeredRate { object.set(path: ["offeredTasksPerSecond"], to: .double(offeredRate)) }
         if let raw {
             object.set(path: ["rawLifecyclesPerSecond"], to: .double(raw.perSecond))
             object.set(path: ["dispatchOverRaw"], to: .double(ratio ?? 0))

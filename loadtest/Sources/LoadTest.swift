@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConductorAPI
 import Foundation
 import KubeClient
 import KubeJSON
@@ -10,7 +11,7 @@ struct LoadTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Load tests for MCP Conductor.",
-        subcommands: [Raw.self, Dispatch.self])
+        subcommands: [Raw.self, Dispatch.self, MCPLoad.self, Memory.self, Chaos.self])
 
     /// Logs go to standard error, warnings and above: standard output is the report (`--json` is parsed).
     static func main() async {
@@ -78,6 +79,27 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         guard tasks > 0 else { throw ValidationError("--tasks must be at least 1") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+}
+
+/// The simulated agents of `loadtest dispatch` and `loadtest mcp`, and how long to wait for them and their work.
+struct FleetOptions: ParsableArguments {
+    @Option(help: "How many simulated agents; each has enough slots for its share of --concurrency.")
+    var agents = 8
+
+    @Option(help: "Where the agents register (the controller's --agent-namespace).")
+    var agentNamespace = Installation.systemNamespace
+
+    @Option(help: "How long each simulated task runs, in milliseconds.")
+    var workMilliseconds = 0
+
+    @Option(help: "Seconds to wait for the controller to mark the agents Ready (and the front end to list their tool), and for each Task or call to finish.")
+    var timeout: Double = 60
+
+    func validate() throws {
+        guard agents > 0 else { throw ValidationError("--agents must be at least 1") }
+        guard workMilliseconds >= 0 else { throw ValidationError("--work-milliseconds must be 0 or more") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be above 0") }
     }
 }
 
@@ -204,6 +226,38 @@ func measure(count: Int, concurrency: Int, _ operation: @escaping @Sendable (Int
     return RunResult(elapsed: elapsed, durations: durations, errors: errors)
 }
 
+/// Starts `operation(0..<count)` at `rate` per second, each at its due time whatever the ones before it are doing
+/// (an open loop: work arrives as users send it), and measures each call.
+func measureOpenLoop(count: Int, rate: Double, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> RunResult {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let interval = Duration.seconds(1 / rate)
+    let all = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
+        for index in 0..<count {
+            try await clock.sleep(until: started + interval * index)
+            group.addTask {
+                var result = WorkerResult()
+                let begin = clock.now
+                do {
+                    try await operation(index)
+                    result.durations.append(clock.now - begin)
+                } catch {
+                    result.errors.record(error)
+                }
+                return result
+            }
+        }
+        var all: [WorkerResult] = []
+        for try await result in group { all.append(result) }
+        return all
+    }
+    var durations = all.flatMap(\.durations)
+    durations.sort()
+    var errors = ErrorCounts()
+    for result in all { errors.merge(result.errors) }
+    return RunResult(elapsed: clock.now - started, durations: durations, errors: errors)
+}
+
 struct WorkerResult: Sendable {
     var durations: [Duration] = []
     var errors = ErrorCounts()
@@ -219,6 +273,7 @@ struct ErrorCounts: Sendable {
         switch error {
         case let error as KubeAPIError: kind = "HTTP \(error.code) \(error.status.reason ?? "")"
         case let error as TransportError: kind = "transport: \(error.message)"
+        case let error as MCPLoadError: kind = "MCP \(error.operation): HTTP \(error.status)"
         default: kind = "\(type(of: error))"
         }
         byKind[kind, default: 0] += 1
@@ -281,6 +336,9 @@ struct RunResult {
         return withBaseline.text
     }
 }
+
+/// Bytes as the reports print them: "52.9 MB".
+func megabytes(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1_000_000) }
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

@@ -159,12 +159,14 @@ enum FileDescriptorIO {
         return true
     }
 
-    /// Reads until end of file, handing each chunk to `consume`, then closes `fd`.
-    static func readAllAndClose(_ fd: Int32, chunkSize: Int = 64 * 1024, _ consume: (UnsafeRawBufferPointer) -> Void) {
+    /// Reads until end of file, or until `cutoff` passes, handing each chunk to `consume`, then closes `fd`.
+    /// Without a cutoff it waits in read(2) for the end, however long.
+    static func readAllAndClose(_ fd: Int32, chunkSize: Int = 64 * 1024, cutoff: ReadCutoff? = nil,
+                                _ consume: (UnsafeRawBufferPointer) -> Void) {
         defer { close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
         defer { buffer.deallocate() }
-        while true {
+        while cutoff?.waitForInput(on: fd) ?? true {
             let count = read(fd, buffer.baseAddress, chunkSize)
             if count < 0 {
                 if errno == EINTR { continue }

@@ -20,6 +20,9 @@ public struct CommandExecutor: TaskExecutor {
     let agentName: String
     let logger: Logger
 
+    /// How long after the program ends its output is still read: enough for what the pipes hold, not for a
+    /// process that left its group and keeps them open.
+    static let outputGracePeriod: Duration = .seconds(2)
     /// The bytes of standard error kept for a failure's message.
     static let stderrTailBytes = 2048
     /// A standard error line longer than this is cut (only its start can be a progress line).
@@ -51,15 +54,16 @@ public struct CommandExecutor: TaskExecutor {
         let output = BoundedOutput(limit: configuration.maxOutputBytes)
         let errors = ErrorStream(tailBytes: Self.stderrTailBytes, maximumLineBytes: Self.maximumLineBytes)
 
+        let cutoff = ReadCutoff()
         let payload = request.payload.serialized()
         async let wroteInput: Void = BlockingCall.run("stdin \(child.pid)") { FileDescriptorIO.writeAllAndClose(child.stdin, payload) }
         async let readOutput: Void = BlockingCall.run("stdout \(child.pid)") {
-            FileDescriptorIO.readAllAndClose(child.stdout) { chunk in
+            FileDescriptorIO.readAllAndClose(child.stdout, cutoff: cutoff) { chunk in
                 if !output.append(chunk) { stopper.stop(.outputTooLarge) }
             }
         }
         async let readErrors: Void = BlockingCall.run("stderr \(child.pid)") {
-            FileDescriptorIO.readAllAndClose(child.stderr) { chunk in
+            FileDescriptorIO.readAllAndClose(child.stderr, cutoff: cutoff) { chunk in
                 for line in errors.append(chunk) {
                     if let figure = ProgressLine.parse(line) {
                         progress.report(current: figure.current, total: figure.total, message: figure.message)
@@ -85,6 +89,8 @@ public struct CommandExecutor: TaskExecutor {
         deadlineTimer?.cancel()
         // What the program left in its group would outlive the task and could hold its output open.
         child.signalGroup(SIGKILL)
+        // What left the group (a daemon) may hold it open still: the output ends a moment after the program.
+        cutoff.cut(after: Self.outputGracePeriod)
         await wroteInput
         await readOutput
         await readErrors

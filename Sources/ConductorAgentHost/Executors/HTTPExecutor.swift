@@ -1,11 +1,8 @@
 import ConductorAPI
 import ConductorAgent
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import KubeClient
 import KubeJSON
-import Logging
 
 /// POSTs each task's payload to a URL (`http:` in the configuration), typically a sidecar in the same pod,
 /// with the task's identity in `X-Conductor-*` headers. A 2xx JSON object is the result; 4xx fails the task
@@ -13,43 +10,34 @@ import Logging
 /// is not a JSON object fail the attempt, which the task's retry policy retries. The deadline and
 /// cancellation abort the request.
 ///
-/// Foundation's URLSession: asynchronous, so a waiting request holds no thread; the KubeClient's libcurl
-/// transport is bound to the API server's connection and credentials. The response body is kept up to
-/// `maxResponseBytes` and no further (`BoundedHTTPExchange`).
+/// The answer is kept up to `maxResponseBytes` and no further (`EndpointExchange`).
 public struct HTTPExecutor: TaskExecutor {
     public let configuration: HTTPConfiguration
     let agentName: String
-    let sessionConfiguration: URLSessionConfiguration
     /// Kept of an error response's body, for the task's message.
     static let bodyExcerptBytes = 1024
 
     public init(configuration: HTTPConfiguration, agentName: String) {
         self.configuration = configuration
         self.agentName = agentName
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForResource = 7 * 24 * 3600  // the deadline bounds a request, not this
-        self.sessionConfiguration = sessionConfiguration
     }
 
     public func execute(_ request: ExecutionRequest, progress: ProgressReporter) async throws -> JSON {
         let url = configuration.url.absoluteString
-        var post = URLRequest(url: configuration.url)
-        post.httpMethod = "POST"
-        post.httpBody = Data(request.payload.serialized())
-        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        post.setValue("application/json", forHTTPHeaderField: "Accept")
-        for (name, value) in configuration.headers { post.setValue(value, forHTTPHeaderField: name) }
-        post.setValue(request.task.name, forHTTPHeaderField: "X-Conductor-Task-Name")
-        post.setValue(request.task.namespace ?? "", forHTTPHeaderField: "X-Conductor-Task-Namespace")
-        post.setValue("\(request.attempt)", forHTTPHeaderField: "X-Conductor-Task-Attempt")
-        post.setValue(request.capability, forHTTPHeaderField: "X-Conductor-Capability")
-        post.setValue(agentName, forHTTPHeaderField: "X-Conductor-Agent")
-        if let deadline = request.task.spec.deadline { post.setValue("\(deadline)", forHTTPHeaderField: "X-Conductor-Task-Deadline") }
-        // URLSession's timeout is between bytes; the deadline below bounds the whole request.
-        post.timeoutInterval = 24 * 3600
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
+        headers += configuration.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        headers += [
+            ("X-Conductor-Task-Name", request.task.name),
+            ("X-Conductor-Task-Namespace", request.task.namespace ?? ""),
+            ("X-Conductor-Task-Attempt", "\(request.attempt)"),
+            ("X-Conductor-Capability", request.capability),
+            ("X-Conductor-Agent", agentName),
+        ]
+        if let deadline = request.task.spec.deadline { headers.append(("X-Conductor-Task-Deadline", "\(deadline)")) }
+        let post = TransportRequest(method: "POST", url: url, headers: headers, body: request.payload.serialized())
 
-        let sessionConfiguration = self.sessionConfiguration, limit = configuration.maxResponseBytes
-        let exchange = Task { try await BoundedHTTPExchange.perform(post, configuration: sessionConfiguration, limit: limit) }
+        let limit = configuration.maxResponseBytes
+        let exchange = Task { try await EndpointExchange.perform(post, limit: limit) }
         let deadlineTimer: Task<Bool, Never>? = request.deadline.map { deadline in
             Task {
                 do {
@@ -67,14 +55,13 @@ public struct HTTPExecutor: TaskExecutor {
         try Task.checkCancellation()
         if timedOut { throw ExecutionError.deadlineExceeded(origin: request.deadlineOrigin) }
 
-        let data: Data, http: HTTPURLResponse
+        let status: Int, data: [UInt8]
         switch outcome {
-        case .success(let answer): (data, http) = answer
-        case .failure(is BoundedHTTPExchange.TooLarge):
+        case .success(let answer): (status, data) = answer
+        case .failure(is EndpointExchange.TooLarge):
             throw ExecutionError.resultTooLarge(what: "the response of \(url)", limit: configuration.maxResponseBytes)
-        case .failure(let error): throw ExecutionError.unreachable(url: url, reason: "\(error.localizedDescription)")
+        case .failure(let error): throw ExecutionError.unreachable(url: url, reason: "\(error)")
         }
-        let status = http.statusCode
         switch status {
         case 200..<300:
             if data.isEmpty { return .object([:]) }
@@ -89,7 +76,7 @@ public struct HTTPExecutor: TaskExecutor {
         }
     }
 
-    static func excerpt(_ data: Data) -> String {
+    static func excerpt(_ data: [UInt8]) -> String {
         String(decoding: data.prefix(bodyExcerptBytes), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

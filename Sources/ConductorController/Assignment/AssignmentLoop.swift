@@ -13,6 +13,11 @@ public struct AssignmentLoopConfiguration: Sendable {
     /// The wait before a task whose assignment write failed (other than by a conflict, which the task's actor
     /// answers with a fresh offer) is offered again, by how often that happened in a row.
     public var writeRetryBackoff: RetryBackoff
+    /// Inputs from the watches that may wait in the queue before the loop stops taking them in, until it has
+    /// drained half: while the API server is slow a pass waits on its writes, and the watches' events then
+    /// wait in the informers and on the connection (HTTP/2 flow control) instead of piling up here. Task
+    /// actors' offers never wait; there is at most one per task at a time.
+    public var queueLimit = 4096
 
     public init(batchSize: Int = 512, maxConcurrentWrites: Int = 64, policy: SchedulingPolicy = SchedulingPolicy(),
                 writeRetryBackoff: RetryBackoff = RetryBackoff(base: .milliseconds(200), cap: .seconds(10))) {
@@ -62,6 +67,8 @@ public struct AssignmentStatistics: Sendable, Hashable {
 ///     group.addTask { await loop.run() }
 public actor AssignmentLoop: SchedulableTaskSink {
     private nonisolated let queue: AssignmentQueue<AssignmentInput>
+    /// Counts the inputs in `queue` and holds the watches' forwarders back over `configuration.queueLimit`.
+    private nonisolated let queueRoom: DeliveryBudget
     private let consumer: AssignmentQueueConsumer<AssignmentInput>
     private nonisolated let tasks: Informer<TaskResource>
     private nonisolated let agents: Informer<Agent>
@@ -101,6 +108,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         try InformerIndex.ensure(TaskResource.activeAgentIndex, on: tasks)
         try InformerIndex.ensure(Agent.nameIndex, on: agents)
         (queue, consumer) = AssignmentQueue<AssignmentInput>.make()
+        queueRoom = DeliveryBudget(limit: max(configuration.queueLimit, 1))
         self.tasks = tasks
         self.agents = agents
         self.writer = writer
@@ -116,7 +124,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// Enqueues the task; never blocks, so a task actor is never held up by scheduling.
     public nonisolated func offer(_ task: TaskResource) {
-        queue.enqueue(.offer(task))
+        enqueue(.offer(task))
     }
 
     /// Watches the informers and schedules until the calling task is cancelled.
@@ -125,7 +133,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
             group.addTask { await self.forwardAgentEvents() }
             group.addTask { await self.forwardTaskEvents() }
             group.addTask {
-                for await leading in self.leadership.changes() { self.queue.enqueue(.leadership(leading)) }
+                for await leading in self.leadership.changes() { self.enqueue(.leadership(leading)) }
             }
             await consume()
             group.cancelAll()
@@ -147,21 +155,32 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// Offers kept while this replica does not lead.
     public var parkedOfferCount: Int { parkedOffers.count }
 
+    /// Inputs queued and not yet taken by a pass.
+    nonisolated var queueDepth: Int { queueRoom.outstanding }
+
     // MARK: Producers
+
+    /// Queues an input without waiting.
+    private nonisolated func enqueue(_ input: AssignmentInput) {
+        queueRoom.delivered()
+        queue.enqueue(input)
+    }
 
     private nonisolated func forwardAgentEvents() async {
         for await event in agents.events() {
             if case .deleted(let agent, _) = event {
-                queue.enqueue(.agentRemoved(name: agent.name))
+                enqueue(.agentRemoved(name: agent.name))
             } else {
-                queue.enqueue(.agentChanged(name: event.object.name))
+                enqueue(.agentChanged(name: event.object.name))
             }
+            await queueRoom.waitForRoom()
         }
     }
 
     private nonisolated func forwardTaskEvents() async {
         for await event in tasks.events() {
-            for input in AssignmentInput.inputs(for: event) { queue.enqueue(input) }
+            for input in AssignmentInput.inputs(for: event) { enqueue(input) }
+            await queueRoom.waitForRoom()
         }
     }
 
@@ -173,7 +192,9 @@ public actor AssignmentLoop: SchedulableTaskSink {
             if !leading || !scheduler.mayHaveTasksToReoffer {
                 guard await consumer.waitForElements() else { return }
             }
-            await pass(consumer.drain(max: configuration.batchSize))
+            let inputs = consumer.drain(max: configuration.batchSize)
+            queueRoom.taken(inputs.count)
+            await pass(inputs)
         }
     }
 
@@ -195,7 +216,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
         }
         for name in changedAgents.sorted() { refreshAgent(named: name) }
         for key in endedTasks.sorted() { settle(TaskID(key)) }
-        defer { ControllerMetrics.recordQueue(depth: queue.approximateCount, waitingTasks: scheduler.waitingTaskCount) }
+        defer { ControllerMetrics.recordQueue(depth: queueDepth, waitingTasks: scheduler.waitingTaskCount) }
         guard leading else {
             parkedOffers.merge(offers) { _, newer in newer }
             return
@@ -413,8 +434,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
     /// Offers the task again after a backoff: the failed write left it Pending at the same resourceVersion, so
     /// its actor has nothing new to offer.
     private func retryLater(_ task: TaskResource, after error: TaskWriteError) {
-        let queue = self.queue
-        let (failures, delay) = retries.schedule(TaskID(task.key), clock: clock) { queue.enqueue(.offer(task)) }
+        let (failures, delay) = retries.schedule(TaskID(task.key), clock: clock) { [weak self] in self?.enqueue(.offer(task)) }
         logger.warning("assignment write failed; offering the task again later", metadata: [
             "task": "\(task.key)", "error": "\(error)", "failures": "\(failures)", "delay": "\(delay)",
         ])

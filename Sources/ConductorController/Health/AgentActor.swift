@@ -43,18 +43,19 @@ actor AgentActor {
     private var heartbeat: Heartbeat?
     private var timer = WallClockTimer()
 
-    nonisolated let inputs: AsyncStream<AgentActorInput>
-    private nonisolated let mailbox: AsyncStream<AgentActorInput>.Continuation
+    nonisolated let mailbox = Mailbox<AgentActorInput>()
+    /// Asks the monitor to drain the mailbox: called when an input arrives and no drain runs.
+    private nonisolated let wake: @Sendable (AgentActor) -> Void
 
-    init(name: String, context: AgentActorContext) {
+    init(name: String, context: AgentActorContext, wake: @escaping @Sendable (AgentActor) -> Void) {
         self.name = name
         self.context = context
-        (inputs, mailbox) = AsyncStream.makeStream(of: AgentActorInput.self)
+        self.wake = wake
     }
 
     /// Queues an input; never suspends.
     nonisolated func send(_ input: AgentActorInput) {
-        mailbox.yield(input)
+        if mailbox.push(input) { wake(self) }
     }
 
     /// The heartbeat the actor holds.
@@ -112,7 +113,7 @@ actor AgentActor {
     /// Ends the actor: its timer stops and its mailbox closes.
     func retire() {
         timer.cancel()
-        mailbox.finish()
+        mailbox.close()
     }
 
     /// Drops the timer, for a restart: the next judgement arms it again.

@@ -36,6 +36,9 @@ public actor HealthMonitor {
     private var failuresInARow: ConsecutiveFailures<String>
 
     private var actors: [String: AgentActor] = [:]
+    /// Actors whose mailbox got an input while no drain ran: `run()` starts a drain for each.
+    private nonisolated let wakeups: AsyncStream<AgentActor>
+    private nonisolated let waker: AsyncStream<AgentActor>.Continuation
     private nonisolated let writes = WriteCount()
     /// Agent status writes made, for tests.
     public nonisolated var statusWrites: Int { writes.value.load(ordering: .relaxed) }
@@ -49,6 +52,7 @@ public actor HealthMonitor {
         self.agents = agents
         self.leadership = leadership
         failuresInARow = ConsecutiveFailures(backoff: writeRetryBackoff)
+        (wakeups, waker) = AsyncStream.makeStream(of: AgentActor.self)
         let writes = self.writes
         context = AgentActorContext(agents: agents, leases: leases, clock: clock, leadership: leadership, events: events,
                                     logger: logger, onWrite: { writes.value.add(1, ordering: .relaxed) })
@@ -65,8 +69,13 @@ public actor HealthMonitor {
                 // As a follower every actor withheld its writes: each judges again.
                 for await _ in self.leadership.gains() { await self.recheckAll() }
             }
-            for await event in agents.events() {
-                if let actor = apply(event) { group.addTask { await self.drive(actor) } }
+            group.addTask {
+                for await event in self.agents.events() { await self.apply(event) }
+                self.waker.finish()
+            }
+            // A drain per actor with something to handle; it ends when the mailbox is empty.
+            for await actor in wakeups {
+                group.addTask { await self.drive(actor) }
             }
             group.cancelAll()
         }
@@ -84,22 +93,21 @@ public actor HealthMonitor {
 
     // MARK: Supervision
 
-    private func apply(_ event: InformerEvent<Agent>) -> AgentActor? {
+    private func apply(_ event: InformerEvent<Agent>) {
         let name = event.object.name
         if case .deleted = event {
             failuresInARow.reset(name)
-            guard let actor = actors.removeValue(forKey: name) else { return nil }
+            guard let actor = actors.removeValue(forKey: name) else { return }
             Task { await actor.retire() }
-            return nil
+            return
         }
         if let actor = actors[name] {
             actor.send(.recheck)
-            return nil
+            return
         }
-        let actor = AgentActor(name: name, context: context)
+        let actor = AgentActor(name: name, context: context) { [waker] actor in waker.yield(actor) }
         actors[name] = actor
         actor.send(.recheck)
-        return actor
     }
 
     private func leaseChanged(_ agent: String) {
@@ -110,10 +118,11 @@ public actor HealthMonitor {
         for actor in actors.values { actor.send(.recheck) }
     }
 
-    /// Feeds one actor its inputs until it is retired; restarts it after a backoff when a write fails.
+    /// Feeds one actor its queued inputs until none is left or it is retired; restarts it after a backoff when a
+    /// write fails.
     private nonisolated func drive(_ actor: AgentActor) async {
         await MailboxFeeder.feed(
-            actor.inputs, clock: context.clock,
+            actor.mailbox, clock: context.clock,
             handle: { (input) async throws(AgentWriteError) in
                 try await actor.handle(input)
                 await self.succeeded(actor.name)

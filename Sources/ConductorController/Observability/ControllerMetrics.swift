@@ -41,6 +41,14 @@ enum ControllerMetrics {
         Gauge(label: "conductor_unschedulable_tasks").record(waitingTasks)
     }
 
+    /// The load of one capability, for autoscalers (see `CapabilityLoad`).
+    static func recordCapability(_ capability: String, _ figures: CapabilityLoad.Figures) {
+        let dimensions = [("capability", capability)]
+        Gauge(label: "conductor_capability_tasks_waiting", dimensions: dimensions).record(figures.waiting)
+        Gauge(label: "conductor_capability_tasks_running", dimensions: dimensions).record(figures.running)
+        Gauge(label: "conductor_capability_free_slots", dimensions: dimensions).record(figures.freeSlots)
+    }
+
     static func recordLeading(_ leading: Bool) {
         Gauge(label: "conductor_leader").record(leading ? 1 : 0)
     }

@@ -5,17 +5,17 @@ import KubeClient
 /// counting their events: no list is walked per scrape.
 enum PhaseGauges {
     /// Follows the task informer until its stream ends.
-    static func followTasks(_ events: AsyncStream<InformerEvent<TaskResource>>) async {
+    static func followTasks(_ events: Informer<TaskResource>.Events) async {
         await follow(events, phase: { $0.status.effectivePhase }, all: TaskPhase.allCases, record: ControllerMetrics.recordTasks)
     }
 
     /// Follows the agent informer until its stream ends. An agent with no phase yet counts as Unknown.
-    static func followAgents(_ events: AsyncStream<InformerEvent<Agent>>) async {
+    static func followAgents(_ events: Informer<Agent>.Events) async {
         await follow(events, phase: { $0.status.phase ?? .unknown }, all: AgentPhase.allCases, record: ControllerMetrics.recordAgents)
     }
 
-    private static func follow<Object, Phase: Hashable>(
-        _ events: AsyncStream<InformerEvent<Object>>, phase: (Object) -> Phase, all: [Phase], record: (Phase, Int) -> Void
+    private static func follow<Object: KubeObject, Phase: Hashable>(
+        _ events: Informer<Object>.Events, phase: (Object) -> Phase, all: [Phase], record: (Phase, Int) -> Void
     ) async {
         var counts = Dictionary(uniqueKeysWithValues: all.map { ($0, 0) })
         for phase in all { record(phase, 0) }

@@ -5,7 +5,8 @@ import Hummingbird
 import KubeJSON
 import Logging
 
-/// Streamable HTTP (MCP 2025-11-25) at `/mcp`: POST carries one client message, answered with JSON, or with
+/// Streamable HTTP at `/mcp`, MCP 2025-11-25 here (2026-07-28 requests: `MCPHTTPEndpoint+Stateless.swift`):
+/// POST carries one client message, answered with JSON, or with
 /// SSE when the call will send notifications (a tools/call with a progress token), which then go on the
 /// call's own stream before its answer; GET opens the stream of server notifications (tools/list_changed);
 /// DELETE ends the session. Every request is checked in the same order: Origin (403), credentials (401/403),
@@ -69,6 +70,15 @@ struct MCPHTTPEndpoint: Sendable {
         if case .request(let id, "initialize", let params) = message {
             return initialize(id: id, params: params, caller: caller)
         }
+        if case .request(let id, let method, let params) = message,
+           RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
+            return await stateless(id: id, method: method, params: params, headers: request.headers, caller: caller)
+        }
+        if case .notification(_, let params) = message,
+           RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
+            // 2026-07-28 has no notification a client sends this server: closing a stream is its cancellation.
+            return Response(status: .accepted)
+        }
         let session: SessionClaims
         switch checkedSession(of: request, caller: caller) {
         case .refused(let response): return response
@@ -82,7 +92,11 @@ struct MCPHTTPEndpoint: Sendable {
             return Response(status: .accepted)
         case .request(let id, let method, let params):
             if MCPServer.streamsNotifications(method: method, params: params) {
-                return stream(id: id, method: method, params: params, session: session, caller: caller)
+                let server = self.server
+                return stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
+                              session: session, caller: caller, cancelOnDisconnect: nil) { context in
+                    await server.handle(request: id, method: method, params: params, context: context)
+                }
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
             let answer = await server.handle(request: id, method: method, params: params, context: context)
@@ -107,28 +121,59 @@ struct MCPHTTPEndpoint: Sendable {
         }
     }
 
-    /// The answer as SSE: priming event, the call's notifications, its answer, end. A client that goes away
-    /// stops the wait at the next write; the task goes on (a dropped connection is not a cancellation).
-    private func stream(id: JSONRPCID, method: String, params: JSON?, session: SessionClaims, caller: Caller) -> Response {
-        let streamID = server.streamID(for: id, method: method, params: params, session: session, caller: caller)
+    /// The answer as SSE: priming event, the call's notifications, its answer, end; keep-alive comments
+    /// between them, so that proxies and clients do not take a long wait (tasks/result) for a dead stream. A
+    /// client that goes away stops the wait at the next write; the task goes on (a dropped connection is not
+    /// a cancellation), except for the call `cancelOnDisconnect` names (2026-07-28, where closing the stream
+    /// is the cancellation): that call is cancelled, and its handler runs on to cancel its task.
+    func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?,
+                handler: @escaping @Sendable (RequestContext) async -> JSON?) -> Response {
         let server = self.server
+        let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
-            let (messages, feed) = AsyncStream.makeStream(of: JSON.self)
+            // nil: a keep-alive comment.
+            let (messages, feed) = AsyncStream.makeStream(of: JSON?.self)
             let sink = NotificationSink { message in feed.yield(message) }
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     let context = RequestContext(session: session, caller: caller, sink: sink)
-                    if let answer = await server.handle(request: id, method: method, params: params, context: context) {
+                    if let answer = await handler(context) {
                         feed.yield(answer)
                     }
                     feed.finish()
                 }
-                var sequence = 0
-                for await message in messages {
-                    sequence += 1
-                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(message, stream: streamID, sequence: sequence)))
+                group.addTask {
+                    while true {
+                        do { try await Task.sleep(for: keepAlive) } catch { return }
+                        feed.yield(nil)
+                    }
                 }
+                var sequence = 0
+                var connected = true
+                for await message in messages {
+                    // Once the client is gone, the messages are drained unwritten while the handler finishes its
+                    // cancellation; the cancel is repeated in case the call had not registered yet when it left.
+                    if !connected, let cancelOnDisconnect {
+                        _ = server.inFlight.cancel(cancelOnDisconnect)
+                        continue
+                    }
+                    let text: String
+                    if let message {
+                        sequence += 1
+                        text = ServerSentEvent.message(message, stream: streamID, sequence: sequence)
+                    } else {
+                        text = ServerSentEvent.keepAlive
+                    }
+                    do {
+                        try await writer.write(ByteBuffer(string: text))
+                    } catch {
+                        guard let cancelOnDisconnect else { throw error }
+                        connected = false
+                        _ = server.inFlight.cancel(cancelOnDisconnect)
+                    }
+                }
+                group.cancelAll()
             }
             try await writer.finish(nil)
         }
@@ -162,33 +207,48 @@ struct MCPHTTPEndpoint: Sendable {
         // Resuming the GET stream: nothing is kept to replay, so the client gets what happens from now on.
         let streamID = "g" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
         let changes = server.catalog.changes()
+        // The status of the tasks this session created, for revisions that have tasks.
+        let taskVersions = ProtocolVersion.hasTasks(session.protocolVersion) ? server.waiter.hub.versions(ofSession: session.nonce) : nil
+        let pollInterval = server.configuration.taskPollInterval.milliseconds
         let stopping = self.stopping
         let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
-            let (events, feed) = AsyncStream.makeStream(of: String.self)
+            // nil: a keep-alive comment.
+            let (events, feed) = AsyncStream.makeStream(of: JSON?.self)
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
-                    var sequence = 0
                     for await _ in changes {
-                        sequence += 1
-                        feed.yield(ServerSentEvent.message(JSONRPCMessage.notification("notifications/tools/list_changed", [:]),
-                                                           stream: streamID, sequence: sequence))
+                        feed.yield(JSONRPCMessage.notification("notifications/tools/list_changed", [:]))
                     }
                     feed.finish()
+                }
+                if let taskVersions {
+                    group.addTask {
+                        var statuses = TaskStatusFeed(pollInterval: pollInterval)
+                        for await version in taskVersions {
+                            if let notification = statuses.notification(for: version) { feed.yield(notification) }
+                        }
+                    }
                 }
                 group.addTask {
                     while true {
                         do { try await Task.sleep(for: keepAlive) } catch { return }
-                        feed.yield(ServerSentEvent.keepAlive)
+                        feed.yield(nil)
                     }
                 }
                 group.addTask {
                     await stopping.wait()
                     feed.finish()
                 }
+                var sequence = 0
                 for await event in events {
-                    try await writer.write(ByteBuffer(string: event))
+                    guard let event else {
+                        try await writer.write(ByteBuffer(string: ServerSentEvent.keepAlive))
+                        continue
+                    }
+                    sequence += 1
+                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(event, stream: streamID, sequence: sequence)))
                 }
                 group.cancelAll()
             }
@@ -277,8 +337,8 @@ struct MCPHTTPEndpoint: Sendable {
             return .refused(response)
         }
         if let version = request.headers[Self.versionHeader], !ProtocolVersion.isSupported(version) {
-            return .refused(Self.refusal(.badRequest, .invalidRequest(
-                "unsupported MCP-Protocol-Version \(version); this server speaks \(ProtocolVersion.supported.joined(separator: ", "))")))
+            // The 2026-07-28 error, which a client of any revision can read: what is served, what was asked.
+            return .refused(Self.refusal(.badRequest, .unsupportedProtocolVersion(version)))
         }
         return .admitted(caller)
     }
@@ -308,7 +368,11 @@ struct MCPHTTPEndpoint: Sendable {
     private static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform"]
 
     private static func json(_ message: JSON, session: SessionClaims?, signer: SessionSigner?) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"],
+        json(message, status: 200)
+    }
+
+    static func json(_ message: JSON, status: Int) -> Response {
+        Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: message.serialized())))
     }
 

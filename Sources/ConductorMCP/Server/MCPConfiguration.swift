@@ -28,10 +28,24 @@ public struct MCPConfiguration: Sendable {
     public var maxCallsPerCaller: Int
     /// The OAuth authorization server to name in the protected resource metadata (RFC 9728); nil: none served.
     public var oauthIssuer: String?
+    /// How long an MCP task handle lasts after its task ended when the client asks for no ttl (`--mcp-task-ttl`).
+    public var taskTTL: Duration
+    /// The most a client may ask for (`--mcp-task-max-ttl`): longer requests are cut to it.
+    public var taskMaxTTL: Duration
+    /// The `pollInterval` suggested to task clients (`--mcp-task-poll-interval`).
+    public var taskPollInterval: Duration
+    /// The controller's finished-task retention in seconds (`--finished-task-ttl`): a task handle's Task is
+    /// kept at least that long, and longer when its handle lasts longer.
+    public var finishedTaskTTLSeconds: Int
+    /// MCP tasks one caller may have working at once (`--mcp-max-tasks-per-caller`), the per-requestor limit
+    /// the Tasks specification asks for. Counted from this replica's cache, so replicas agree within moments.
+    public var maxTasksPerCaller: Int
 
     public init(bind: String, port: Int = Installation.mcpPort, taskNamespace: String, maxCallWait: Duration = .seconds(55),
                 progressHeartbeat: Duration = .seconds(15), sessionKey: [UInt8], allowedOrigins: [String] = [],
-                serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000, oauthIssuer: String? = nil) {
+                serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000, oauthIssuer: String? = nil,
+                taskTTL: Duration = .seconds(3600), taskMaxTTL: Duration = .seconds(7 * 24 * 3600), taskPollInterval: Duration = .seconds(1),
+                finishedTaskTTLSeconds: Int = 24 * 3600, maxTasksPerCaller: Int = 1000) {
         self.bind = bind
         self.port = port
         self.taskNamespace = taskNamespace
@@ -42,6 +56,11 @@ public struct MCPConfiguration: Sendable {
         self.serverVersion = serverVersion
         self.maxCallsPerCaller = maxCallsPerCaller
         self.oauthIssuer = oauthIssuer
+        self.taskTTL = taskTTL
+        self.taskMaxTTL = taskMaxTTL
+        self.taskPollInterval = taskPollInterval
+        self.finishedTaskTTLSeconds = finishedTaskTTLSeconds
+        self.maxTasksPerCaller = maxTasksPerCaller
     }
 
     /// The largest request body: a tool's arguments become the Task's `spec.payload`, capped at

@@ -17,9 +17,12 @@ final class MCPServer: Sendable {
     let tasks: Informer<TaskResource>
     let agents: Informer<Agent>
     let logger: Logger
+    /// The time task handles expire by; injected so that tests can move it.
+    let now: @Sendable () -> Date
 
     init(configuration: MCPConfiguration, catalog: ToolCatalog, submitter: TaskSubmitter, waiter: TaskWaiter,
-         authority: any CallerAuthority, tasks: Informer<TaskResource>, agents: Informer<Agent>, logger: Logger) {
+         authority: any CallerAuthority, tasks: Informer<TaskResource>, agents: Informer<Agent>, logger: Logger,
+         now: @escaping @Sendable () -> Date = Date.init) {
         self.configuration = configuration
         self.catalog = catalog
         self.submitter = submitter
@@ -29,6 +32,10 @@ final class MCPServer: Sendable {
         self.tasks = tasks
         self.agents = agents
         self.logger = logger
+        self.now = now
+        // tasks/list reads the caller's tasks through it. The one error is a duplicate: a second server on the
+        // same informer finds the index there already.
+        try? tasks.addIndex(OwnTaskLookup.byCaller)
     }
 
     // MARK: Lifecycle
@@ -38,14 +45,19 @@ final class MCPServer: Sendable {
         guard let params = params?.object else { throw .invalidParams("initialize needs params with protocolVersion") }
         guard let requested = params["protocolVersion"]?.string else { throw .invalidParams("protocolVersion must be a string") }
         let version = ProtocolVersion.negotiate(requested)
+        var capabilities: JSONObject = ["tools": ["listChanged": true], "logging": [:]]
+        if ProtocolVersion.hasTasks(version) {
+            var tasks: JSONObject = ["cancel": [:], "requests": ["tools": ["call": [:]]]]
+            // Without authentication every caller is the same anonymous one: the specification then asks not to
+            // offer tasks/list (it would list everyone's tasks), though the method still answers.
+            if !(authority is NoAuthentication) { tasks["list"] = [:] }
+            capabilities["tasks"] = .object(tasks)
+        }
         let result: JSON = [
             "protocolVersion": .string(version),
-            "capabilities": ["tools": ["listChanged": true], "logging": [:]],
-            "serverInfo": ["name": "mcp-conductor", "title": "MCP Conductor", "version": .string(configuration.serverVersion)],
-            "instructions": .string(
-                "Each tool runs on an agent of a Kubernetes cluster as a Task. Long calls report progress when given a progress token; "
-                    + "without one, a call that takes longer than \(Int(configuration.maxCallWait.components.seconds)) s answers with the task's name, "
-                    + "and conductor_wait or conductor_get fetch its result."),
+            "capabilities": .object(capabilities),
+            "serverInfo": ServerDescription(configuration: configuration).serverInfo,
+            "instructions": .string(ServerDescription(configuration: configuration).instructions),
         ]
         return (result, version)
     }
@@ -66,10 +78,21 @@ final class MCPServer: Sendable {
                 return JSONRPCMessage.result(id: id, [:])
             case "tools/list":
                 let tools = ManagementTools.definitions + catalog.tools
-                return JSONRPCMessage.result(id: id, ["tools": .array(tools.map(\.json))])
+                let showingExecution = ProtocolVersion.hasTasks(context.session.protocolVersion)
+                return JSONRPCMessage.result(id: id, ["tools": .array(tools.map { $0.json(showingExecution: showingExecution) })])
             case "tools/call":
                 guard let result = try await callTool(id: id, params: params, context: context) else { return nil }
                 return JSONRPCMessage.result(id: id, result)
+            case "tasks/get", "tasks/result", "tasks/list", "tasks/cancel":
+                guard ProtocolVersion.hasTasks(context.session.protocolVersion) else { throw JSONRPCError.methodNotFound(method) }
+                let methods = LegacyTaskMethods(server: self)
+                let result: JSON? = switch method {
+                case "tasks/get": try await methods.get(params, context: context)
+                case "tasks/result": try await methods.result(id: id, params, context: context)
+                case "tasks/list": try await methods.list(params, context: context)
+                default: try await methods.cancel(params, context: context)
+                }
+                return result.map { JSONRPCMessage.result(id: id, $0) }
             default:
                 throw JSONRPCError.methodNotFound(method)
             }
@@ -109,13 +132,16 @@ final class MCPServer: Sendable {
     }
 
     /// Whether a tools/call will send notifications, so that the transport answers with SSE.
+    /// tasks/result too: it may wait long, and an SSE stream carries keep-alives while it does.
     static func streamsNotifications(method: String, params: JSON?) -> Bool {
-        method == "tools/call" && params?[path: ["_meta", "progressToken"]] != nil
+        (method == "tools/call" && params?[path: ["_meta", "progressToken"]] != nil && params?["task"] == nil) || method == "tasks/result"
     }
 
     // MARK: tools/call
 
-    private func callTool(id: JSONRPCID, params: JSON?, context: RequestContext) async throws -> JSON? {
+    /// `stateless`: the envelope of a 2026-07-28 call, whose capability tool calls become tasks when it declares
+    /// the tasks extension.
+    func callTool(id: JSONRPCID, params: JSON?, context: RequestContext, stateless: RequestMeta? = nil) async throws -> JSON? {
         guard let params = params?.object else { throw JSONRPCError.invalidParams("tools/call needs params with name") }
         guard let name = params["name"]?.string else { throw JSONRPCError.invalidParams("name must be a string") }
         let arguments: JSONObject
@@ -131,15 +157,20 @@ final class MCPServer: Sendable {
             progress = ProgressTarget(token: token, sink: sink)
         }
         let call = ToolCall(id: id, arguments: arguments, meta: meta, progress: progress, context: context)
+        // Older revisions know no tasks: their `task` is ignored, as the specification asks.
+        let task = ProtocolVersion.hasTasks(context.session.protocolVersion) ? params["task"].flatMap { $0.isNull ? nil : $0 } : nil
         if name.hasPrefix(ToolDefinition.reservedPrefix) {
-            guard ManagementTools.definitions.contains(where: { $0.name == name }) else {
+            guard let definition = ManagementTools.definitions.first(where: { $0.name == name }) else {
                 throw JSONRPCError.invalidParams("unknown tool \(name)")
             }
+            if task != nil, definition.taskSupport == .forbidden { throw JSONRPCError.taskNotSupported(name) }
             return try await ManagementTools(server: self).call(name, call)
         }
         guard let tool = catalog.tool(named: name) else {
             throw JSONRPCError.invalidParams("unknown tool \(name): no Ready agent offers that capability now (tools/list shows what is offered)")
         }
+        if let task { return try await LegacyTaskMethods(server: self).create(tool, call, task: task) }
+        if stateless?.declaresTasks == true { return try await TasksExtension(server: self).create(tool, call) }
         return try await callCapability(tool, call)
     }
 

@@ -13,5 +13,16 @@ enum ProtocolVersion {
         return requested
     }
 
-    static func isSupported(_ version: String) -> Bool { supported.contains(version) }
+    static func isSupported(_ version: String) -> Bool { supported.contains(version) || stateless.contains(version) }
+
+    /// The stateless revisions: no initialize and no session, the version and client capabilities in every
+    /// request's `_meta` (`RequestMeta`). Chosen per request, beside the handshake revisions.
+    static let stateless = ["2026-07-28"]
+
+    /// Every revision served, newest first: what an unsupported version's error lists.
+    static let all = stateless + supported
+
+    /// Whether a session of `version` has 2025-11-25 Tasks (the `tasks` capability, `execution`, `tasks/*`):
+    /// older revisions do not know them, and their `task` parameter is ignored as the specification asks.
+    static func hasTasks(_ version: String) -> Bool { supported.contains(version) && version >= "2025-11-25" }
 }

@@ -24,6 +24,10 @@ struct TaskRequest: Sendable {
     /// The session and JSON-RPC id of the call that made it (nil for `conductor_submit`), so that a
     /// cancellation reaching any replica finds its task.
     var request: String?
+    /// More annotations (an MCP task handle's: `TaskSubmitter.taskTTLAnnotation`, `sessionAnnotation`).
+    var annotations: [String: String] = [:]
+    /// `spec.ttlSecondsAfterFinished`; nil: the controller's default.
+    var ttlSecondsAfterFinished: Int?
 }
 
 /// Creates, reads and cancels the front end's Tasks in its task namespace.
@@ -32,6 +36,13 @@ struct TaskSubmitter: Sendable {
     static let callerAnnotation = "mcp.io/caller"
     /// On a task a tools/call created: `<session nonce> <JSON-RPC id>`.
     static let requestAnnotation = "mcp.io/request"
+    /// On a task a task-augmented tools/call created (an MCP task handle): how long, in milliseconds, the
+    /// handle lasts after the task ended (`TaskLifetime`). Only tasks with it are seen by `tasks/*`.
+    static let taskTTLAnnotation = "mcp.io/task-ttl-ms"
+    /// On an MCP task handle: the nonce of the session that created it, whose GET stream hears its status.
+    static let sessionAnnotation = "mcp.io/session"
+    /// When `tasks/cancel` asked (RFC 3339), written with `spec.cancel`: the handle is cancelled from then on.
+    static let cancelRequestedAnnotation = "mcp.io/cancel-requested-at"
 
     let tasks: ResourceClient<TaskResource>
     let namespace: String
@@ -44,7 +55,8 @@ struct TaskSubmitter: Sendable {
     /// Creates the task; with an idempotency key, the task that key already made if there is one
     /// (`reused` true), so that a retry attaches to the first call's work instead of running it again.
     func submit(_ request: TaskRequest) async throws(TaskOperationError) -> (task: TaskResource, reused: Bool) {
-        var annotations = [Self.callerAnnotation: request.caller.username]
+        var annotations = request.annotations
+        annotations[Self.callerAnnotation] = request.caller.username
         if let origin = request.request { annotations[Self.requestAnnotation] = origin }
         for _ in 0..<3 {
             let derived = Self.derivedName(for: request)
@@ -55,7 +67,8 @@ struct TaskSubmitter: Sendable {
                                      annotations: annotations),
                 spec: TaskSpec(requiredCapabilities: request.capabilities, priority: request.options.priority, payload: request.payload,
                                deadline: request.options.deadline, retryPolicy: request.options.retryPolicy,
-                               affinity: request.options.affinity, idempotencyKey: request.options.idempotencyKey))
+                               affinity: request.options.affinity, idempotencyKey: request.options.idempotencyKey,
+                               ttlSecondsAfterFinished: request.ttlSecondsAfterFinished))
             do {
                 return (try await tasks.create(task), false)
             } catch let error as KubeAPIError where error.reason == .alreadyExists {
@@ -87,6 +100,19 @@ struct TaskSubmitter: Sendable {
         }
     }
 
+    /// Cancels an MCP task handle's task: `spec.cancel` with the moment it was asked, in one merge patch
+    /// conditional on `resourceVersion`, so that a task that finished since it was read is not marked
+    /// cancelled (the conflict then answers, and the caller reads it again).
+    func cancelHandle(_ task: TaskResource, at moment: Timestamp) async throws(TaskOperationError) -> TaskResource {
+        var metadata: JSONObject = ["annotations": [Self.cancelRequestedAnnotation: .string(moment.rfc3339)]]
+        if let version = task.metadata.resourceVersion { metadata["resourceVersion"] = .string(version) }
+        do {
+            return try await tasks.patch(task.name, .merge(["metadata": .object(metadata), "spec": ["cancel": true]]))
+        } catch {
+            throw Self.failure("cancelling", task.name, error)
+        }
+    }
+
     /// The task name an idempotency key maps to: the same for the same caller and key, on any replica and
     /// after any restart, and different across callers (a caller cannot attach to another's task).
     static func name(caller: Caller, idempotencyKey: String) -> String {
@@ -108,8 +134,9 @@ struct TaskSubmitter: Sendable {
         return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// 16 bytes from the system's CSPRNG: a task id is a capability the specification wants unguessable.
     static func randomName() -> String {
-        "mcp-" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        "mcp-" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
     private static func failure(_ operation: String, _ name: String, _ error: any Error) -> TaskOperationError {

@@ -34,21 +34,21 @@ struct ManagementTools {
             name: "conductor_submit", title: "Submit a task",
             description: "Creates a task for agents offering every one of `capabilities`, with `payload` as its input, and returns its name at once. Follow it with conductor_wait or conductor_get.",
             inputSchema: ["type": "object", "required": ["capabilities"], "properties": .object(submitProperties),
-                          "additionalProperties": false]),
+                          "additionalProperties": false], taskSupport: .forbidden),
         ToolDefinition(
             name: "conductor_get", title: "Get a task",
             description: "A task's phase, attempt, agent, progress, and result or error.",
-            inputSchema: ["type": "object", "required": ["name"], "properties": ["name": ["type": "string"]], "additionalProperties": false]),
+            inputSchema: ["type": "object", "required": ["name"], "properties": ["name": ["type": "string"]], "additionalProperties": false], taskSupport: .forbidden),
         ToolDefinition(
             name: "conductor_wait", title: "Wait for a task",
             description: "Waits until the task finishes or `timeoutSeconds` pass (at most the front end's call limit), with progress notifications when given a progress token; then answers as conductor_get, with `done`.",
             inputSchema: ["type": "object", "required": ["name"],
                           "properties": ["name": ["type": "string"], "timeoutSeconds": ["type": "number", "minimum": 0]],
-                          "additionalProperties": false]),
+                          "additionalProperties": false], taskSupport: .forbidden),
         ToolDefinition(
             name: "conductor_cancel", title: "Cancel a task",
             description: "Requests the task's cancellation: it ends Failed with reason Cancelled and its agent stops the work.",
-            inputSchema: ["type": "object", "required": ["name"], "properties": ["name": ["type": "string"]], "additionalProperties": false]),
+            inputSchema: ["type": "object", "required": ["name"], "properties": ["name": ["type": "string"]], "additionalProperties": false], taskSupport: .forbidden),
         ToolDefinition(
             name: "conductor_list_tasks", title: "List tasks",
             description: "The front end's tasks by name, optionally of one phase and one capability; `limit` per page (default 50, at most 500) and `cursor` from the previous page's nextCursor.",
@@ -57,11 +57,11 @@ struct ManagementTools {
                                          "capability": ["type": "string"],
                                          "limit": ["type": "integer", "minimum": 1, "maximum": 500],
                                          "cursor": ["type": "string"]],
-                          "additionalProperties": false]),
+                          "additionalProperties": false], taskSupport: .forbidden),
         ToolDefinition(
             name: "conductor_list_agents", title: "List agents",
             description: "The agents: phase, capabilities, tasks running and the most they take.",
-            inputSchema: ["type": "object", "additionalProperties": false]),
+            inputSchema: ["type": "object", "additionalProperties": false], taskSupport: .forbidden),
     ]
 
     func call(_ name: String, _ call: ToolCall) async throws -> JSON? {

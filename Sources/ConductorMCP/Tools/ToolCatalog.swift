@@ -23,10 +23,20 @@ final class ToolCatalog: Sendable {
         self.logger = logger
     }
 
-    /// Follows the agents until the stream ends or the calling task is cancelled.
+    /// Follows the agents until the stream ends or the calling task is cancelled. A burst of agent events (a
+    /// restart's list, a fleet scaling out) becomes one rebuild: a rebuild reads the whole cache, so one per
+    /// event was quadratic in the agents (2,000 Agents took minutes and held the agent informer back).
     func follow(_ agents: Informer<Agent>) async {
-        for await _ in agents.events() {
-            update(from: agents.list())
+        let (changed, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in agents.events() { signal.yield() }
+                signal.finish()
+            }
+            for await _ in changed {
+                update(from: agents.list())
+            }
+            group.cancelAll()
         }
     }
 

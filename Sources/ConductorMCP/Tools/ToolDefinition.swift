@@ -7,13 +7,18 @@ struct ToolDefinition: Sendable, Equatable {
     var description: String?
     var inputSchema: JSON
     var outputSchema: JSON?
+    /// Whether a 2025-11-25 client may make a call of it a task.
+    var taskSupport: TaskSupport = .optional
 
-    var json: JSON {
+    /// As tools/list shows it; `execution` only to clients of a revision that has tasks (older ones
+    /// would not know the field).
+    func json(showingExecution: Bool) -> JSON {
         var object: JSONObject = ["name": .string(name)]
         if let title { object["title"] = .string(title) }
         if let description { object["description"] = .string(description) }
         object["inputSchema"] = inputSchema
         if let outputSchema { object["outputSchema"] = outputSchema }
+        if showingExecution { object["execution"] = ["taskSupport": .string(taskSupport.rawValue)] }
         return .object(object)
     }
 

@@ -23,9 +23,6 @@ public struct AssignmentQueue<Element: Sendable>: Sendable {
     public func enqueue(_ element: Element) {
         core.enqueue(element)
     }
-
-    /// Elements enqueued and not yet drained: exact when producers are quiet, a moment behind while they run.
-    public var approximateCount: Int { core.pending.load(ordering: .relaxed) }
 }
 
 /// The consuming side of an `AssignmentQueue`. It is deliberately not `Sendable`: the compiler then keeps it in

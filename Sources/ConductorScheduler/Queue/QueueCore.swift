@@ -22,9 +22,6 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
     /// Set by the consumer just before it sleeps; a producer that sees it set wakes the consumer.
     @usableFromInline let consumerParked = ManagedAtomic<Bool>(false)
     @usableFromInline let wakeup = ConsumerWakeup()
-    /// Elements enqueued and not yet dequeued, for metrics: raised before an element is linked and lowered after
-    /// it is taken, so it may briefly count one that the consumer cannot see yet, never miss one it can.
-    @usableFromInline let pending = ManagedAtomic<Int>(0)
 
     @usableFromInline
     init() {
@@ -47,7 +44,6 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
     @inlinable
     func enqueue(_ element: Element) {
         let node = Node.allocate(carrying: element)
-        pending.wrappingIncrement(ordering: .relaxed)
         let previous = head.exchange(node, ordering: .acquiringAndReleasing)
         // Sequentially consistent, paired with the consumer's store to `consumerParked` and its re-check of the
         // link: either the consumer sees this link, or this producer sees the consumer parked and wakes it.
@@ -76,7 +72,6 @@ final class QueueCore<Element: Sendable>: @unchecked Sendable {
         let element = next.pointee.element.take()
         tail = next
         Node.free(stub)
-        pending.wrappingDecrement(ordering: .relaxed)
         return element
     }
 

@@ -47,6 +47,19 @@ struct WaitingRoom: Sendable {
         }
     }
 
+    /// Takes every waiting task out, to be put back with new symbols (see `Scheduler.renumberSymbols`); the
+    /// agents noted as having room stay noted.
+    mutating func takeEveryEntry() -> [Entry] {
+        defer {
+            requests = [:]
+            keys = [:]
+            byCapability = [:]
+            withoutCapability = [:]
+        }
+        // In task order, so that renumbering interns the names of unknown capabilities deterministically.
+        return requests.values.sorted { $0.request.id < $1.request.id }
+    }
+
     /// Notes that an agent might now take a task it could not take before. Nothing is noted while no task waits:
     /// a task that starts waiting later was just refused with this room already counted.
     mutating func noteRoom(on slot: Int32) {

@@ -105,6 +105,25 @@ public struct KubeAPIError: Error, CustomStringConvertible, Sendable {
     public var message: String { status.message ?? "HTTP \(code)" }
     public var causes: [KubeStatus.Cause] { status.details?.causes ?? [] }
 
+    /// An answer that says "not now" rather than "no": 429, a timeout, or a 5xx. The same request may succeed
+    /// later (client-go retries these; everything else is the server's decision about the request itself).
+    public var isTransient: Bool {
+        switch reason {
+        case .tooManyRequests, .serverTimeout, .timeout, .internalError, .serviceUnavailable: true
+        default: code == 429 || code >= 500
+        }
+    }
+
+    /// Whether a request that threw `error` may succeed if it is sent again: the server was not reached
+    /// (`TransportError`) or answered "not now" (`isTransient`). A write may also have landed, its answer lost.
+    public static func isTransient(_ error: any Error) -> Bool {
+        switch error {
+        case is TransportError: true
+        case let error as KubeAPIError: error.isTransient
+        default: false
+        }
+    }
+
     /// 410 with reason Expired or Gone: the resourceVersion asked for is older than the server keeps.
     public var isResourceVersionTooOld: Bool { reason == .expired || reason == .gone }
 

@@ -15,27 +15,51 @@ import Synchronization
 ///     let mine = try informer.byIndex("label:team", "blue")
 public final class Informer<Object: KubeObject>: Sendable {
     public typealias Handler = @Sendable (InformerEvent<Object>) async -> Void
+    /// A subscriber's events (`events()`): bounded by `subscriberBufferLimit`.
+    public typealias Events = BoundedStream<AsyncStream<InformerEvent<Object>>>
+
+    private struct Subscriber {
+        var continuation: AsyncStream<InformerEvent<Object>>.Continuation
+        var budget: DeliveryBudget
+
+        /// Counts `events` against the subscriber's budget, then queues them; never waits. Counted first: a
+        /// consumer woken by the first yield may take it before a count made afterwards, which then never
+        /// comes off (the informer waited for good on events nobody held).
+        func deliver(_ events: [InformerEvent<Object>]) {
+            budget.delivered(events.count)
+            for event in events { continuation.yield(event) }
+        }
+    }
 
     private struct State: ~Copyable {
         var cache: InformerCache<Object>
-        var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
+        var subscribers: [Int: Subscriber] = [:]
         var syncWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
         var synced = false
         var started = false
         var stopped = false
         var lastSyncResourceVersion: String?
+        /// Waiting for a slow subscriber (`waitForSubscribers`).
+        var heldBack = false
         /// The objects left out because they do not decode, by key, with the version reported: each is told once.
         var undecodable: [String: String?] = [:]
     }
 
     private struct HandlerRegistration: Sendable {
-        var events: AsyncStream<InformerEvent<Object>>
+        var events: Events
         var handler: Handler
     }
 
     public let resource: ResourceClient<Object>
     public let options: WatchOptions
     public let backoff: WatchBackoff
+    /// How many events a subscriber may have waiting unread before the informer stops taking in more: the
+    /// watch then waits, and through it the server (see `DeliveryBudget`), until the slowest subscriber has
+    /// read half of them. A burst (a relist, a new subscriber's first view of the cache) may exceed it once.
+    public let subscriberBufferLimit: Int
+    /// Applied to each object before it is cached or told (client-go's SetTransform): a consumer that needs
+    /// less than the whole object drops the rest here, once, instead of keeping it in every copy.
+    private let transform: (@Sendable (Object) -> Object)?
     /// Told of each object left out because it does not decode, once per version (see `UndecodableObject`).
     private let reportUndecodable: @Sendable (UndecodableObject) -> Void
     private let state: Mutex<State>
@@ -50,10 +74,14 @@ public final class Informer<Object: KubeObject>: Sendable {
     /// logged once per version and passed to `reportUndecodable`; the watch goes on past it.
     public init(_ resource: ResourceClient<Object>, options: WatchOptions = WatchOptions(),
                 indexes: [InformerIndex<Object>] = [], backoff: WatchBackoff = WatchBackoff(),
+                subscriberBufferLimit: Int = 1024, transform: (@Sendable (Object) -> Object)? = nil,
                 reportUndecodable: @escaping @Sendable (UndecodableObject) -> Void = { _ in }) throws(InformerError) {
+        guard subscriberBufferLimit > 0 else { throw .invalidBufferLimit(subscriberBufferLimit) }
+        self.transform = transform
         self.resource = resource
         self.options = options
         self.backoff = backoff
+        self.subscriberBufferLimit = subscriberBufferLimit
         self.reportUndecodable = reportUndecodable
         state = Mutex(State(cache: try InformerCache(indexes: [.namespace] + indexes)))
         (registrations, registrar) = AsyncStream.makeStream(of: HandlerRegistration.self)
@@ -87,6 +115,7 @@ public final class Informer<Object: KubeObject>: Sendable {
         do {
             for try await update in resource.watch(options: options, backoff: backoff) {
                 apply(update)
+                await waitForSubscribers()
             }
         } catch {
             // The resuming watch retries every failure and only finishes when cancelled; say so if that changes.
@@ -95,6 +124,7 @@ public final class Informer<Object: KubeObject>: Sendable {
     }
 
     private func apply(_ update: WatchUpdate<Object>) {
+        let update = transform.map { update.map($0) } ?? update
         var newlyUndecodable: [UndecodableObject] = []
         let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             let events: [InformerEvent<Object>]
@@ -123,8 +153,8 @@ public final class Informer<Object: KubeObject>: Sendable {
             }
             // Under the lock, so that a subscriber that joins now gets the cache and then exactly the changes
             // after it. Yielding never runs the consumer here; it only queues.
-            for continuation in state.subscribers.values {
-                for event in events { continuation.yield(event) }
+            for subscriber in state.subscribers.values {
+                subscriber.deliver(events)
             }
             guard case .relisted = update, !state.synced else { return [] }
             state.synced = true
@@ -142,6 +172,28 @@ public final class Informer<Object: KubeObject>: Sendable {
         }
     }
 
+    /// Holds the watch back while a subscriber is over its buffer limit, until it has read half of it.
+    private func waitForSubscribers() async {
+        let behind = state.withLock { state in
+            let behind = state.subscribers.values.map(\.budget).filter { $0.outstanding > subscriberBufferLimit }
+            state.heldBack = !behind.isEmpty
+            return behind
+        }
+        guard !behind.isEmpty else { return }
+        ClientMetrics.recordHeldBack(resource: resource.resource.plural)
+        for budget in behind { await budget.waitForRoom() }
+        state.withLock { $0.heldBack = false }
+    }
+
+    /// The most events any subscriber has been handed and not yet read.
+    var largestSubscriberBacklog: Int {
+        state.withLock { state in state.subscribers.values.map(\.budget.outstanding).max() ?? 0 }
+    }
+
+    /// Whether the informer is waiting for a subscriber over `subscriberBufferLimit` to catch up: its cache and
+    /// the other subscribers do not move on meanwhile.
+    public var isHeldBack: Bool { state.withLock { $0.heldBack } }
+
     /// Keys of the objects left out now because they do not decode.
     public var undecodableKeys: [String] { state.withLock { $0.undecodable.keys.sorted() } }
 
@@ -156,7 +208,7 @@ public final class Informer<Object: KubeObject>: Sendable {
         }
         // Outside the lock: finishing runs each stream's termination handler, which takes the lock.
         registrar.finish()
-        for subscriber in subscribers { subscriber.finish() }
+        for subscriber in subscribers { subscriber.continuation.finish() }
         for waiter in waiters { waiter.resume(throwing: InformerError.stopped(resource: resource.resource.plural)) }
     }
 
@@ -194,24 +246,32 @@ public final class Informer<Object: KubeObject>: Sendable {
 
     /// Every change from now on, in order, after an `.added` for each object cached now (by key), as client-go
     /// tells a handler added late. The stream ends when the informer stops; ending its iteration unsubscribes.
-    /// It buffers without bound: a consumer that falls behind costs memory, never events.
-    public func events() -> AsyncStream<InformerEvent<Object>> {
+    /// A consumer that falls `subscriberBufferLimit` events behind holds the informer back (every subscriber
+    /// then waits for it): it costs time, never events, and memory stays bounded.
+    public func events() -> Events {
         let (stream, continuation) = AsyncStream.makeStream(of: InformerEvent<Object>.self)
+        let budget = DeliveryBudget(limit: subscriberBufferLimit)
+        let subscriber = Subscriber(continuation: continuation, budget: budget)
         let id = nextID.add(1, ordering: .relaxed).oldValue
         continuation.onTermination = { [weak self] _ in
-            // The removed continuation is released outside the lock.
-            let removed = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-            _ = removed
+            // Nothing will be read any more: the informer must not wait for this subscriber.
+            budget.end()
+            // Never waits for `state`: a cancelled subscriber's handler runs with that task's runtime lock held,
+            // and `apply` holding `state` may be waking the same task (a yield), which needs that lock. The
+            // removed continuation is released outside the lock.
+            guard let self else { return }
+            let removed = self.state.withLockIfAvailable { $0.subscribers.removeValue(forKey: id) }
+            if removed == nil {
+                Task { _ = self.state.withLock { $0.subscribers.removeValue(forKey: id) } }
+            }
         }
         let stopped = state.withLock { state in
-            for object in state.cache.objects.values.sorted(by: { $0.key < $1.key }) {
-                continuation.yield(.added(object))
-            }
-            if !state.stopped { state.subscribers[id] = continuation }
+            subscriber.deliver(state.cache.objects.sorted { $0.key < $1.key }.map { InformerEvent.added($0.value) })
+            if !state.stopped { state.subscribers[id] = subscriber }
             return state.stopped
         }
         if stopped { continuation.finish() }
-        return stream
+        return BoundedStream(stream, budget: budget)
     }
 
     /// Calls `handler` with every event of `events()`, one at a time and in order, on a task of `run()`.
@@ -239,7 +299,8 @@ public final class Informer<Object: KubeObject>: Sendable {
 
     /// Every cached object, by key.
     public func list() -> [Object] {
-        state.withLock { state in state.cache.objects.values.sorted { $0.key < $1.key } }
+        // Sorted by the cache's stored keys: an object's `key` is built anew at each call.
+        state.withLock { state in state.cache.objects.sorted { $0.key < $1.key }.map(\.value) }
     }
 
     public var keys: [String] { state.withLock { $0.cache.objects.keys.sorted() } }
@@ -261,6 +322,21 @@ public final class Informer<Object: KubeObject>: Sendable {
     /// Adds an index, filing what is cached already.
     public func addIndex(_ index: InformerIndex<Object>) throws(InformerError) {
         try state.withLock { (state: inout State) throws(InformerError) in try state.cache.addIndex(index) }
+    }
+}
+
+extension WatchUpdate {
+    /// The same update with `transform` applied to each object.
+    func map(_ transform: (Object) -> Object) -> Self {
+        switch self {
+        case .relisted(var list):
+            list.items = list.items.map(transform)
+            return .relisted(list)
+        case .event(.added(let object)): return .event(.added(transform(object)))
+        case .event(.modified(let object)): return .event(.modified(transform(object)))
+        case .event(.deleted(let object)): return .event(.deleted(transform(object)))
+        case .event: return self
+        }
     }
 }
 

@@ -41,9 +41,12 @@ public enum InformerError: Error, CustomStringConvertible, Sendable, Equatable {
     case alreadyStarted(resource: String)
     /// The informer's `run()` ended (its task was cancelled) before what was asked of it happened.
     case stopped(resource: String)
+    /// `subscriberBufferLimit` must be at least 1.
+    case invalidBufferLimit(Int)
 
     public var description: String {
         switch self {
+        case .invalidBufferLimit(let limit): "an informer's subscriber buffer limit must be at least 1, got \(limit)"
         case .unknownIndex(let name, let known): "no index named \(name) (the informer has \(known.joined(separator: ", ")))"
         case .duplicateIndex(let name): "an index named \(name) is already registered"
         case .alreadyStarted(let resource): "the informer of \(resource) was started already: an informer runs once"

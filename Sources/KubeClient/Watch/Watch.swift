@@ -56,20 +56,34 @@ public enum WatchUpdate<Object: KubeObject>: Sendable {
     case relisted(ObjectList<Object>)
 }
 
+/// One watch request's events (`watchOnce`).
+public typealias WatchEvents<Object: KubeObject> = BoundedStream<AsyncThrowingStream<WatchEvent<Object>, any Error>>
+/// A resuming watch's updates (`watch`).
+public typealias WatchUpdates<Object: KubeObject> = BoundedStream<AsyncThrowingStream<WatchUpdate<Object>, any Error>>
+
+/// How many decoded events or updates a watch holds for a consumer that has not read them before it stops
+/// reading the response (and the transport then the connection): a slow consumer holds the server back.
+let watchBufferLimit = 64
+
 extension ResourceClient {
     /// One watch request: events until the server ends it (its timeout) or the connection fails (thrown).
-    /// An ERROR event is delivered as `.error`, not thrown.
-    public func watchOnce(resourceVersion: String?, options: WatchOptions = WatchOptions()) async throws -> AsyncThrowingStream<WatchEvent<Object>, any Error> {
+    /// An ERROR event is delivered as `.error`, not thrown. At most `watchBufferLimit` events wait decoded.
+    public func watchOnce(resourceVersion: String?, options: WatchOptions = WatchOptions()) async throws -> WatchEvents<Object> {
         let request = KubeClient.Request(method: "GET", path: resource.path(namespace: namespace), query: options.query(resourceVersion: resourceVersion))
         let stream = try await client.openStream(request)
         let (events, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent<Object>.self)
+        let budget = DeliveryBudget(limit: watchBufferLimit)
         let reader = Task {
             var lines = LineSplitter()
             do {
                 for try await chunk in stream.body {
                     for line in lines.append(chunk) {
-                        continuation.yield(try decodeEvent(line))
+                        let event = try decodeEvent(line)
+                        // Counted before it is handed over: the consumer may take it at once (see `DeliveryBudget`).
+                        budget.delivered()
+                        continuation.yield(event)
                     }
+                    await budget.waitForRoom()
                 }
                 if let last = lines.finish() {
                     continuation.yield(try decodeEvent(last))
@@ -79,8 +93,11 @@ extension ResourceClient {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in reader.cancel() }
-        return events
+        continuation.onTermination = { _ in
+            budget.end()
+            reader.cancel()
+        }
+        return BoundedStream(events, budget: budget)
     }
 
     private func decodeEvent(_ line: [UInt8]) throws -> WatchEvent<Object> {
@@ -98,8 +115,15 @@ extension ResourceClient {
     /// or, with `options.sendInitialEvents`, the initial events of a watch up to their end bookmark (the
     /// watch-list of client-go). Either way the receiver gets it as one `.relisted`.
     public func watch(resourceVersion: String? = nil, options: WatchOptions = WatchOptions(),
-                      backoff: WatchBackoff = WatchBackoff()) -> AsyncThrowingStream<WatchUpdate<Object>, any Error> {
+                      backoff: WatchBackoff = WatchBackoff()) -> WatchUpdates<Object> {
         let (updates, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate<Object>.self)
+        let budget = DeliveryBudget(limit: watchBufferLimit)
+        /// Hands an update over, then waits while the consumer is `watchBufferLimit` behind.
+        @Sendable func deliver(_ update: WatchUpdate<Object>) async {
+            budget.delivered()
+            continuation.yield(update)
+            await budget.waitForRoom()
+        }
         let worker = Task {
             var lastVersion = resourceVersion
             var delay = backoff.initial
@@ -116,7 +140,7 @@ extension ResourceClient {
                             initialEvents = InitialEvents()
                         } else {
                             let list = try await listAll(options.listOptions)
-                            continuation.yield(.relisted(list))
+                            await deliver(.relisted(list))
                             lastVersion = list.resourceVersion
                         }
                     }
@@ -130,7 +154,7 @@ extension ResourceClient {
                         }
                         if var collecting = initialEvents {
                             if let list = try collecting.take(event) {
-                                continuation.yield(.relisted(list))
+                                await deliver(.relisted(list))
                                 lastVersion = list.resourceVersion
                                 initialEvents = nil
                             } else {
@@ -139,7 +163,7 @@ extension ResourceClient {
                             continue
                         }
                         if let version = event.resourceVersion { lastVersion = version }
-                        continuation.yield(.event(event))
+                        await deliver(.event(event))
                     }
                     if initialEvents != nil {
                         throw WatchProtocolError(message: "the watch of \(resource.plural) ended before its initial events did")
@@ -167,8 +191,11 @@ extension ResourceClient {
             }
             continuation.finish()
         }
-        continuation.onTermination = { _ in worker.cancel() }
-        return updates
+        continuation.onTermination = { _ in
+            budget.end()
+            worker.cancel()
+        }
+        return BoundedStream(updates, budget: budget)
     }
 }
 
