@@ -11,6 +11,9 @@ struct LegacyTaskMethods: Sendable {
     static let immediateResponseKey = "io.modelcontextprotocol/model-immediate-response"
     /// A `tasks/list` page.
     static let pageSize = 50
+    /// How long a write waits for this replica's cache to hold it before answering, so that the caller's next
+    /// request here reads it (read your writes); past it the answer goes anyway.
+    static let cacheCatchUpLimit = Duration.seconds(5)
 
     private var lookup: OwnTaskLookup { OwnTaskLookup(server: server) }
 
@@ -64,6 +67,8 @@ struct LegacyTaskMethods: Sendable {
         guard let handle = lookup.ownHandle(created, caller: call.context.caller) else {
             throw .invalidParams("the idempotency key names task \(created.name), which a call without task made: use another key, or conductor_wait")
         }
+        // The caller's next call on this replica counts its working tasks from the cache: it must count this one.
+        await lookup.awaitCache(of: created, limit: Self.cacheCatchUpLimit) { _ in true }
         return handle
     }
 
@@ -137,7 +142,7 @@ struct LegacyTaskMethods: Sendable {
             do {
                 let cancelled = try await server.submitter.cancelHandle(handle.task, at: Timestamp(server.now()))
                 // Read your writes on this replica: its next tasks/get must not find the task working in a stale cache.
-                await lookup.awaitCache(of: cancelled, limit: .seconds(2)) { version in
+                await lookup.awaitCache(of: cancelled, limit: Self.cacheCatchUpLimit) { version in
                     version.metadata.annotations?[TaskSubmitter.cancelRequestedAnnotation] != nil
                 }
                 return TaskHandle(task: cancelled, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
