@@ -69,18 +69,19 @@ public actor Supervisor {
     }
 
     /// For a task the caller has just created: the create's answer stands in until the informer sees the
-    /// task, so that awaiting right after creating never finds it unknown.
-    public func awaitTerminal(created: TaskResource) async throws -> TaskResource {
-        try await awaitTerminal(created.key, created: created)
+    /// task, so that awaiting right after creating never finds it unknown. `early` can end the wait before
+    /// the task does (see `TaskActor.awaitTerminal`).
+    public func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+        try await awaitTerminal(created.key, created: created, endedBy: early)
     }
 
-    private func awaitTerminal(_ key: String, created: TaskResource?) async throws -> TaskResource {
-        if let actor = actors[key] { return try await actor.awaitTerminal() }
+    private func awaitTerminal(_ key: String, created: TaskResource?, endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+        if let actor = actors[key] { return try await actor.awaitTerminal(endedBy: early) }
         guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
         if known.status.isFinal { return known }
         // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
         // made now takes that event when it comes.
-        return try await makeActor(for: known).awaitTerminal()
+        return try await makeActor(for: known).awaitTerminal(endedBy: early)
     }
 
     /// Callers parked on the task's actor (0 when it has none).

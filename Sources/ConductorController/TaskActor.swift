@@ -34,9 +34,12 @@ public struct TaskActorContext: Sendable {
     /// policy and logger, some 300 bytes) was a share of every cached task's memory.
     final class Shared: Sendable {
         let value: TaskActorContext
+        /// Every actor's timer, on one task.
+        let timers: TimerQueue
 
         init(_ value: TaskActorContext) {
             self.value = value
+            timers = TimerQueue(clock: value.clock)
         }
     }
 }
@@ -117,8 +120,8 @@ public actor TaskActor {
     /// The task once it is final (Completed, or Failed for good): at once if it is already, else when the
     /// watch event carrying the final status arrives. No polling: the caller's continuation is parked here.
     /// Throws `TaskAwaitError` when the task is deleted or the supervisor stops first, and
-    /// `CancellationError` when the calling task is cancelled.
-    public func awaitTerminal() async throws -> TaskResource {
+    /// `CancellationError` when the calling task is cancelled or `early` ends the wait.
+    public func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
         if latest.status.isFinal { return latest }
         nextWaiterID += 1
         let id = nextWaiterID
@@ -129,6 +132,7 @@ public actor TaskActor {
                     continuation.resume(throwing: CancellationError())
                 } else {
                     waiters[id] = continuation
+                    early?.whenParked { Task { await self.cancelWaiter(id) } }
                 }
             }
         } onCancel: {
@@ -240,7 +244,7 @@ public actor TaskActor {
 
     /// Keeps one timer, for the earliest time the task needs attention with nothing else changing.
     private func arm(at target: Timestamp?, now: Timestamp) {
-        timer.arm(at: target, now: now, clock: context.clock) { [weak self] target in
+        timer.arm(at: target, now: now, queue: shared.timers) { [weak self] target in
             self?.send(.recheck(timer: target))
         }
     }

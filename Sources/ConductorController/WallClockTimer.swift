@@ -7,41 +7,33 @@ import KubeClient
 /// The wait runs on the clock's monotonic time: the wall-time gap is taken onto it when the timer is armed, so
 /// a step of the wall clock cannot make the timer fire early or late.
 struct WallClockTimer {
-    private var task: Task<Void, Never>?
+    private var entry: (queue: TimerQueue, entry: TimerQueue.Entry)?
     /// The wall time the running timer fires for.
     private(set) var armedFor: Timestamp?
 
-    /// Arms the timer to call `fire` with `target` once the clock reaches it (at once if it has passed);
-    /// nil disarms it. `now` is the wall time `target` is measured from.
-    mutating func arm(at target: Timestamp?, now: Timestamp, clock: any KubeClock,
+    /// Arms the timer to call `fire` with `target` once the clock of `queue` reaches it (at once if it has
+    /// passed); nil disarms it. `now` is the wall time `target` is measured from.
+    mutating func arm(at target: Timestamp?, now: Timestamp, queue: TimerQueue,
                       fire: @escaping @Sendable (Timestamp) -> Void) {
         guard target != armedFor else { return }
         cancel()
         armedFor = target
         guard let target else { return }
-        let wake = clock.now.advanced(by: max(now.duration(to: target), .zero))
-        task = Task {
-            do {
-                try await clock.sleep(until: wake, tolerance: nil)
-            } catch {
-                return  // Cancelled: re-armed, or its owner stopped.
-            }
-            fire(target)
-        }
+        entry = (queue, queue.schedule(after: max(now.duration(to: target), .zero)) { fire(target) })
     }
 
     /// Notes that the timer for `target` fired; returns whether it was the one armed now (not one replaced).
     @discardableResult
     mutating func fired(_ target: Timestamp) -> Bool {
         guard target == armedFor else { return false }
-        task = nil
+        entry = nil
         armedFor = nil
         return true
     }
 
     mutating func cancel() {
-        task?.cancel()
-        task = nil
+        if let entry { entry.queue.cancel(entry.entry) }
+        entry = nil
         armedFor = nil
     }
 }

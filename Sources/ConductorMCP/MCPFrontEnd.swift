@@ -36,7 +36,7 @@ public final class MCPFrontEnd: Service {
         hub = TaskEventHub()
         stopping = Signal()
         let waiter = TaskWaiter(supervisor: controller.supervisor, cache: controller.tasks, hub: hub, stopping: stopping,
-                                heartbeat: configuration.progressHeartbeat)
+                                timers: TimerQueue(clock: SystemClock()), heartbeat: configuration.progressHeartbeat)
         server = MCPServer(configuration: configuration, catalog: ToolCatalog(logger: logger),
                            submitter: TaskSubmitter(client: client, namespace: configuration.taskNamespace), waiter: waiter,
                            authority: authority, tasks: controller.tasks, agents: controller.agents, logger: logger)

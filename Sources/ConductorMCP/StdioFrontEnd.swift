@@ -1,4 +1,5 @@
 import ConductorAPI
+import ConductorController
 import Foundation
 import KubeClient
 import KubeJSON
@@ -20,7 +21,7 @@ public final class StdioFrontEnd: Sendable {
         agents = try Informer(client.resource(Agent.self, namespace: agentNamespace))
         hub = TaskEventHub()
         let waiter = TaskWaiter(supervisor: EventAwaiter(cache: tasks, hub: hub), cache: tasks, hub: hub, stopping: Signal(),
-                                heartbeat: configuration.progressHeartbeat)
+                                timers: TimerQueue(clock: SystemClock()), heartbeat: configuration.progressHeartbeat)
         server = MCPServer(configuration: configuration, catalog: ToolCatalog(logger: logger),
                            submitter: TaskSubmitter(client: client, namespace: configuration.taskNamespace), waiter: waiter,
                            authority: NoAuthentication(), tasks: tasks, agents: agents, logger: logger)

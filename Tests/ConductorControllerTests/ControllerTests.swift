@@ -166,6 +166,30 @@ import Testing
         }
     }
 
+    @Test func anEarlyEndUnparksTheWaiterAndLeavesTheTaskAlone() async throws {
+        try await ControllerHarness.run { harness in
+            let created = try await harness.createTask("long")
+            try await harness.waitForOffer("long")
+            let early = EarlyWaitEnd()
+            let waiting = Task { [supervisor = harness.supervisor] in
+                try await supervisor.awaitTerminal(created: created, endedBy: early)
+            }
+            try await waitUntil("the caller is parked on the actor") { await harness.supervisor.waiterCount(for: "default/long") == 1 }
+            early.end()
+            await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+            try await waitUntil("the actor let the waiter go") { await harness.supervisor.waiterCount(for: "default/long") == 0 }
+            #expect(try await harness.tasks.get("long").status.effectivePhase == .pending)
+
+            // Ended before it parks: it throws as soon as it would park.
+            let endedFirst = EarlyWaitEnd()
+            endedFirst.end()
+            await #expect(throws: CancellationError.self) {
+                _ = try await harness.supervisor.awaitTerminal(created: created, endedBy: endedFirst)
+            }
+            #expect(await harness.supervisor.waiterCount(for: "default/long") == 0)
+        }
+    }
+
     @Test func theSupervisorRestartsAnActorWhoseWorkThrew() async throws {
         try await ControllerHarness.run(failingWrites: 1) { harness in
             let created = try await harness.createTask("flaky", cancel: true)

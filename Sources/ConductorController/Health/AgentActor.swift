@@ -2,16 +2,30 @@ import ConductorAPI
 import KubeClient
 import Logging
 
-/// What every agent actor of one health monitor shares.
-struct AgentActorContext: Sendable {
+/// What every agent actor of one health monitor shares: one object, which each actor points at.
+final class AgentActorContext: Sendable {
     let agents: Informer<Agent>
     let leases: Informer<Lease>
     let clock: any KubeClock
+    /// Every actor's heartbeat-expiry timer, on one task.
+    let timers: TimerQueue
     let leadership: LeadershipGate
     let events: any ControllerEventSink
     let logger: Logger
     /// Told of each status write, for the monitor's count.
     let onWrite: @Sendable () -> Void
+
+    init(agents: Informer<Agent>, leases: Informer<Lease>, clock: any KubeClock, leadership: LeadershipGate,
+         events: any ControllerEventSink, logger: Logger, onWrite: @escaping @Sendable () -> Void) {
+        self.agents = agents
+        self.leases = leases
+        self.clock = clock
+        timers = TimerQueue(clock: clock)
+        self.leadership = leadership
+        self.events = events
+        self.logger = logger
+        self.onWrite = onWrite
+    }
 }
 
 /// What an agent actor is told, in order, through its mailbox.
@@ -84,7 +98,7 @@ actor AgentActor {
     /// it has.
     private func arm(now: Timestamp) {
         let target = heartbeat.flatMap { $0.isExpired(at: now) ? nil : $0.expiresAt.adding(.nanoseconds(1)) }
-        timer.arm(at: target, now: now, clock: context.clock) { [weak self] fired in self?.send(.timer(fired)) }
+        timer.arm(at: target, now: now, queue: context.timers) { [weak self] fired in self?.send(.timer(fired)) }
     }
 
     /// Writes the status over the cached agent, conditional on its resourceVersion: on a conflict the newer

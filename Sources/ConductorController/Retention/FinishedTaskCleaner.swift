@@ -51,6 +51,7 @@ public actor FinishedTaskCleaner {
     private var due: [String: Due] = [:]
     private var deadlines = Heap<Deadline>()
     private var timer = WallClockTimer()
+    private let timers: TimerQueue
 
     public init(retention: FinishedTaskRetention, tasks: Informer<TaskResource>, deleter: any FinishedTaskDeleting,
                 clock: any KubeClock, leadership: LeadershipGate, logger: Logger) {
@@ -58,6 +59,7 @@ public actor FinishedTaskCleaner {
         self.tasks = tasks
         self.deleter = deleter
         self.clock = clock
+        timers = TimerQueue(clock: clock)
         self.leadership = leadership
         self.logger = logger
     }
@@ -121,7 +123,7 @@ public actor FinishedTaskCleaner {
             await delete(entry)
         }
         let now = Timestamp(clock.wallTime)
-        timer.arm(at: deadlines.min?.expiresAt, now: now, clock: clock) { [weak self] fired in
+        timer.arm(at: deadlines.min?.expiresAt, now: now, queue: timers) { [weak self] fired in
             Task { await self?.fired(fired) }
         }
     }

@@ -33,36 +33,34 @@ struct TaskWaiter: Sendable {
     let cache: Informer<TaskResource>
     let hub: TaskEventHub
     let stopping: Signal
+    /// The calls' limits, on one task for all of them.
+    let timers: TimerQueue
     /// Clients reset their timeouts on progress; 15 s is well under the shortest common limit (60 s).
     let heartbeat: Duration
 
     func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
         let key = created.key
         let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
-        // One task parks on the actor; the limit, the client's cancellation and the shutdown each end it by
-        // cancelling that task after recording why (the first reason wins). Registered actions rather than a
-        // task apiece for them: a waiting call costs memory (Tests/e2e/measure_mcp_waits.py), tasks a good part of it.
+        // The call's own task parks on the actor; the limit, the client's cancellation and the shutdown each
+        // end the wait early after recording why (the first reason wins). Registered actions rather than a
+        // task apiece for them: a waiting call costs memory (Tests/e2e/measure_mcp_waits.py), and a task
+        // costs some kilobytes.
         let reason = FirstReason()
-        let awaiter = supervisor
-        let parked = Task { try await awaiter.awaitTerminal(created: created) }
+        let early = EarlyWaitEnd()
         let end: @Sendable (WaitOutcome) -> Void = { outcome in
-            if reason.record(outcome) { parked.cancel() }
+            if reason.record(outcome) { early.end() }
         }
         let cancelled = cancellation?.onFire { end(.cancelled) }
         let stopped = stopping.onFire { end(.stopping(latest())) }
-        let timer = limit.map { limit in
-            Task {
-                do { try await Task.sleep(for: limit) } catch { return }
-                end(.timedOut(latest()))
-            }
-        }
+        let timer = limit.map { limit in timers.schedule(after: limit) { end(.timedOut(latest())) } }
         let relay = progress.map { target in Task { await relayProgress(of: created, to: target) } }
-        let result = await withTaskCancellationHandler {
-            await parked.result
-        } onCancel: {
-            parked.cancel()
+        let result: Result<TaskResource, any Error>
+        do {
+            result = .success(try await supervisor.awaitTerminal(created: created, endedBy: early))
+        } catch {
+            result = .failure(error)
         }
-        timer?.cancel()
+        if let timer { timers.cancel(timer) }
         relay?.cancel()
         // No progress may follow the answer: the relay has stopped sending when this returns.
         await relay?.value

@@ -5,7 +5,8 @@ import KubeClient
 /// Parks a caller until a task is final. The controller's `Supervisor` does it on the task's actor; a
 /// front end without a controller (`conductor mcp` over stdio) does it on its own task events.
 protocol TerminalAwaiting: Sendable {
-    func awaitTerminal(created: TaskResource) async throws -> TaskResource
+    /// The task once final; `CancellationError` when `early` ends the wait first.
+    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource
 }
 
 extension Supervisor: TerminalAwaiting {}
@@ -16,15 +17,25 @@ struct EventAwaiter: TerminalAwaiting {
     let cache: Informer<TaskResource>
     let hub: TaskEventHub
 
-    func awaitTerminal(created: TaskResource) async throws -> TaskResource {
+    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
         // Subscribed before the cache is read, so that no version falls between the two.
         let versions = hub.versions(of: created.key)
         if let now = cache.get(created.key), now.status.isFinal { return now }
         if created.status.isFinal { return created }
-        for await version in versions where version.status.isFinal {
-            return version
+        // A task of its own here, which `early` cancels: this runs only where no controller does (stdio, one
+        // client), where a waiting call's cost does not matter.
+        let parked = Task {
+            for await version in versions where version.status.isFinal {
+                return version
+            }
+            try Task.checkCancellation()
+            throw TaskAwaitError.supervisorStopped(task: created.key)
         }
-        try Task.checkCancellation()
-        throw TaskAwaitError.supervisorStopped(task: created.key)
+        early?.whenParked { parked.cancel() }
+        return try await withTaskCancellationHandler {
+            try await parked.value
+        } onCancel: {
+            parked.cancel()
+        }
     }
 }
