@@ -91,7 +91,7 @@ public actor TaskActor {
         return logger
     }
 
-    private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
+    private var waiters: [UInt64: CheckedContinuation<TaskSnapshot, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
 
     /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
@@ -120,9 +120,15 @@ public actor TaskActor {
     /// The task once it is final (Completed, or Failed for good): at once if it is already, else when the
     /// watch event carrying the final status arrives. No polling: the caller's continuation is parked here.
     /// Throws `TaskAwaitError` when the task is deleted or the supervisor stops first, and
-    /// `CancellationError` when the calling task is cancelled or `early` ends the wait.
-    public func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
-        if latest.status.isFinal { return latest }
+    /// `CancellationError` when the calling task is cancelled.
+    public func awaitTerminal() async throws -> TaskResource {
+        try await awaitTerminal(endedBy: nil).task
+    }
+
+    /// `awaitTerminal()` for the many: the task by reference, and `early` can end the wait (it throws
+    /// `CancellationError`) without cancelling the waiting task.
+    public func awaitTerminal(endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
+        if latest.status.isFinal { return TaskSnapshot(latest) }
         nextWaiterID += 1
         let id = nextWaiterID
         return try await withTaskCancellationHandler {
@@ -271,6 +277,7 @@ public actor TaskActor {
     private func resumeWaiters(with result: Result<TaskResource, any Error>) {
         let parked = waiters.values
         waiters.removeAll()
-        for waiter in parked { waiter.resume(with: result) }
+        let answer = result.map(TaskSnapshot.init)
+        for waiter in parked { waiter.resume(with: answer) }
     }
 }
