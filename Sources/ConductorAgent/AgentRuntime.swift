@@ -315,14 +315,16 @@ public actor AgentRuntime {
         let work = Task { try await handler(started, progress) }
         running[assigned.key] = (attempt, work)
         let outcome = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
+        // Counted before the attempt leaves `running`: whoever sees it gone (the agent's stop) sees it counted.
+        let stopped = work.isCancelled
+        if stopped { statistics.cancelled += 1 }
         running[assigned.key] = nil
         // The final report carries the progress not written yet; a write in flight may still land first (the
         // report then meets a conflict and reads the task again).
         let lastProgress = progress.finish()
         progressWriter.cancel()
         await progressWriter.value
-        if work.isCancelled {
-            statistics.cancelled += 1
+        if stopped {
             logger.info("attempt stopped", metadata: ["task": "\(assigned.key)", "attempt": "\(attempt)"])
             return
         }
