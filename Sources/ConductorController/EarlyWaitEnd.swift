@@ -3,7 +3,7 @@ import Synchronization
 /// Ends one wait in `TaskActor.awaitTerminal` before the task ends (the caller's limit passed, its client
 /// cancelled, a shutdown), without cancelling the waiting task: an MCP call waits in its connection's task,
 /// which must go on to answer. A registration where a task apiece would do the same: waiting calls are many,
-/// and each one's memory counts.
+/// and each one's memory counts. One object per wait: it parks once.
 public final class EarlyWaitEnd: Sendable {
     private enum State {
         case waiting
@@ -29,9 +29,13 @@ public final class EarlyWaitEnd: Sendable {
     /// The waiter is parked (on a task actor, or wherever a `TerminalAwaiting` parks it): `unpark` answers it.
     public func whenParked(_ unpark: @escaping @Sendable () -> Void) {
         let endedAlready = state.withLock { state in
-            if case .ended = state { return true }
-            state = .parked(unpark: unpark)
-            return false
+            switch state {
+            case .ended: return true
+            case .parked: preconditionFailure("EarlyWaitEnd parks one wait; this one parked twice")
+            case .waiting:
+                state = .parked(unpark: unpark)
+                return false
+            }
         }
         if endedAlready { unpark() }
     }

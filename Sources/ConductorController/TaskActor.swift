@@ -92,6 +92,9 @@ public actor TaskActor {
     }
 
     private var waiters: [UInt64: CheckedContinuation<TaskSnapshot, any Error>] = [:]
+    /// Why the actor was retired before its task was final: a caller that reaches it afterwards (it was handed
+    /// the actor just before) gets this rather than parking where nothing will answer it.
+    private var retiredWith: TaskAwaitError?
     private var nextWaiterID: UInt64 = 0
 
     /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
@@ -129,6 +132,7 @@ public actor TaskActor {
     /// `CancellationError`) without cancelling the waiting task.
     public func awaitTerminal(endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
         if latest.status.isFinal { return TaskSnapshot(latest) }
+        if let retiredWith { throw retiredWith }
         nextWaiterID += 1
         let id = nextWaiterID
         return try await withTaskCancellationHandler {
@@ -261,7 +265,7 @@ public actor TaskActor {
     /// has the task). Those awaiting the task stay parked: they wait for the task, not for this attempt at
     /// handling it.
     func restart(from cached: TaskResource?) {
-        timer.cancel()
+        timer.cancel(in: shared.timers)
         offeredVersion = nil
         if let cached { latest = cached }
     }
@@ -269,9 +273,12 @@ public actor TaskActor {
     /// Ends the actor: its timer stops, its mailbox closes (so a drain of it ends) and those still waiting get
     /// `error`.
     func retire(answering error: TaskAwaitError?) {
-        timer.cancel()
+        timer.cancel(in: shared.timers)
         mailbox.close()
-        if let error { resumeWaiters(with: .failure(error)) }
+        if let error {
+            retiredWith = error
+            resumeWaiters(with: .failure(error))
+        }
     }
 
     private func resumeWaiters(with result: Result<TaskResource, any Error>) {

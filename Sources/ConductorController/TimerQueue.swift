@@ -63,7 +63,8 @@ public final class TimerQueue: Sendable {
             return (Entry(id: id, instant: instant), true)
         }
         if startDriver {
-            Task { await self.drive() }
+            // Detached: the driver serves every timer, not the priority of whichever caller came first.
+            Task.detached { await self.drive() }
         }
         return entry
     }
@@ -105,28 +106,34 @@ public final class TimerQueue: Sendable {
     private func drive() async {
         while true {
             let now = clock.now
-            let (due, sleep) = state.withLock { state -> ([@Sendable () -> Void], Task<Void, Never>?) in
+            let (due, next) = state.withLock { state -> ([@Sendable () -> Void], Task<Void, Never>?) in
                 var due: [@Sendable () -> Void] = []
                 while let first = state.heap.min, first.instant <= now || state.actions[first.id] == nil {
                     state.heap.removeMin()
                     if let action = state.actions.removeValue(forKey: first.id) { due.append(action) }
                 }
                 guard let next = state.heap.min?.instant else {
-                    state.driving = false
-                    state.sleepingUntil = nil
-                    state.sleep = nil
+                    // The driver ends on a pass with nothing to run, so that actions never run on two drivers.
+                    if due.isEmpty {
+                        state.driving = false
+                        state.sleepingUntil = nil
+                        state.sleep = nil
+                    }
                     return (due, nil)
                 }
-                let clock = self.clock
                 // Woken early (cancelled) by an earlier entry, or one cancelled that it slept for.
+                let clock = self.clock
                 let sleep = Task<Void, Never> { try? await clock.sleep(until: next, tolerance: nil) }
                 state.sleepingUntil = next
                 state.sleep = sleep
                 return (due, sleep)
             }
             for action in due { action() }
-            guard let sleep else { return }
-            await sleep.value
+            if let next {
+                await next.value
+            } else if due.isEmpty {
+                return
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ import KubeClient
 /// The wait runs on the clock's monotonic time: the wall-time gap is taken onto it when the timer is armed, so
 /// a step of the wall clock cannot make the timer fire early or late.
 struct WallClockTimer {
-    private var entry: (queue: TimerQueue, entry: TimerQueue.Entry)?
+    /// The queue is the owner's (passed in each call), so that each of many timers stores only its entry.
+    private var entry: TimerQueue.Entry?
     /// The wall time the running timer fires for.
     private(set) var armedFor: Timestamp?
 
@@ -16,10 +17,10 @@ struct WallClockTimer {
     mutating func arm(at target: Timestamp?, now: Timestamp, queue: TimerQueue,
                       fire: @escaping @Sendable (Timestamp) -> Void) {
         guard target != armedFor else { return }
-        cancel()
+        cancel(in: queue)
         armedFor = target
         guard let target else { return }
-        entry = (queue, queue.schedule(after: max(now.duration(to: target), .zero)) { fire(target) })
+        entry = queue.schedule(after: max(now.duration(to: target), .zero)) { fire(target) }
     }
 
     /// Notes that the timer for `target` fired; returns whether it was the one armed now (not one replaced).
@@ -31,8 +32,9 @@ struct WallClockTimer {
         return true
     }
 
-    mutating func cancel() {
-        if let entry { entry.queue.cancel(entry.entry) }
+    /// Disarms the timer; `queue` is the one it was armed on.
+    mutating func cancel(in queue: TimerQueue) {
+        if let entry { queue.cancel(entry) }
         entry = nil
         armedFor = nil
     }

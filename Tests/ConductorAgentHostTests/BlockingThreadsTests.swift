@@ -41,8 +41,9 @@ import Testing
     @Test func idleThreadsEndAfterTheirIdleLifetime() async throws {
         let threads = BlockingThreads(idleLifetime: .seconds(3))
         await runTogether(2, on: threads)
-        try await waitUntil("both threads are idle") { threads.idleThreads == 2 }
-        try await waitUntil("the idle threads ended") { threads.idleThreads == 0 }
+        // Counted as they end, not sampled while idle: a loaded machine may not poll within the 3 s they idle.
+        try await waitUntil("the idle threads ended") { threads.threadsEnded == 2 }
+        #expect(threads.idleThreads == 0)
         await runTogether(2, on: threads)
         #expect(threads.threadsStarted == 4, "new threads ran the later calls")
     }

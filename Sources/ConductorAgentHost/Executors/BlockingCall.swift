@@ -34,6 +34,7 @@ final class BlockingThreads: Sendable {
     private let idle = Mutex<[Hand]>([])
     /// Numbers the threads' names (conductor-blocking-N), for a stack dump or `top -H` to tell them apart.
     private let threadsMade = Atomic<Int>(0)
+    private let threadsDone = Atomic<Int>(0)
 
     init(idleLifetime: Duration) {
         self.idleLifetime = idleLifetime
@@ -44,6 +45,9 @@ final class BlockingThreads: Sendable {
 
     /// Threads made so far.
     var threadsStarted: Int { threadsMade.load(ordering: .relaxed) }
+
+    /// Threads that ended, idle for their whole `idleLifetime`.
+    var threadsEnded: Int { threadsDone.load(ordering: .relaxed) }
 
     /// Runs `work` on an idle thread, or a new one when none is idle: never queued behind another call.
     func submit(_ work: @escaping @Sendable () -> Void) {
@@ -66,6 +70,7 @@ final class BlockingThreads: Sendable {
             current()
             work = waitForWork(hand)
         }
+        threadsDone.add(1, ordering: .relaxed)
     }
 
     /// Offers the thread for work until `idleLifetime` passes; nil then (the thread ends).

@@ -126,12 +126,12 @@ actor AgentActor {
 
     /// Ends the actor: its timer stops and its mailbox closes.
     func retire() {
-        timer.cancel()
+        timer.cancel(in: context.timers)
         mailbox.close()
     }
 
     /// Drops the timer, for a restart: the next judgement arms it again.
     func restart() {
-        timer.cancel()
+        timer.cancel(in: context.timers)
     }
 }

@@ -79,7 +79,7 @@ public actor FinishedTaskCleaner {
                 for await _ in gains { await self.sweep() }
             }
         }
-        timer.cancel()
+        timer.cancel(in: timers)
     }
 
     private func take(_ event: InformerEvent<TaskResource>) async {
@@ -116,7 +116,7 @@ public actor FinishedTaskCleaner {
             guard next.expiresAt <= now else { break }
             // A follower keeps what is due for when it comes to lead (`gains` sweeps then).
             guard leadership.isLeading else {
-                timer.cancel()
+                timer.cancel(in: timers)
                 return
             }
             deadlines.removeMin()
