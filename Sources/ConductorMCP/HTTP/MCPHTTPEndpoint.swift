@@ -143,12 +143,7 @@ struct MCPHTTPEndpoint: Sendable {
                     }
                     feed.finish()
                 }
-                group.addTask {
-                    while true {
-                        do { try await Task.sleep(for: keepAlive) } catch { return }
-                        feed.yield(nil)
-                    }
-                }
+                group.addTask { await ServerSentEvent.keepAlives(every: keepAlive, into: feed) }
                 var sequence = 0
                 var connected = true
                 for await message in messages {
@@ -177,7 +172,7 @@ struct MCPHTTPEndpoint: Sendable {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
     }
 
     // MARK: GET
@@ -231,30 +226,17 @@ struct MCPHTTPEndpoint: Sendable {
                         }
                     }
                 }
-                group.addTask {
-                    while true {
-                        do { try await Task.sleep(for: keepAlive) } catch { return }
-                        feed.yield(nil)
-                    }
-                }
+                group.addTask { await ServerSentEvent.keepAlives(every: keepAlive, into: feed) }
                 group.addTask {
                     await stopping.wait()
                     feed.finish()
                 }
-                var sequence = 0
-                for await event in events {
-                    guard let event else {
-                        try await writer.write(ByteBuffer(string: ServerSentEvent.keepAlive))
-                        continue
-                    }
-                    sequence += 1
-                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(event, stream: streamID, sequence: sequence)))
-                }
+                try await ServerSentEvent.write(events, stream: streamID, after: 0, to: &writer)
                 group.cancelAll()
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
     }
 
     /// A tools/call's answer on a new stream after its first broke: the call's task is awaited again here,
@@ -290,7 +272,7 @@ struct MCPHTTPEndpoint: Sendable {
             try await writer.finish(nil)
         }
         logger.info("call resumed", metadata: ["task": "\(task.key)", "request": "\(token.request)"])
-        return Response(status: .ok, headers: Self.sseHeaders, body: body)
+        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
     }
 
     // MARK: DELETE
@@ -365,7 +347,6 @@ struct MCPHTTPEndpoint: Sendable {
 
     // MARK: Responses
 
-    private static let sseHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform"]
 
     private static func json(_ message: JSON, session: SessionClaims?, signer: SessionSigner?) -> Response {
         json(message, status: 200)

@@ -63,30 +63,17 @@ struct SubscriptionStream: Sendable {
                         }
                     }
                 }
-                group.addTask {
-                    while true {
-                        do { try await Task.sleep(for: keepAlive) } catch { return }
-                        feed.yield(nil)
-                    }
-                }
+                group.addTask { await ServerSentEvent.keepAlives(every: keepAlive, into: feed) }
                 group.addTask {
                     await stopping.wait()
                     feed.yield(JSONRPCMessage.result(id: id, ["resultType": "complete", "_meta": meta]))
                     feed.finish()
                 }
-                var sequence = 1
-                for await event in events {
-                    guard let event else {
-                        try await writer.write(ByteBuffer(string: ServerSentEvent.keepAlive))
-                        continue
-                    }
-                    sequence += 1
-                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(event, stream: streamID, sequence: sequence)))
-                }
+                try await ServerSentEvent.write(events, stream: streamID, after: 1, to: &writer)
                 group.cancelAll()
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform"], body: body)
+        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
     }
 }
