@@ -61,6 +61,8 @@ let package = Package(
         ),
         // Typed wrappers for libcurl's variadic calls.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // glibc's allocator settings, which its Swift module does not expose (malloc.h).
+        .target(name: "CMallocTuning"),
         // The Kubernetes client: one multiplexed HTTP/2 connection, typed CRUD, watches, informers, leases.
         .target(
             name: "KubeClient",
@@ -148,6 +150,7 @@ let package = Package(
         .executableTarget(
             name: "conductor",
             dependencies: [
+                "CMallocTuning",
                 "ConductorAgent",
                 "ConductorAgentHost",
                 "LocalAPIServer",

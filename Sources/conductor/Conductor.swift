@@ -13,6 +13,11 @@ struct Conductor: AsyncParsableCommand {
         commandName: "conductor",
         abstract: "MCP Conductor: MCP tool calls as Kubernetes Tasks, dispatched to Agent pods.",
         subcommands: [RunCommand.self, DevCommand.self, APIServerCommand.self, AgentCommand.self, MCPCommand.self])
+
+    static func main() async {
+        AllocatorTuning.apply()
+        await main(nil)
+    }
 }
 
 /// Options of the local API server, shared by `apiserver` and `dev`.

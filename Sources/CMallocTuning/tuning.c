@@ -1,0 +1,14 @@
+#include "CMallocTuning.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+int conductor_fix_mmap_threshold(int bytes) {
+#ifdef __GLIBC__
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}
