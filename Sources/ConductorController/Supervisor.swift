@@ -65,22 +65,17 @@ public actor Supervisor {
 
     /// The task once it is final (see `TaskActor.awaitTerminal`). `key` is namespace/name.
     public func awaitTerminal(_ key: String) async throws -> TaskResource {
-        try await awaitTerminal(key, created: nil, endedBy: nil).task
+        try await awaitTerminal(key, created: nil, endedBy: nil)
     }
 
     /// For a task the caller has just created: the create's answer stands in until the informer sees the
-    /// task, so that awaiting right after creating never finds it unknown.
-    public func awaitTerminal(created: TaskResource) async throws -> TaskResource {
-        try await awaitTerminal(created.key, created: TaskSnapshot(created), endedBy: nil).task
+    /// task, so that awaiting right after creating never finds it unknown. `early` can end the wait before
+    /// the task does (see `TaskActor.awaitTerminal(endedBy:)`).
+    public func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+        try await awaitTerminal(created.key, created: created, endedBy: early)
     }
 
-    /// `awaitTerminal(created:)` for the many (waiting MCP calls): the task by reference both ways, and `early`
-    /// can end the wait before the task does (see `TaskActor.awaitTerminal(endedBy:)`).
-    public func awaitTerminal(created: TaskSnapshot, endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
-        try await awaitTerminal(created.task.key, created: created, endedBy: early)
-    }
-
-    private func awaitTerminal(_ key: String, created: TaskSnapshot?, endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
+    private func awaitTerminal(_ key: String, created: TaskResource?, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
         // Decided without suspending, so that no task value stays in this frame while the caller waits.
         switch try finalOrActor(key, created: created) {
         case .final(let task): return task
@@ -89,14 +84,14 @@ public actor Supervisor {
     }
 
     private enum FinalOrActor {
-        case final(TaskSnapshot)
+        case final(TaskResource)
         case actor(TaskActor)
     }
 
-    private func finalOrActor(_ key: String, created: TaskSnapshot?) throws -> FinalOrActor {
+    private func finalOrActor(_ key: String, created: TaskResource?) throws -> FinalOrActor {
         if let actor = actors[key] { return .actor(actor) }
-        guard let known = tasks.get(key) ?? created?.task else { throw TaskAwaitError.unknownTask(key) }
-        if known.status.isFinal { return .final(TaskSnapshot(known)) }
+        guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
+        if known.status.isFinal { return .final(known) }
         // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
         // made now takes that event when it comes.
         return .actor(makeActor(for: known))

@@ -91,7 +91,7 @@ public actor TaskActor {
         return logger
     }
 
-    private var waiters: [UInt64: CheckedContinuation<TaskSnapshot, any Error>] = [:]
+    private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
     /// Why the actor was retired before its task was final: a caller that reaches it afterwards (it was handed
     /// the actor just before) gets this rather than parking where nothing will answer it.
     private var retiredWith: TaskAwaitError?
@@ -123,15 +123,10 @@ public actor TaskActor {
     /// The task once it is final (Completed, or Failed for good): at once if it is already, else when the
     /// watch event carrying the final status arrives. No polling: the caller's continuation is parked here.
     /// Throws `TaskAwaitError` when the task is deleted or the supervisor stops first, and
-    /// `CancellationError` when the calling task is cancelled.
-    public func awaitTerminal() async throws -> TaskResource {
-        try await awaitTerminal(endedBy: nil).task
-    }
-
-    /// `awaitTerminal()` for the many: the task by reference, and `early` can end the wait (it throws
-    /// `CancellationError`) without cancelling the waiting task.
-    public func awaitTerminal(endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
-        if latest.status.isFinal { return TaskSnapshot(latest) }
+    /// `CancellationError` when the calling task is cancelled or `early` ends the wait (which leaves the
+    /// waiting task itself alone).
+    public func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+        if latest.status.isFinal { return latest }
         if let retiredWith { throw retiredWith }
         nextWaiterID += 1
         let id = nextWaiterID
@@ -284,7 +279,6 @@ public actor TaskActor {
     private func resumeWaiters(with result: Result<TaskResource, any Error>) {
         let parked = waiters.values
         waiters.removeAll()
-        let answer = result.map(TaskSnapshot.init)
-        for waiter in parked { waiter.resume(with: answer) }
+        for waiter in parked { waiter.resume(with: result) }
     }
 }

@@ -172,7 +172,7 @@ import Testing
             try await harness.waitForOffer("long")
             let early = EarlyWaitEnd()
             let waiting = Task { [supervisor = harness.supervisor] in
-                try await supervisor.awaitTerminal(created: TaskSnapshot(created), endedBy: early)
+                try await supervisor.awaitTerminal(created: created, endedBy: early)
             }
             try await waitUntil("the caller is parked on the actor") { await harness.supervisor.waiterCount(for: "default/long") == 1 }
             early.end()
@@ -184,7 +184,7 @@ import Testing
             let endedFirst = EarlyWaitEnd()
             endedFirst.end()
             await #expect(throws: CancellationError.self) {
-                _ = try await harness.supervisor.awaitTerminal(created: TaskSnapshot(created), endedBy: endedFirst)
+                _ = try await harness.supervisor.awaitTerminal(created: created, endedBy: endedFirst)
             }
             #expect(await harness.supervisor.waiterCount(for: "default/long") == 0)
         }

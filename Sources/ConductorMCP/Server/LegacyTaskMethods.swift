@@ -90,9 +90,9 @@ struct LegacyTaskMethods: Sendable {
                 throw .internalError(server.tooManyCalls(task: handle.task))
             }
             defer { server.inFlight.unregister(key, signal: cancellation) }
-            switch await server.waiter.wait(for: TaskSnapshot(handle.task), limit: nil, progress: nil, cancellation: cancellation) {
+            switch await server.waiter.wait(for: handle.task, limit: nil, progress: nil, cancellation: cancellation) {
             case .final(let final):
-                handle = TaskHandle(task: final.task, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
+                handle = TaskHandle(task: final, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
             case .cancelled:
                 return nil
             case .stopping, .timedOut:

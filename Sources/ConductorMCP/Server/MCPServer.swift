@@ -192,15 +192,15 @@ final class MCPServer: Sendable {
             return ToolResult.error("Not allowed: \(error.message)")
         }
         let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
-        let created: TaskSnapshot
+        let created: TaskResource
         do {
-            created = TaskSnapshot(try await submitter.submit(TaskRequest(capabilities: [tool.name], payload: payload, options: options,
-                                                                          caller: call.context.caller, request: request)).task)
+            created = try await submitter.submit(TaskRequest(capabilities: [tool.name], payload: payload, options: options,
+                                                             caller: call.context.caller, request: request)).task
         } catch {
             return ToolResult.error("Could not create the task: \(error).")
         }
         guard let cancellation = inFlight.register(request, caller: call.context.caller.username) else {
-            return ToolResult.error(tooManyCalls(task: created.task))
+            return ToolResult.error(tooManyCalls(task: created))
         }
         defer { inFlight.unregister(request, signal: cancellation) }
         let outcome = await waiter.wait(for: created, limit: call.progress == nil ? configuration.maxCallWait : nil,
@@ -218,10 +218,10 @@ final class MCPServer: Sendable {
             return JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task)))
         }
         defer { inFlight.unregister(key, signal: cancellation) }
-        let outcome = await waiter.wait(for: TaskSnapshot(task), limit: progress == nil ? configuration.maxCallWait : nil, progress: progress,
+        let outcome = await waiter.wait(for: task, limit: progress == nil ? configuration.maxCallWait : nil, progress: progress,
                                         cancellation: cancellation)
         let waited = "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait)."
-        guard let result = await answer(outcome, task: TaskSnapshot(task), hasOutputSchema: tool?.outputSchema != nil, waitedFor: waited) else { return nil }
+        guard let result = await answer(outcome, task: task, hasOutputSchema: tool?.outputSchema != nil, waitedFor: waited) else { return nil }
         return JSONRPCMessage.result(id: token.request, result)
     }
 
@@ -252,15 +252,14 @@ final class MCPServer: Sendable {
     }
 
     /// Turns a wait's outcome into the call's result; nil for a cancelled call (cancelling its task first).
-    func answer(_ outcome: WaitOutcome, task snapshot: TaskSnapshot, hasOutputSchema: Bool, waitedFor: String) async -> JSON? {
-        let task = snapshot.task
+    func answer(_ outcome: WaitOutcome, task: TaskResource, hasOutputSchema: Bool, waitedFor: String) async -> JSON? {
         switch outcome {
         case .final(let final):
-            return ToolResult.finished(final.task)
+            return ToolResult.finished(final)
         case .timedOut(let seen):
-            return ToolResult.stillRunning(seen.task, why: waitedFor, toolHasOutputSchema: hasOutputSchema)
+            return ToolResult.stillRunning(seen, why: waitedFor, toolHasOutputSchema: hasOutputSchema)
         case .stopping(let seen):
-            return ToolResult.stillRunning(seen.task, why: "This replica of the front end is shutting down.", toolHasOutputSchema: hasOutputSchema)
+            return ToolResult.stillRunning(seen, why: "This replica of the front end is shutting down.", toolHasOutputSchema: hasOutputSchema)
         case .lost(let why):
             return ToolResult.error("Lost track of task \(task.key): \(why).")
         case .cancelled:

@@ -4,17 +4,16 @@ import KubeClient
 import KubeJSON
 import Synchronization
 
-/// How a wait for a task ended. The task by reference (`TaskSnapshot`): outcomes sit in the frames of
-/// waiting calls.
+/// How a wait for a task ended.
 enum WaitOutcome: Sendable {
     /// Completed, or Failed for good.
-    case final(TaskSnapshot)
+    case final(TaskResource)
     /// The wait's limit passed first; the task goes on (as it was last seen).
-    case timedOut(TaskSnapshot)
+    case timedOut(TaskResource)
     /// The client cancelled the call (`notifications/cancelled`).
     case cancelled
     /// The front end is shutting down; the task goes on.
-    case stopping(TaskSnapshot)
+    case stopping(TaskResource)
     /// The task was deleted, or is unknown to this replica.
     case lost(String)
 }
@@ -39,9 +38,9 @@ struct TaskWaiter: Sendable {
     /// Clients reset their timeouts on progress; 15 s is well under the shortest common limit (60 s).
     let heartbeat: Duration
 
-    func wait(for created: TaskSnapshot, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
-        let key = created.task.key
-        let latest: @Sendable () -> TaskSnapshot = { [cache] in cache.get(key).map(TaskSnapshot.init) ?? created }
+    func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
+        let key = created.key
+        let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
         // The call's own task parks on the actor; the limit, the client's cancellation and the shutdown each
         // end the wait early after recording why (the first reason wins). Registered actions rather than a
         // task apiece for them: a waiting call costs memory (Tests/e2e/measure_mcp_waits.py), and a task
@@ -54,8 +53,8 @@ struct TaskWaiter: Sendable {
         let cancelled = cancellation?.onFire { end(.cancelled) }
         let stopped = stopping.onFire { end(.stopping(latest())) }
         let timer = limit.map { limit in timers.schedule(after: limit) { end(.timedOut(latest())) } }
-        let relay = progress.map { target in Task { await relayProgress(of: created.task, to: target) } }
-        let result: Result<TaskSnapshot, any Error>
+        let relay = progress.map { target in Task { await relayProgress(of: created, to: target) } }
+        let result: Result<TaskResource, any Error>
         do {
             result = .success(try await supervisor.awaitTerminal(created: created, endedBy: early))
         } catch {

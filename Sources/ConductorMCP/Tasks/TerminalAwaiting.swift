@@ -6,7 +6,7 @@ import KubeClient
 /// front end without a controller (`conductor mcp` over stdio) does it on its own task events.
 protocol TerminalAwaiting: Sendable {
     /// The task once final; `CancellationError` when `early` ends the wait first.
-    func awaitTerminal(created: TaskSnapshot, endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot
+    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource
 }
 
 extension Supervisor: TerminalAwaiting {}
@@ -17,17 +17,17 @@ struct EventAwaiter: TerminalAwaiting {
     let cache: Informer<TaskResource>
     let hub: TaskEventHub
 
-    func awaitTerminal(created: TaskSnapshot, endedBy early: EarlyWaitEnd?) async throws -> TaskSnapshot {
-        let key = created.task.key
+    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
+        let key = created.key
         // Subscribed before the cache is read, so that no version falls between the two.
         let versions = hub.versions(of: key)
-        if let now = cache.get(key), now.status.isFinal { return TaskSnapshot(now) }
-        if created.task.status.isFinal { return created }
+        if let now = cache.get(key), now.status.isFinal { return now }
+        if created.status.isFinal { return created }
         // A task of its own here, which `early` cancels: this runs only where no controller does (stdio, one
         // client), where a waiting call's cost does not matter.
         let parked = Task {
             for await version in versions where version.status.isFinal {
-                return TaskSnapshot(version)
+                return version
             }
             try Task.checkCancellation()
             throw TaskAwaitError.supervisorStopped(task: key)

@@ -119,11 +119,10 @@ struct ManagementTools {
     }
 
     /// From the cache when this replica has it, else from the API server (created moments ago elsewhere).
-    /// By reference: `wait` holds it in its frame while it waits.
-    private func read(_ name: String) async -> Result<TaskSnapshot, TaskOperationError> {
-        if let cached = server.tasks.get("\(server.configuration.taskNamespace)/\(name)") { return .success(TaskSnapshot(cached)) }
+    private func read(_ name: String) async -> Result<TaskResource, TaskOperationError> {
+        if let cached = server.tasks.get("\(server.configuration.taskNamespace)/\(name)") { return .success(cached) }
         do {
-            return .success(TaskSnapshot(try await server.submitter.get(name)))
+            return .success(try await server.submitter.get(name))
         } catch {
             return .failure(error)
         }
@@ -131,13 +130,13 @@ struct ManagementTools {
 
     private func get(_ call: ToolCall) async -> JSON {
         switch await read(call.arguments["name"]?.string ?? "") {
-        case .success(let task): return ToolResult.success(TaskSummary.json(task.task))
+        case .success(let task): return ToolResult.success(TaskSummary.json(task))
         case .failure(let error): return ToolResult.error(describe(error))
         }
     }
 
     private func wait(_ call: ToolCall) async -> JSON? {
-        let task: TaskSnapshot
+        let task: TaskResource
         switch await read(call.arguments["name"]?.string ?? "") {
         case .success(let found): task = found
         case .failure(let error): return ToolResult.error(describe(error))
@@ -146,10 +145,10 @@ struct ManagementTools {
         var limit = most
         if let seconds = call.arguments["timeoutSeconds"]?.double { limit = min(most, .milliseconds(Int64(seconds * 1000))) }
         var outcome = WaitOutcome.final(task)
-        if !task.task.status.isFinal {
+        if !task.status.isFinal {
             let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
             guard let cancellation = server.inFlight.register(request, caller: call.context.caller.username) else {
-                return ToolResult.error(server.tooManyCalls(task: task.task))
+                return ToolResult.error(server.tooManyCalls(task: task))
             }
             defer { server.inFlight.unregister(request, signal: cancellation) }
             outcome = await server.waiter.wait(for: task, limit: limit, progress: call.progress, cancellation: cancellation)
@@ -158,12 +157,12 @@ struct ManagementTools {
     }
 
     /// conductor_wait's answer: the task as the wait left it.
-    private static func answer(_ outcome: WaitOutcome, waitedFor task: TaskSnapshot) -> JSON? {
+    private static func answer(_ outcome: WaitOutcome, waitedFor task: TaskResource) -> JSON? {
         let latest: TaskResource
         switch outcome {
-        case .final(let found), .timedOut(let found), .stopping(let found): latest = found.task
+        case .final(let found), .timedOut(let found), .stopping(let found): latest = found
         case .cancelled: return nil  // the wait was cancelled, not the task
-        case .lost(let why): return ToolResult.error("Lost track of task \(task.task.name): \(why).")
+        case .lost(let why): return ToolResult.error("Lost track of task \(task.name): \(why).")
         }
         var summary = TaskSummary.json(latest)
         summary["done"] = .bool(latest.status.isFinal)
