@@ -14,15 +14,24 @@ final class Mailbox<Input: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    /// Queues `input`; true when no drain runs, so the caller must start one (and the mailbox counts it as
-    /// running from now). Never waits. Once closed, the input is dropped.
-    func push(_ input: Input) -> Bool {
+    /// What became of a pushed input.
+    enum Delivery {
+        /// Queued behind a drain that runs.
+        case queued
+        /// Queued, and no drain ran: the caller must start one (the mailbox counts it as running from now).
+        case startDrain
+        /// Dropped: the mailbox is closed (its actor was retired).
+        case closed
+    }
+
+    /// Queues `input`. Never waits.
+    func push(_ input: Input) -> Delivery {
         state.withLock { state in
-            guard !state.closed else { return false }
+            guard !state.closed else { return .closed }
             state.queue.append(input)
-            guard !state.draining else { return false }
+            guard !state.draining else { return .queued }
             state.draining = true
-            return true
+            return .startDrain
         }
     }
 
@@ -45,4 +54,17 @@ final class Mailbox<Input: Sendable>: Sendable {
             state.queue = Deque()
         }
     }
+
+    /// Closes the mailbox if nothing is queued; false (and still open) when an input waits. Checked and done
+    /// under one lock, so that no input slips in between and is dropped.
+    func closeIfEmpty() -> Bool {
+        state.withLock { state in
+            guard state.queue.isEmpty else { return false }
+            state.closed = true
+            state.queue = Deque()
+            return true
+        }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
 }

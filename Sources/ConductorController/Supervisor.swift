@@ -2,10 +2,12 @@ import ConductorAPI
 import KubeClient
 import Logging
 
-/// The task actors' supervisor: one `TaskActor` per Task, fed by the task informer's events. It creates an
-/// actor when a task appears, forwards its updates, retires it when the task is deleted or once it is final
-/// and nobody awaits it, and restarts an actor whose work threw, rebuilding it from the informer's cache
-/// after a backoff. Agent events feed `AgentHealth` and make the tasks a lost agent held decide again.
+/// The task actors' supervisor: a `TaskActor` for each Task that needs one, fed by the task informer's events.
+/// It makes an actor when a task's event, a recheck or a waiter comes and the task has none, forwards its
+/// updates, retires it when the task is deleted or once nothing needs it (nobody awaits the task and no timer
+/// is armed for it: see `TaskActor.retireIfIdle`), and restarts an actor whose work threw, rebuilding it from
+/// the informer's cache after a backoff. Agent events feed `AgentHealth` and make the tasks a lost agent held
+/// decide again.
 ///
 ///     let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: context)
 ///     group.addTask { await supervisor.run() }
@@ -76,10 +78,18 @@ public actor Supervisor {
     }
 
     private func awaitTerminal(_ key: String, created: TaskResource?, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
-        // Decided without suspending, so that no task value stays in this frame while the caller waits.
-        switch try finalOrActor(key, created: created) {
-        case .final(let task): return task
-        case .actor(let actor): return try await actor.awaitTerminal(endedBy: early)
+        while true {
+            switch try finalOrActor(key, created: created) {
+            case .final(let task):
+                return task
+            case .actor(let actor):
+                do {
+                    return try await actor.awaitTerminal(endedBy: early)
+                } catch is TaskActor.Retired {
+                    // Retired as idle after it was handed out: the next pass makes a new one.
+                    continue
+                }
+            }
         }
     }
 
@@ -89,7 +99,7 @@ public actor Supervisor {
     }
 
     private func finalOrActor(_ key: String, created: TaskResource?) throws -> FinalOrActor {
-        if let actor = actors[key] { return .actor(actor) }
+        if let actor = actors[key], !actor.isRetired { return .actor(actor) }
         guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
         if known.status.isFinal { return .final(known) }
         // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
@@ -107,14 +117,16 @@ public actor Supervisor {
     /// Applies one task event: to the task's actor, made for it if needed.
     private func apply(_ event: InformerEvent<TaskResource>) {
         switch event {
-        case .added(let task), .updated(_, let task):
-            if let actor = actors[task.key] {
-                actor.send(.observed(task))
-                return
-            }
+        case .added(let task):
+            if let actor = actors[task.key], actor.send(.observed(task)) { return }
             // A final task nobody awaits needs no actor (after a restart of the replica, most tasks are final).
             guard !task.status.isFinal else { return }
             makeActor(for: task)
+        case .updated(let previous, let task):
+            if let actor = actors[task.key], actor.send(.observed(task)) { return }
+            // A task that has just become final gets an actor to record its end, seeded with the version before.
+            guard !task.status.isFinal || !previous.status.isFinal else { return }
+            makeActor(for: task, seededWith: previous)
         case .deleted(let task, _):
             guard let actor = actors.removeValue(forKey: task.key) else { return }
             restartsInARow.reset(task.key)
@@ -122,12 +134,20 @@ public actor Supervisor {
         }
     }
 
+    /// A new actor for `task`, which decides on it at once. `previous`: the version the actor starts from, so
+    /// that it sees the change to `task` (its end, above all).
     @discardableResult
-    private func makeActor(for task: TaskResource) -> TaskActor {
-        let actor = TaskActor(task: task, context: sharedContext) { [waker] actor in waker.yield(actor) }
+    private func makeActor(for task: TaskResource, seededWith previous: TaskResource? = nil) -> TaskActor {
+        let actor = TaskActor(task: previous ?? task, context: sharedContext) { [waker] actor in waker.yield(actor) }
         actors[task.key] = actor
         actor.send(.observed(task))
         return actor
+    }
+
+    /// Makes the task decide again: on its actor, or on a new one.
+    private func recheck(_ task: TaskResource) {
+        if let actor = actors[task.key], actor.send(.recheck(timer: nil)) { return }
+        makeActor(for: task)
     }
 
     /// Feeds one actor its queued inputs, one at a time, until none is left or it is retired; restarts it when
@@ -142,7 +162,7 @@ public actor Supervisor {
                 actor.send(.recheck(timer: nil))
             },
             afterEach: {
-                if await actor.isRetirable { await self.retireIfCurrent(actor) }
+                if await actor.retireIfIdle() { await self.forget(actor) }
             })
     }
 
@@ -156,12 +176,12 @@ public actor Supervisor {
         return delay
     }
 
-    /// Retires `actor` if it is still the one for its task (a deletion may have replaced or removed it).
-    private func retireIfCurrent(_ actor: TaskActor) async {
+    /// Forgets a retired `actor` if it is still the one for its task (a deletion or a new actor may have
+    /// replaced it).
+    private func forget(_ actor: TaskActor) {
         guard actors[actor.key] === actor else { return }
         actors[actor.key] = nil
         restartsInARow.reset(actor.key)
-        await actor.retire(answering: nil)
     }
 
     // MARK: Leadership
@@ -175,7 +195,7 @@ public actor Supervisor {
     }
 
     private func recheckAllTasks() {
-        for actor in actors.values { actor.send(.recheck(timer: nil)) }
+        for task in tasks.list() where !task.status.isFinal { recheck(task) }
     }
 
     // MARK: Agents
@@ -191,7 +211,7 @@ public actor Supervisor {
     private func recheckTasks(heldBy agent: String) {
         // A scan of the cache: agent loss is rare next to task events, so no index is kept for it.
         for task in tasks.list() where task.status.assignedAgent == agent && task.status.effectivePhase.holdsAgent {
-            actors[task.key]?.send(.recheck(timer: nil))
+            recheck(task)
         }
     }
 }

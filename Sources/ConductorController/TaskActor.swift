@@ -78,8 +78,17 @@ public enum TaskAwaitError: Error, Sendable, Equatable, CustomStringConvertible 
 /// Inputs come through a mailbox the supervisor drains one at a time, so decisions never interleave, and only
 /// while it holds something: an idle actor holds no task. The actor's own isolation covers `awaitTerminal`,
 /// which callers reach directly.
-public actor TaskActor {
-    public nonisolated let key: String
+///
+/// An actor lives only while its task needs one: while it handles an input, while someone awaits the task, or
+/// while its timer is armed. Otherwise (most Pending tasks, waiting for an agent; most running ones) the
+/// supervisor retires it after each input, and the task's next event, recheck or waiter makes a new one from
+/// the cache: 100,000 waiting tasks should not keep 100,000 actors.
+actor TaskActor {
+    /// Thrown to a caller that reached the actor after it was retired as idle: the supervisor then hands the
+    /// caller a new actor for the task.
+    struct Retired: Error {}
+
+    nonisolated let key: String
     private var latest: TaskResource
     private let shared: TaskActorContext.Shared
     private var context: TaskActorContext { _read { yield shared.value } }
@@ -95,6 +104,8 @@ public actor TaskActor {
     /// Why the actor was retired before its task was final: a caller that reaches it afterwards (it was handed
     /// the actor just before) gets this rather than parking where nothing will answer it.
     private var retiredWith: TaskAwaitError?
+    /// Retired because nothing needed it (`retireIfIdle`): a caller that reaches it afterwards gets `Retired`.
+    private var retiredIdle = false
     private var nextWaiterID: UInt64 = 0
 
     /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
@@ -113,10 +124,20 @@ public actor TaskActor {
         self.wake = wake
     }
 
-    /// Queues an input; never suspends, so the supervisor's event loop is never held up by one task.
-    nonisolated func send(_ input: TaskActorInput) {
-        if mailbox.push(input) { wake(self) }
+    /// Queues an input; never suspends, so the supervisor's event loop is never held up by one task. False
+    /// when the actor was retired: the input was dropped, and the task needs a new actor.
+    @discardableResult
+    nonisolated func send(_ input: TaskActorInput) -> Bool {
+        switch mailbox.push(input) {
+        case .startDrain: wake(self)
+        case .queued: break
+        case .closed: return false
+        }
+        return true
     }
+
+    /// Whether the actor was retired; a retired actor takes no input and parks no caller.
+    nonisolated var isRetired: Bool { mailbox.isClosed }
 
     // MARK: Waiting for the end
 
@@ -125,9 +146,10 @@ public actor TaskActor {
     /// Throws `TaskAwaitError` when the task is deleted or the supervisor stops first, and
     /// `CancellationError` when the calling task is cancelled or `early` ends the wait (which leaves the
     /// waiting task itself alone).
-    public func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+    func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
         if latest.status.isFinal { return latest }
         if let retiredWith { throw retiredWith }
+        if retiredIdle { throw Retired() }
         nextWaiterID += 1
         let id = nextWaiterID
         return try await withTaskCancellationHandler {
@@ -146,14 +168,26 @@ public actor TaskActor {
     }
 
     private func cancelWaiter(_ id: UInt64) {
-        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
+        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        waiter.resume(throwing: CancellationError())
+        // The last caller gone may leave the actor with nothing to do: a pass through the mailbox lets the
+        // supervisor retire it.
+        if waiters.isEmpty { send(.recheck(timer: nil)) }
     }
 
     /// Callers parked in `awaitTerminal`.
     var waiterCount: Int { waiters.count }
 
-    /// Whether the supervisor may let the actor go: final, and nobody waits.
-    var isRetirable: Bool { latest.status.isFinal && waiters.isEmpty }
+    /// Retires the actor when nothing needs it: nobody waits, no input is queued, and its task is final or
+    /// has no timer armed (each decision on it is made again by its next event, or by a recheck, on a new
+    /// actor). Checked on the actor and closed under the mailbox's lock, so no caller parks and no input is
+    /// queued in between. False: the actor stays.
+    func retireIfIdle() -> Bool {
+        guard waiters.isEmpty, latest.status.isFinal || timer.armedFor == nil, mailbox.closeIfEmpty() else { return false }
+        timer.cancel(in: shared.timers)
+        retiredIdle = true
+        return true
+    }
 
     // MARK: Work
 

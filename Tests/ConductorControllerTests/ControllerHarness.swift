@@ -20,6 +20,19 @@ final class RecordingSink: SchedulableTaskSink {
     }
 }
 
+/// The Event recorder's stand-in: records the reasons of the Events the actors record, by task.
+final class RecordingEvents: ControllerEventSink {
+    private let recorded = Mutex<[(task: String, reason: String)]>([])
+
+    func record(_ object: ObjectReference, type: EventType, reason: String, message: String) {
+        recorded.withLock { $0.append((object.name ?? "", reason)) }
+    }
+
+    func reasons(of name: String) -> [String] {
+        recorded.withLock { $0.filter { $0.task == name }.map(\.reason) }
+    }
+}
+
 /// Something that happened, for a test to wait on: a writer's hook raises it.
 final class Flag: Sendable {
     private let raised = Mutex(false)
@@ -83,6 +96,7 @@ struct ControllerHarness {
     let agents: ResourceClient<Agent>
     let clock: ManualClock
     let sink: RecordingSink
+    let events: RecordingEvents
     let writer: TaskStatusWriter
     let supervisor: Supervisor
 
@@ -92,17 +106,18 @@ struct ControllerHarness {
             let clock = ManualClock()
             let writer = TaskStatusWriter(client: client)
             let sink = RecordingSink()
+            let events = RecordingEvents()
             let taskInformer = try Informer(client.resource(TaskResource.self, namespace: namespace))
             let agentInformer = try Informer(client.resource(Agent.self, namespace: namespace))
             let context = TaskActorContext(
                 policy: TaskLifecyclePolicy(backoff: RetryBackoff(base: .seconds(1), cap: .seconds(300))),
                 writer: failingWrites > 0 ? HookedWriter.flaky(writer, failures: failingWrites) : writer,
-                clock: clock, sink: sink, logger: Logger(label: "controller-test"))
+                clock: clock, sink: sink, events: events, logger: Logger(label: "controller-test"))
             let supervisor = Supervisor(tasks: taskInformer, agents: agentInformer, context: context,
                                         restartBackoff: RetryBackoff(base: .zero, cap: .zero))
             let harness = ControllerHarness(client: client, tasks: client.resource(TaskResource.self, namespace: namespace),
                                             agents: client.resource(Agent.self, namespace: namespace), clock: clock, sink: sink,
-                                            writer: writer, supervisor: supervisor)
+                                            events: events, writer: writer, supervisor: supervisor)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await taskInformer.run() }
                 group.addTask { try await agentInformer.run() }

@@ -121,6 +121,38 @@ import Testing
         }
     }
 
+    @Test func aTaskThatNeedsNoActorBetweenItsEventsKeepsNone() async throws {
+        try await ControllerHarness.run { harness in
+            try await harness.createTask("idle")
+            try await harness.waitForOffer("idle")
+            // Offered, no timer, nobody waiting: nothing needs the actor until the task's next event.
+            try await waitUntil("the Pending task's actor is retired") { await harness.supervisor.actorCount == 0 }
+            let assigned = try await harness.assign("idle", to: "agent-a")
+            try await waitUntil("the Assigned task's actor is retired") { await harness.supervisor.actorCount == 0 }
+            // The event that makes the task final gets an actor, which records the end, then goes.
+            try await harness.report(assigned, .completed, reason: .succeeded)
+            try await waitUntil("the Completed Event is recorded") { harness.events.reasons(of: "idle") == [ControllerEventReason.completed] }
+            try await waitUntil("the final task's actor is retired") { await harness.supervisor.actorCount == 0 }
+        }
+    }
+
+    @Test func aWaiterGetsAnActorForATaskThatHadNone() async throws {
+        try await ControllerHarness.run { harness in
+            try await harness.createTask("later")
+            try await harness.waitForOffer("later")
+            try await waitUntil("the Pending task's actor is retired") { await harness.supervisor.actorCount == 0 }
+            let final = Task { try await harness.awaitTerminal("later") }
+            try await waitUntil("the waiter is parked") { await harness.supervisor.waiterCount(for: "default/later") == 1 }
+            // The waiter keeps the actor through the task's events.
+            let assigned = try await harness.assign("later", to: "agent-a")
+            _ = try await harness.waitForTask("later", "Assigned") { $0.status.phase == .assigned }
+            #expect(await harness.supervisor.actorCount == 1)
+            try await harness.report(assigned, .completed, reason: .succeeded)
+            #expect(try await final.value.status.phase == .completed)
+            try await waitUntil("the actor goes with its waiter") { await harness.supervisor.actorCount == 0 }
+        }
+    }
+
     @Test func aRunningTaskWhoseAgentGoesNotReadyReturnsToPending() async throws {
         try await ControllerHarness.run { harness in
             let agent = try await harness.agents.create(Agent(metadata: ObjectMeta(name: "agent-a", namespace: ControllerHarness.namespace),

@@ -69,7 +69,7 @@ actor AgentActor {
 
     /// Queues an input; never suspends.
     nonisolated func send(_ input: AgentActorInput) {
-        if mailbox.push(input) { wake(self) }
+        if mailbox.push(input) == .startDrain { wake(self) }
     }
 
     /// The heartbeat the actor holds.
