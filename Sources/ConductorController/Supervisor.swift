@@ -99,12 +99,15 @@ public actor Supervisor {
     }
 
     private func finalOrActor(_ key: String, created: TaskResource?) throws -> FinalOrActor {
-        if let actor = actors[key], !actor.isRetired { return .actor(actor) }
+        if let actor = actors[key], !actor.isRetired {
+            actor.expectWaiter()
+            return .actor(actor)
+        }
         guard let known = tasks.get(key) ?? created else { throw TaskAwaitError.unknownTask(key) }
         if known.status.isFinal { return .final(known) }
-        // Not yet handed to an actor (its event is queued behind this call, or not yet delivered): the actor
-        // made now takes that event when it comes.
-        return .actor(makeActor(for: known))
+        // No actor now (none was needed, or its event is queued behind this call, or not yet delivered): the
+        // actor made now takes that event when it comes.
+        return .actor(makeActor(for: known, expectingWaiter: true))
     }
 
     /// Callers parked on the task's actor (0 when it has none).
@@ -137,8 +140,10 @@ public actor Supervisor {
     /// A new actor for `task`, which decides on it at once. `previous`: the version the actor starts from, so
     /// that it sees the change to `task` (its end, above all).
     @discardableResult
-    private func makeActor(for task: TaskResource, seededWith previous: TaskResource? = nil) -> TaskActor {
+    private func makeActor(for task: TaskResource, seededWith previous: TaskResource? = nil, expectingWaiter: Bool = false) -> TaskActor {
         let actor = TaskActor(task: previous ?? task, context: sharedContext) { [waker] actor in waker.yield(actor) }
+        // Before its first input, so that it cannot be retired before the waiter parks.
+        if expectingWaiter { actor.expectWaiter() }
         actors[task.key] = actor
         actor.send(.observed(task))
         return actor

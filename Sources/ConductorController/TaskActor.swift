@@ -1,6 +1,7 @@
 import ConductorAPI
 import KubeClient
 import Logging
+import Synchronization
 
 /// What every task actor of one supervisor shares.
 public struct TaskActorContext: Sendable {
@@ -106,6 +107,9 @@ actor TaskActor {
     private var retiredWith: TaskAwaitError?
     /// Retired because nothing needed it (`retireIfIdle`): a caller that reaches it afterwards gets `Retired`.
     private var retiredIdle = false
+    /// Callers the supervisor handed this actor who have not reached `awaitTerminal` yet: the actor is not idle
+    /// while one is on its way, or a new actor made for a waiter could be retired before the waiter parks.
+    private nonisolated let waitersOnTheirWay = Atomic<Int>(0)
     private var nextWaiterID: UInt64 = 0
 
     /// Wakes the task when it next needs attention; a decision with the same time keeps it running.
@@ -147,6 +151,7 @@ actor TaskActor {
     /// `CancellationError` when the calling task is cancelled or `early` ends the wait (which leaves the
     /// waiting task itself alone).
     func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
+        waitersOnTheirWay.subtract(1, ordering: .relaxed)
         if latest.status.isFinal { return latest }
         if let retiredWith { throw retiredWith }
         if retiredIdle { throw Retired() }
@@ -178,12 +183,18 @@ actor TaskActor {
     /// Callers parked in `awaitTerminal`.
     var waiterCount: Int { waiters.count }
 
+    /// Notes a caller that will call `awaitTerminal` next (the supervisor, as it hands the actor out).
+    nonisolated func expectWaiter() {
+        waitersOnTheirWay.add(1, ordering: .relaxed)
+    }
+
     /// Retires the actor when nothing needs it: nobody waits, no input is queued, and its task is final or
     /// has no timer armed (each decision on it is made again by its next event, or by a recheck, on a new
     /// actor). Checked on the actor and closed under the mailbox's lock, so no caller parks and no input is
     /// queued in between. False: the actor stays.
     func retireIfIdle() -> Bool {
-        guard waiters.isEmpty, latest.status.isFinal || timer.armedFor == nil, mailbox.closeIfEmpty() else { return false }
+        guard waiters.isEmpty, waitersOnTheirWay.load(ordering: .relaxed) <= 0,
+              latest.status.isFinal || timer.armedFor == nil, mailbox.closeIfEmpty() else { return false }
         timer.cancel(in: shared.timers)
         retiredIdle = true
         return true
