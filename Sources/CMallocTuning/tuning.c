@@ -12,3 +12,11 @@ int conductor_fix_mmap_threshold(int bytes) {
     return 0;
 #endif
 }
+
+int conductor_trim_heap(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}

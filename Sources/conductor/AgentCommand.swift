@@ -144,7 +144,7 @@ struct AgentCommand: AsyncParsableCommand {
             "capabilities": "\((settings.capabilities.map { "\($0.name) (\($0.executor.kind))" } + tools.map { "\($0.name) (mcp)" }).joined(separator: ", "))",
         ])
         let agent = AgentService(runtime: runtime, drainTimeout: settings.drainTimeout, logger: logger)
-        var services: [any Service] = []
+        var services: [any Service] = [HeapTrimmer()]
         if healthPort != 0 {
             services.append(OperationsServer.make(bind: healthBind, port: healthPort, registry: registry,
                                                   isReady: { runtime.isReady }, logger: logger))

@@ -201,9 +201,10 @@ func bootstrapLogging(_ format: LogFormat) {
     }
 }
 
-/// Runs the services until SIGTERM or SIGINT, then shuts them down in reverse order, at most 10 s.
+/// Runs the services (and a `HeapTrimmer`) until SIGTERM or SIGINT, then shuts them down in reverse order, at
+/// most 10 s.
 func runServices(_ services: [any Service], logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    var configuration = ServiceGroupConfiguration(services: services + [HeapTrimmer()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = .seconds(10)
     try await ServiceGroup(configuration: configuration).run()
 }

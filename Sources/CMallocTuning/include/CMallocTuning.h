@@ -5,4 +5,9 @@
 /// Returns 1 when set, 0 when refused or when the C library is not glibc.
 int conductor_fix_mmap_threshold(int bytes);
 
+/// Gives the heap's free pages back to the system: glibc's malloc_trim(0), which releases free pages in the
+/// middle of every arena, not only at its top. Returns 1 when memory was released, 0 otherwise or when the C
+/// library is not glibc.
+int conductor_trim_heap(void);
+
 #endif
