@@ -78,7 +78,7 @@ def test_memory_reports_the_controllers_resident_memory_per_cached_object_and_cl
     try:
         run = subprocess.run([loadtest_binary(), "memory", "--kubeconfig", str(dev.kubeconfig),
                               "--metrics-url", f"http://127.0.0.1:{dev.health_port}/metrics",
-                              "--tasks", "300", "--agents", "30", "--json"], capture_output=True, text=True, timeout=300)
+                              "--tasks", "300", "--agents", "30", "--settle", "1", "--json"], capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr
         result = json.loads(run.stdout)
         assert result["tasks"] == 300 and result["agents"] == 30, result
@@ -98,6 +98,12 @@ def test_memory_says_clearly_when_no_controller_answers_at_the_metrics_url(fresh
                           "--metrics-url", url, "--tasks", "1"], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert f"cannot read the controller's metrics at {url}" in run.stderr, run.stderr
+
+
+def test_memory_refuses_a_negative_settle_time():
+    run = subprocess.run([loadtest_binary(), "memory", "--settle=-1"], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "--settle must be 0 or more seconds" in run.stderr, run.stderr
 
 
 def test_dispatch_refuses_an_agent_metrics_url_without_the_agents_capability():

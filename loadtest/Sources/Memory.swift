@@ -34,6 +34,9 @@ struct Memory: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the controller's caches to hold what was created.")
     var timeout: Double = 600
 
+    @Option(help: "Seconds to wait after the caches hold it before reading the memory: the work the events started ends, and conductor trims its heap every 30 s.")
+    var settle: Double = 35
+
     @Flag(inversion: .prefixedNo, help: "Delete what this run created when it ends (and report the memory after).")
     var cleanup = true
 
@@ -44,6 +47,7 @@ struct Memory: AsyncParsableCommand {
         guard tasks >= 0, agents >= 0, tasks + agents > 0 else { throw ValidationError("--tasks and --agents must be 0 or more, and not both 0") }
         guard payloadBytes >= 0 else { throw ValidationError("--payload-bytes must be 0 or more") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
+        guard settle >= 0 else { throw ValidationError("--settle must be 0 or more seconds") }
         guard let url = URL(string: metricsURL), ["http", "https"].contains(url.scheme ?? "") else {
             throw ValidationError("--metrics-url must be an http:// or https:// URL, got \(metricsURL)")
         }
@@ -52,7 +56,7 @@ struct Memory: AsyncParsableCommand {
     func run() async throws {
         let client = try connection.client()
         try await connection.requireTasks(client)
-        let scraper = try MetricsScraper(url: metricsURL)
+        let scraper = try MetricsScraper(url: metricsURL, settle: .milliseconds(Int64(settle * 1000)))
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let label = "loadtest.mcp.io/memory"
         let agentClient = client.resource(Agent.self, namespace: agentNamespace)
@@ -96,10 +100,13 @@ struct MetricsScraper: Sendable {
 
     private let transport: CurlTransport
     private let url: String
+    /// The pause between the caches holding what was written and the reading.
+    private let settle: Duration
 
-    init(url: String) throws {
+    init(url: String, settle: Duration = .zero) throws {
         transport = try CurlTransport()
         self.url = url
+        self.settle = settle
     }
 
     func sample() async throws -> Sample {
@@ -126,13 +133,12 @@ struct MetricsScraper: Sendable {
         return sample
     }
 
-    /// Samples until `condition` holds (the caches took in what was written), then once more after a pause
-    /// for the allocator to settle.
+    /// Samples until `condition` holds (the caches took in what was written), then once more after `settle`.
     func waitUntil(timeout: Duration, _ condition: (Sample) -> Bool) async throws -> Sample {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition(try await sample()) {
-                try await Task.sleep(for: .seconds(2))
+                try await Task.sleep(for: settle)
                 return try await sample()
             }
             try await Task.sleep(for: .milliseconds(500))
