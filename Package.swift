@@ -187,6 +187,7 @@ let package = Package(
         .testTarget(name: "ConductorAgentHostTests", dependencies: ["ConductorAgentHost", "ConductorAgent", "ConductorAPI", "KubeJSON"]),
         .testTarget(name: "ConductorMCPTests", dependencies: ["ConductorMCP", "KubeJSON", .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
+        .testTarget(name: "CMallocTuningTests", dependencies: ["CMallocTuning"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON", "ConductorTestSupport"]),
         .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
         // What tests that start a real `conductor apiserver` share: the process, a client of it, the project's CRDs.

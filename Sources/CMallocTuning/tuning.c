@@ -1,5 +1,7 @@
 #include "CMallocTuning.h"
 
+// Any C library header defines __GLIBC__ on glibc (through <features.h>); without one it is never defined.
+#include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif

@@ -1,0 +1,21 @@
+import CMallocTuning
+import Testing
+
+/// The settings reach glibc: a C file that tests `__GLIBC__` before including any libc header never sees it
+/// defined, and then silently does nothing (the first version of these functions did just that).
+@Suite struct MallocTuningTests {
+    #if os(Linux) && canImport(Glibc)
+    @Test func glibcTakesTheFixedMmapThreshold() {
+        #expect(conductor_fix_mmap_threshold(128 * 1024) == 1)
+    }
+
+    @Test func aTrimGivesBackWhatAFreedBlockLeft() {
+        // Blocks under the threshold come from the arena; freed, their pages are free inside it for a trim to
+        // hand back.
+        let blocks = (0..<512).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 16) }
+        for block in blocks { block.storeBytes(of: 1, as: UInt8.self) }
+        for block in blocks { block.deallocate() }
+        #expect(conductor_trim_heap() == 1)
+    }
+    #endif
+}
