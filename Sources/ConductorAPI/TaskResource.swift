@@ -21,30 +21,32 @@ public struct TaskResource: SpecAndStatusResource {
     }
 
     public var apiVersion: String {
-        get { storage.apiVersion }
+        _read { yield storage.apiVersion }
         _modify { makeUnique(); yield &storage.apiVersion }
     }
 
     public var kind: String {
-        get { storage.kind }
+        _read { yield storage.kind }
         _modify { makeUnique(); yield &storage.kind }
     }
 
     public var metadata: ObjectMeta {
-        get { storage.metadata }
+        _read { yield storage.metadata }
         _modify { makeUnique(); yield &storage.metadata }
     }
 
     public var spec: TaskSpec {
-        get { storage.spec }
+        _read { yield storage.spec }
         _modify { makeUnique(); yield &storage.spec }
     }
 
     public var status: TaskStatus {
-        get { storage.status }
+        _read { yield storage.status }
         _modify { makeUnique(); yield &storage.status }
     }
 
+    // `_read` lends the field from the storage (a `get` would copy it out, retaining what it holds); `_modify`
+    // makes the storage this value's own first.
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }

@@ -22,6 +22,8 @@ public actor Supervisor {
     private var restartsInARow: ConsecutiveFailures<String>
 
     private var actors: [String: TaskActor] = [:]
+    /// Set once `run()` has ended its drains.
+    private var stopped = false
     /// Actors restarted after their work threw, since the supervisor started.
     public private(set) var restarts = 0
     /// Actors whose mailbox got an input while no drain ran: `run()` starts a drain for each.
@@ -59,6 +61,9 @@ public actor Supervisor {
             }
             group.cancelAll()
         }
+        // From here no actor is drained: a waiter that comes now is refused rather than handed a new actor
+        // that nothing would answer (the loop below suspends, and lets callers in).
+        stopped = true
         for (key, actor) in actors {
             await actor.retire(answering: .supervisorStopped(task: key))
         }
@@ -99,6 +104,7 @@ public actor Supervisor {
     }
 
     private func finalOrActor(_ key: String, created: TaskResource?) throws -> FinalOrActor {
+        guard !stopped else { throw TaskAwaitError.supervisorStopped(task: key) }
         if let actor = actors[key], !actor.isRetired {
             actor.expectWaiter()
             return .actor(actor)
@@ -127,7 +133,9 @@ public actor Supervisor {
             makeActor(for: task)
         case .updated(let previous, let task):
             if let actor = actors[task.key], actor.send(.observed(task)) { return }
-            // A task that has just become final gets an actor to record its end, seeded with the version before.
+            // A task not final needs an actor to decide on it, and one that has just become final needs one to
+            // record its end: seeded with the version before, so that it sees the change. A final task that
+            // was final before needs none.
             guard !task.status.isFinal || !previous.status.isFinal else { return }
             makeActor(for: task, seededWith: previous)
         case .deleted(let task, _):
@@ -191,7 +199,8 @@ public actor Supervisor {
 
     // MARK: Leadership
 
-    /// When the replica comes to lead, every actor decides again: as a follower it withheld its writes.
+    /// When the replica comes to lead, every task not final decides again (on its actor, or on a new one): as a
+    /// follower the replica withheld its writes.
     private nonisolated func followLeadership(_ gains: AsyncStream<Void>) async {
         for await _ in gains {
             context.logger.info("leading: every task decides again")

@@ -152,7 +152,10 @@ actor TaskActor {
     /// waiting task itself alone).
     func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
         waitersOnTheirWay.subtract(1, ordering: .relaxed)
-        if latest.status.isFinal { return latest }
+        if latest.status.isFinal {
+            letGoIfIdle()
+            return latest
+        }
         if let retiredWith { throw retiredWith }
         if retiredIdle { throw Retired() }
         nextWaiterID += 1
@@ -162,6 +165,7 @@ actor TaskActor {
                 // A cancellation that came before this point found no waiter to remove: answer it here.
                 if Task.isCancelled {
                     continuation.resume(throwing: CancellationError())
+                    letGoIfIdle()
                 } else {
                     waiters[id] = continuation
                     early?.whenParked { Task { await self.cancelWaiter(id) } }
@@ -175,8 +179,12 @@ actor TaskActor {
     private func cancelWaiter(_ id: UInt64) {
         guard let waiter = waiters.removeValue(forKey: id) else { return }
         waiter.resume(throwing: CancellationError())
-        // The last caller gone may leave the actor with nothing to do: a pass through the mailbox lets the
-        // supervisor retire it.
+        letGoIfIdle()
+    }
+
+    /// A caller leaving without a new input may leave the actor with nothing to do (it may have been kept for
+    /// that caller alone): a pass through the mailbox lets the supervisor retire it.
+    private func letGoIfIdle() {
         if waiters.isEmpty { send(.recheck(timer: nil)) }
     }
 
@@ -235,7 +243,7 @@ actor TaskActor {
             context.sink.offer(task)
         case .retry, .requeueAfterAgentLoss, .fail:
             guard let status = TaskTransitions.status(after: decision.action, from: task, now: now) else { return }
-            // A follower decides again when it comes to lead (the supervisor rechecks every actor then).
+            // A follower decides again when it comes to lead (the supervisor then rechecks every task not final).
             guard context.leadership.permitsWrite(by: .taskLifecycle) else {
                 logger.debug("not leading; the leader writes this transition", metadata: ["action": "\(decision.action)"])
                 return
@@ -312,13 +320,11 @@ actor TaskActor {
 
     /// Ends the actor: its timer stops, its mailbox closes (so a drain of it ends) and those still waiting get
     /// `error`.
-    func retire(answering error: TaskAwaitError?) {
+    func retire(answering error: TaskAwaitError) {
         timer.cancel(in: shared.timers)
         mailbox.close()
-        if let error {
-            retiredWith = error
-            resumeWaiters(with: .failure(error))
-        }
+        retiredWith = error
+        resumeWaiters(with: .failure(error))
     }
 
     private func resumeWaiters(with result: Result<TaskResource, any Error>) {

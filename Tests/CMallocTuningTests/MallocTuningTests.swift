@@ -9,13 +9,16 @@ import Testing
         #expect(conductor_fix_mmap_threshold(128 * 1024) == 1)
     }
 
-    @Test func aTrimGivesBackWhatAFreedBlockLeft() {
-        // Blocks under the threshold come from the arena; freed, their pages are free inside it for a trim to
-        // hand back.
+    @Test func aTrimGivesBackFreedPagesBelowABlockInUse() {
+        // Blocks under the threshold come from the arena. Freed below one still in use, their pages stay with
+        // the arena (free gives back only from the top): only a trim hands them back.
         let blocks = (0..<512).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 16) }
-        for block in blocks { block.storeBytes(of: 1, as: UInt8.self) }
+        for block in blocks { block.initializeMemory(as: UInt8.self, repeating: 1, count: 64 * 1024) }
+        let kept = UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        kept.storeBytes(of: 1, as: UInt8.self)
         for block in blocks { block.deallocate() }
         #expect(conductor_trim_heap() == 1)
+        kept.deallocate()
     }
     #endif
 }

@@ -3,6 +3,7 @@ import ConductorAPI
 import ConductorTestSupport
 import Foundation
 import KubeClient
+import Logging
 import Testing
 
 /// Fenced writes against a real local API server.
@@ -195,6 +196,22 @@ import Testing
             try await waitUntil("the caller is parked on the actor") { await harness.supervisor.waiterCount(for: "default/doomed") == 1 }
             try await harness.tasks.delete("doomed")
             await #expect(throws: TaskAwaitError.deleted(task: "default/doomed")) { _ = try await doomed.value }
+        }
+    }
+
+    @Test func aWaiterAfterTheSupervisorStoppedIsRefused() async throws {
+        try await ControllerHarness.run { harness in
+            let created = try await harness.createTask("too-late")
+            // A second supervisor on the same cache, stopped: nothing would drain an actor made for the waiter.
+            let informer = try Informer(harness.client.resource(TaskResource.self, namespace: ControllerHarness.namespace))
+            let context = TaskActorContext(writer: harness.writer, clock: harness.clock, sink: harness.sink, logger: Logger(label: "stopped"))
+            let supervisor = Supervisor(tasks: informer, agents: nil, context: context)
+            let running = Task { await supervisor.run() }
+            running.cancel()
+            await running.value
+            await #expect(throws: TaskAwaitError.supervisorStopped(task: created.key)) {
+                try await supervisor.awaitTerminal(created: created)
+            }
         }
     }
 

@@ -103,7 +103,7 @@ def test_memory_says_clearly_when_no_controller_answers_at_the_metrics_url(fresh
 def test_memory_refuses_a_negative_settle_time():
     run = subprocess.run([loadtest_binary(), "memory", "--settle=-1"], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
-    assert "--settle must be 0 or more seconds" in run.stderr, run.stderr
+    assert "--settle must be 0 to 3600 seconds" in run.stderr, run.stderr
 
 
 def test_dispatch_refuses_an_agent_metrics_url_without_the_agents_capability():

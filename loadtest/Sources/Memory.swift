@@ -34,7 +34,7 @@ struct Memory: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the controller's caches to hold what was created.")
     var timeout: Double = 600
 
-    @Option(help: "Seconds to wait after the caches hold it before reading the memory: the work the events started ends, and conductor trims its heap every 30 s.")
+    @Option(help: "Seconds to wait before each reading once the caches hold what was written (at most 3600): the work the events started ends, and conductor trims its heap every 30 s.")
     var settle: Double = 35
 
     @Flag(inversion: .prefixedNo, help: "Delete what this run created when it ends (and report the memory after).")
@@ -47,7 +47,7 @@ struct Memory: AsyncParsableCommand {
         guard tasks >= 0, agents >= 0, tasks + agents > 0 else { throw ValidationError("--tasks and --agents must be 0 or more, and not both 0") }
         guard payloadBytes >= 0 else { throw ValidationError("--payload-bytes must be 0 or more") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
-        guard settle >= 0 else { throw ValidationError("--settle must be 0 or more seconds") }
+        guard (0...3600).contains(settle) else { throw ValidationError("--settle must be 0 to 3600 seconds, got \(settle)") }
         guard let url = URL(string: metricsURL), ["http", "https"].contains(url.scheme ?? "") else {
             throw ValidationError("--metrics-url must be an http:// or https:// URL, got \(metricsURL)")
         }
