@@ -105,8 +105,6 @@ actor TaskActor {
     /// Why the actor was retired before its task was final: a caller that reaches it afterwards (it was handed
     /// the actor just before) gets this rather than parking where nothing will answer it.
     private var retiredWith: TaskAwaitError?
-    /// Retired because nothing needed it (`retireIfIdle`): a caller that reaches it afterwards gets `Retired`.
-    private var retiredIdle = false
     /// Callers the supervisor handed this actor who have not reached `awaitTerminal` yet: the actor is not idle
     /// while one is on its way, or a new actor made for a waiter could be retired before the waiter parks.
     private nonisolated let waitersOnTheirWay = Atomic<Int>(0)
@@ -157,7 +155,8 @@ actor TaskActor {
             return latest
         }
         if let retiredWith { throw retiredWith }
-        if retiredIdle { throw Retired() }
+        // Closed with no error to answer: retired as idle (`retireIfIdle`).
+        if isRetired { throw Retired() }
         nextWaiterID += 1
         let id = nextWaiterID
         return try await withTaskCancellationHandler {
@@ -204,7 +203,6 @@ actor TaskActor {
         guard waiters.isEmpty, waitersOnTheirWay.load(ordering: .relaxed) <= 0,
               latest.status.isFinal || timer.armedFor == nil, mailbox.closeIfEmpty() else { return false }
         timer.cancel(in: shared.timers)
-        retiredIdle = true
         return true
     }
 
