@@ -94,13 +94,6 @@ public actor AgentRuntime {
     /// Cut off, for tests: no heartbeat, no task events, the work goes on (`simulatePartition`).
     private var partitioned = false
     public private(set) var statistics = AgentStatistics()
-    /// Every attempt this agent ran, as (task key, attempt), in order: for tests that check exactly-once.
-    public private(set) var executions: [AttemptRecord] = []
-
-    public struct AttemptRecord: Sendable, Hashable {
-        public var task: String
-        public var attempt: Int
-    }
 
     public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
                 logger: Logger = Logger(label: "conductor.agent"), handler: @escaping TaskHandler) {
@@ -306,7 +299,6 @@ public actor AgentRuntime {
         let attempt = assigned.status.attempt ?? 0
         guard let started = await report(assigned, attempt: attempt, { AgentReports.running($0, now: $1) }) else { return }
         statistics.claimed += 1
-        executions.append(AttemptRecord(task: assigned.key, attempt: attempt))
         let handler = self.handler
         let progress = progressReporter(for: started, attempt: attempt)
         let progressWriter = Task { await progress.run() }

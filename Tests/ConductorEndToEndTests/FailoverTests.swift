@@ -2,6 +2,7 @@ import ConductorAgent
 import ConductorAPI
 import ConductorTestSupport
 import KubeClient
+import Synchronization
 import Testing
 
 /// Two leader-elected `conductor run` replicas; the leader is killed (-9) in the middle of 1,000 tasks.
@@ -16,10 +17,16 @@ import Testing
             let follower = plane.controllers.first { $0.identity != leader.identity }!
             #expect(try await follower.metric("conductor_leader") == 0)
 
-            var agents: [AgentRuntime] = []
+            // Each run as the agents' handlers saw it: the agents' own account of what they ran.
+            let runs = RunTally()
             // Leases long enough that no agent is presumed lost while this machine is busy with 1,000 tasks: an
             // agent lost would rightly have its tasks reassigned, which is not what this test is about.
-            for index in 1...4 { agents.append(try await plane.startAgent("fleet-\(index)", slots: 50, leaseSeconds: 10)) }
+            for index in 1...4 {
+                try await plane.startAgent("fleet-\(index)", slots: 50, leaseSeconds: 10) { task in
+                    runs.record(task.key)
+                    return try await SimulatedWork.echo(task)
+                }
+            }
 
             let total = 1000
             let creating = Task {
@@ -48,11 +55,8 @@ import Testing
             let reassigned = finished.filter { $0.status.attempt != 1 }.map(\.name)
             #expect(reassigned.isEmpty, "tasks assigned more than once: \(reassigned.prefix(10))")
             // And run once each, by the agents' own account.
-            var runs: [String: Int] = [:]
-            for agent in agents {
-                for record in await agent.executions { runs[record.task, default: 0] += 1 }
-            }
-            #expect(runs.count == total && runs.values.allSatisfy { $0 == 1 })
+            let counts = runs.counts
+            #expect(counts.count == total && counts.values.allSatisfy { $0 == 1 })
             #expect(try await newLeader.metric("conductor_leader") == 1)
             #expect(try await newLeader.metric("conductor_agent_loss_requeues_total") == nil)
 
@@ -63,6 +67,17 @@ import Testing
             }
         }
     }
+}
+
+/// How many times the agents' handlers ran each task.
+private final class RunTally: Sendable {
+    private let runs = Mutex<[String: Int]>([:])
+
+    func record(_ task: String) {
+        runs.withLock { $0[task, default: 0] += 1 }
+    }
+
+    var counts: [String: Int] { runs.withLock { $0 } }
 }
 
 extension ControlPlane {
