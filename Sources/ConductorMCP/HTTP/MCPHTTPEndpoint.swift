@@ -27,48 +27,64 @@ struct MCPHTTPEndpoint: Sendable {
     var keepAliveInterval: Duration = .seconds(25)
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post(RouterPath(Self.path)) { request, _ in await self.post(request) }
+        router.post(RouterPath(Self.path)) { request, _ in await self.respond(to: request) }
         router.get(RouterPath(Self.path)) { request, _ in await self.get(request) }
         router.delete(RouterPath(Self.path)) { request, _ in await self.delete(request) }
     }
 
     // MARK: POST
 
-    func post(_ request: Request) async -> Response {
+    /// How far a POST got in its own task: answered, or registered to wait for a task.
+    enum PostStep: Sendable {
+        case answered(Response)
+        /// Parks until the wait ends, then answers.
+        case waiting(@Sendable () async -> Response)
+    }
+
+    /// A POST: checked and handled in a task of its own (`post`), so that a call which then waits for its task
+    /// parks the connection's task with a shallow stack (`Reply`).
+    func respond(to request: Request) async -> Response {
+        switch await inOwnTask({ await self.post(request) }) {
+        case .answered(let response): return response
+        case .waiting(let answer): return await answer()
+        }
+    }
+
+    func post(_ request: Request) async -> PostStep {
         let caller: Caller
         switch await admit(request) {
-        case .refused(let response): return response
+        case .refused(let response): return .answered(response)
         case .admitted(let admitted): caller = admitted
         }
         let accept = request.headers[values: .accept].joined(separator: ",").lowercased()
         guard accept.contains("application/json") || accept.contains("*/*"), accept.contains("text/event-stream") || accept.contains("*/*") else {
-            return Self.refusal(.notAcceptable, .invalidRequest("Accept must list both application/json and text/event-stream"))
+            return .answered(Self.refusal(.notAcceptable, .invalidRequest("Accept must list both application/json and text/event-stream")))
         }
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            return Self.refusal(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json"))
+            return .answered(Self.refusal(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json")))
         }
         let limit = MCPConfiguration.maximumBodyBytes
         let tooLarge = JSONRPCError.invalidRequest(
             "the request body is over \(limit) bytes: a tool call's arguments become a Task's spec.payload, which is capped at "
                 + "\(Limits.payloadCap) (Limits.maximumPayloadBytes); pass large data by reference (a URL) instead")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            return Self.refusal(.contentTooLarge, tooLarge)
+            return .answered(Self.refusal(.contentTooLarge, tooLarge))
         }
         var body = request
         let bytes: ByteBuffer
         do {
             bytes = try await body.collectBody(upTo: limit)
         } catch {
-            return Self.refusal(.contentTooLarge, tooLarge)
+            return .answered(Self.refusal(.contentTooLarge, tooLarge))
         }
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage.parse(bytes.readableBytesView)
         } catch {
-            return Self.refusal(.badRequest, error)
+            return .answered(Self.refusal(.badRequest, error))
         }
         if case .request(let id, "initialize", let params) = message {
-            return initialize(id: id, params: params, caller: caller)
+            return .answered(initialize(id: id, params: params, caller: caller))
         }
         if case .request(let id, let method, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
@@ -77,31 +93,35 @@ struct MCPHTTPEndpoint: Sendable {
         if case .notification(_, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
             // 2026-07-28 has no notification a client sends this server: closing a stream is its cancellation.
-            return Response(status: .accepted)
+            return .answered(Response(status: .accepted))
         }
         let session: SessionClaims
         switch checkedSession(of: request, caller: caller) {
-        case .refused(let response): return response
+        case .refused(let response): return .answered(response)
         case .admitted(let claims): session = claims
         }
         switch message {
         case .notification(let method, let params):
             await server.handle(notification: method, params: params, context: RequestContext(session: session, caller: caller, sink: nil))
-            return Response(status: .accepted)
+            return .answered(Response(status: .accepted))
         case .response:
-            return Response(status: .accepted)
+            return .answered(Response(status: .accepted))
         case .request(let id, let method, let params):
             if MCPServer.streamsNotifications(method: method, params: params) {
                 let server = self.server
-                return stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
-                              session: session, caller: caller, cancelOnDisconnect: nil) { context in
-                    await server.handle(request: id, method: method, params: params, context: context)
-                }
+                return .answered(stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
+                                        session: session, caller: caller, cancelOnDisconnect: nil) { context in
+                    await server.reply(to: id, method: method, params: params, context: context)
+                })
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
-            let answer = await server.handle(request: id, method: method, params: params, context: context)
-                ?? JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
-            return Self.json(answer, session: session, signer: nil)
+            let answered: @Sendable (JSON?) -> Response = { answer in
+                Self.json(answer ?? JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel")), status: 200)
+            }
+            switch await server.reply(to: id, method: method, params: params, context: context) {
+            case .now(let answer): return .answered(answered(answer))
+            case .later(let rest): return .waiting { answered(await rest()) }
+            }
         }
     }
 
@@ -117,7 +137,7 @@ struct MCPHTTPEndpoint: Sendable {
             return Response(status: .ok, headers: headers,
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCMessage.result(id: id, result).serialized())))
         } catch {
-            return Self.json(JSONRPCMessage.error(id: id, error), session: nil, signer: nil)
+            return Self.json(JSONRPCMessage.error(id: id, error), status: 200)
         }
     }
 
@@ -127,7 +147,7 @@ struct MCPHTTPEndpoint: Sendable {
     /// a cancellation), except for the call `cancelOnDisconnect` names (2026-07-28, where closing the stream
     /// is the cancellation): that call is cancelled, and its handler runs on to cancel its task.
     func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?,
-                handler: @escaping @Sendable (RequestContext) async -> JSON?) -> Response {
+                handler: @escaping @Sendable (RequestContext) async -> Reply) -> Response {
         let server = self.server
         let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
@@ -138,7 +158,7 @@ struct MCPHTTPEndpoint: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     let context = RequestContext(session: session, caller: caller, sink: sink)
-                    if let answer = await handler(context) {
+                    if let answer = await Reply.settled({ await handler(context) }) {
                         feed.yield(answer)
                     }
                     feed.finish()
@@ -347,10 +367,6 @@ struct MCPHTTPEndpoint: Sendable {
 
     // MARK: Responses
 
-
-    private static func json(_ message: JSON, session: SessionClaims?, signer: SessionSigner?) -> Response {
-        json(message, status: 200)
-    }
 
     static func json(_ message: JSON, status: Int) -> Response {
         Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],

@@ -66,23 +66,27 @@ final class MCPServer: Sendable {
 
     /// Answers a request (nil: cancelled, no answer is due).
     func handle(request id: JSONRPCID, method: String, params: JSON?, context: RequestContext) async -> JSON? {
+        await reply(to: id, method: method, params: params, context: context).value()
+    }
+
+    /// Answers a request, in two steps when it waits for a task (`Reply`).
+    func reply(to id: JSONRPCID, method: String, params: JSON?, context: RequestContext) async -> Reply {
         do {
             switch method {
             case "ping":
-                return JSONRPCMessage.result(id: id, [:])
+                return .now(JSONRPCMessage.result(id: id, [:]))
             case "initialize":
                 // A second initialize within a session: answered, the session stays as it was negotiated.
-                return JSONRPCMessage.result(id: id, try initialize(params).result)
+                return .now(JSONRPCMessage.result(id: id, try initialize(params).result))
             case "logging/setLevel":
                 try setLevel(params)
-                return JSONRPCMessage.result(id: id, [:])
+                return .now(JSONRPCMessage.result(id: id, [:]))
             case "tools/list":
                 let tools = ManagementTools.definitions + catalog.tools
                 let showingExecution = ProtocolVersion.hasTasks(context.session.protocolVersion)
-                return JSONRPCMessage.result(id: id, ["tools": .array(tools.map { $0.json(showingExecution: showingExecution) })])
+                return .now(JSONRPCMessage.result(id: id, ["tools": .array(tools.map { $0.json(showingExecution: showingExecution) })]))
             case "tools/call":
-                guard let result = try await callTool(id: id, params: params, context: context) else { return nil }
-                return JSONRPCMessage.result(id: id, result)
+                return try await callTool(id: id, params: params, context: context).map { JSONRPCMessage.result(id: id, $0) }
             case "tasks/get", "tasks/result", "tasks/list", "tasks/cancel":
                 guard ProtocolVersion.hasTasks(context.session.protocolVersion) else { throw JSONRPCError.methodNotFound(method) }
                 let methods = LegacyTaskMethods(server: self)
@@ -92,15 +96,15 @@ final class MCPServer: Sendable {
                 case "tasks/list": try await methods.list(params, context: context)
                 default: try await methods.cancel(params, context: context)
                 }
-                return result.map { JSONRPCMessage.result(id: id, $0) }
+                return .now(result.map { JSONRPCMessage.result(id: id, $0) })
             default:
                 throw JSONRPCError.methodNotFound(method)
             }
         } catch let error as JSONRPCError {
-            return JSONRPCMessage.error(id: id, error)
+            return .now(JSONRPCMessage.error(id: id, error))
         } catch {
             logger.error("request failed", metadata: ["method": "\(method)", "error": "\(error)"])
-            return JSONRPCMessage.error(id: id, .internalError("\(error)"))
+            return .now(JSONRPCMessage.error(id: id, .internalError("\(error)")))
         }
     }
 
@@ -141,7 +145,7 @@ final class MCPServer: Sendable {
 
     /// `stateless`: the envelope of a 2026-07-28 call, whose capability tool calls become tasks when it declares
     /// the tasks extension.
-    func callTool(id: JSONRPCID, params: JSON?, context: RequestContext, stateless: RequestMeta? = nil) async throws -> JSON? {
+    func callTool(id: JSONRPCID, params: JSON?, context: RequestContext, stateless: RequestMeta? = nil) async throws -> Reply {
         guard let params = params?.object else { throw JSONRPCError.invalidParams("tools/call needs params with name") }
         guard let name = params["name"]?.string else { throw JSONRPCError.invalidParams("name must be a string") }
         let arguments: JSONObject
@@ -169,27 +173,27 @@ final class MCPServer: Sendable {
         guard let tool = catalog.tool(named: name) else {
             throw JSONRPCError.invalidParams("unknown tool \(name): no Ready agent offers that capability now (tools/list shows what is offered)")
         }
-        if let task { return try await LegacyTaskMethods(server: self).create(tool, call, task: task) }
-        if stateless?.declaresTasks == true { return try await TasksExtension(server: self).create(tool, call) }
+        if let task { return .now(try await LegacyTaskMethods(server: self).create(tool, call, task: task)) }
+        if stateless?.declaresTasks == true { return .now(try await TasksExtension(server: self).create(tool, call)) }
         return try await callCapability(tool, call)
     }
 
     /// A capability tool: validate, create the task, await it.
-    private func callCapability(_ tool: ToolDefinition, _ call: ToolCall) async throws -> JSON? {
+    private func callCapability(_ tool: ToolDefinition, _ call: ToolCall) async throws -> Reply {
         let payload = JSON.object(call.arguments)
         if let problem = ArgumentCheck.violation(of: payload, against: tool.inputSchema) {
-            return ToolResult.error("Invalid arguments for \(tool.name): \(problem).")
+            return .now(ToolResult.error("Invalid arguments for \(tool.name): \(problem)."))
         }
         do throws(SizeLimitError) {
             try Limits.checkPayload(payload)
         } catch {
-            return ToolResult.error("The arguments are too large: \(error).")
+            return .now(ToolResult.error("The arguments are too large: \(error)."))
         }
         let options = try CallOptions.parse(call.meta, prefix: CallOptions.metaPrefix)
         do {
             try await authority.authorize(call.context.caller, verb: "create", resource: "tasks", namespace: configuration.taskNamespace)
         } catch {
-            return ToolResult.error("Not allowed: \(error.message)")
+            return .now(ToolResult.error("Not allowed: \(error.message)"))
         }
         let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
         let created: TaskResource
@@ -197,15 +201,18 @@ final class MCPServer: Sendable {
             created = try await submitter.submit(TaskRequest(capabilities: [tool.name], payload: payload, options: options,
                                                              caller: call.context.caller, request: request)).task
         } catch {
-            return ToolResult.error("Could not create the task: \(error).")
+            return .now(ToolResult.error("Could not create the task: \(error)."))
         }
         guard let cancellation = inFlight.register(request, caller: call.context.caller.username) else {
-            return ToolResult.error(tooManyCalls(task: created))
+            return .now(ToolResult.error(tooManyCalls(task: created)))
         }
-        defer { inFlight.unregister(request, signal: cancellation) }
-        let outcome = await waiter.wait(for: created, limit: call.progress == nil ? configuration.maxCallWait : nil,
-                                        progress: call.progress, cancellation: cancellation)
-        return await answer(outcome, task: created, hasOutputSchema: tool.outputSchema != nil, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
+        let (progress, hasOutputSchema) = (call.progress, tool.outputSchema != nil)
+        return .later { [self] in
+            defer { inFlight.unregister(request, signal: cancellation) }
+            let outcome = await waiter.wait(for: created, limit: progress == nil ? configuration.maxCallWait : nil,
+                                            progress: progress, cancellation: cancellation)
+            return await answer(outcome, task: created, hasOutputSchema: hasOutputSchema, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
+        }
     }
 
     /// Resumes a tools/call whose SSE stream broke (GET with Last-Event-ID, on any replica): waits for its

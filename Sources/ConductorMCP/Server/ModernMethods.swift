@@ -8,6 +8,11 @@ struct ModernMethods: Sendable {
 
     /// Answers a request (nil: cancelled, no answer is due).
     func handle(request id: JSONRPCID, method: String, params: JSON?, meta: RequestMeta, context: RequestContext) async -> JSON? {
+        await reply(to: id, method: method, params: params, meta: meta, context: context).value()
+    }
+
+    /// Answers a request, in two steps when it waits for a task (`Reply`).
+    func reply(to id: JSONRPCID, method: String, params: JSON?, meta: RequestMeta, context: RequestContext) async -> Reply {
         do {
             let result: JSON?
             switch method {
@@ -22,7 +27,8 @@ struct ModernMethods: Sendable {
                 // ttlMs 0: the tools follow the agents, so a client should not cache the list.
                 result = ["tools": .array(tools), "ttlMs": 0, "cacheScope": "public"]
             case "tools/call":
-                result = try await server.callTool(id: id, params: params, context: context, stateless: meta)
+                return try await server.callTool(id: id, params: params, context: context, stateless: meta)
+                    .map { JSONRPCMessage.result(id: id, Self.complete($0)) }
             case "tasks/get", "tasks/cancel", "tasks/update":
                 guard meta.declaresTasks else {
                     throw JSONRPCError.missingClientCapability(
@@ -38,12 +44,12 @@ struct ModernMethods: Sendable {
             default:
                 throw JSONRPCError.methodNotFound(method)
             }
-            return result.map { JSONRPCMessage.result(id: id, Self.complete($0)) }
+            return .now(result.map { JSONRPCMessage.result(id: id, Self.complete($0)) })
         } catch let error as JSONRPCError {
-            return JSONRPCMessage.error(id: id, error)
+            return .now(JSONRPCMessage.error(id: id, error))
         } catch {
             server.logger.error("request failed", metadata: ["method": "\(method)", "error": "\(error)"])
-            return JSONRPCMessage.error(id: id, .internalError("\(error)"))
+            return .now(JSONRPCMessage.error(id: id, .internalError("\(error)")))
         }
     }
 

@@ -64,11 +64,11 @@ struct ManagementTools {
             inputSchema: ["type": "object", "additionalProperties": false], taskSupport: .forbidden),
     ]
 
-    func call(_ name: String, _ call: ToolCall) async throws -> JSON? {
+    func call(_ name: String, _ call: ToolCall) async throws -> Reply {
         let definition = Self.definitions.first { $0.name == name }!
         let arguments = JSON.object(call.arguments)
         if let problem = ArgumentCheck.violation(of: arguments, against: definition.inputSchema) {
-            return ToolResult.error("Invalid arguments for \(name): \(problem).")
+            return .now(ToolResult.error("Invalid arguments for \(name): \(problem)."))
         }
         let namespace = server.configuration.taskNamespace
         let verb = switch name {
@@ -81,15 +81,15 @@ struct ManagementTools {
             try await server.authority.authorize(call.context.caller, verb: verb, resource: name == "conductor_list_agents" ? "agents" : "tasks",
                                                  namespace: namespace)
         } catch {
-            return ToolResult.error("Not allowed: \(error.message)")
+            return .now(ToolResult.error("Not allowed: \(error.message)"))
         }
         switch name {
-        case "conductor_submit": return try await submit(call)
-        case "conductor_get": return await get(call)
+        case "conductor_submit": return .now(try await submit(call))
+        case "conductor_get": return .now(await get(call))
         case "conductor_wait": return await wait(call)
-        case "conductor_cancel": return await cancel(call)
-        case "conductor_list_tasks": return listTasks(call)
-        default: return listAgents()
+        case "conductor_cancel": return .now(await cancel(call))
+        case "conductor_list_tasks": return .now(listTasks(call))
+        default: return .now(listAgents())
         }
     }
 
@@ -135,25 +135,26 @@ struct ManagementTools {
         }
     }
 
-    private func wait(_ call: ToolCall) async -> JSON? {
+    private func wait(_ call: ToolCall) async -> Reply {
         let task: TaskResource
         switch await read(call.arguments["name"]?.string ?? "") {
         case .success(let found): task = found
-        case .failure(let error): return ToolResult.error(describe(error))
+        case .failure(let error): return .now(ToolResult.error(describe(error)))
         }
+        if task.status.isFinal { return .now(Self.answer(.final(task), waitedFor: task)) }
         let most = server.configuration.maxCallWait
         var limit = most
         if let seconds = call.arguments["timeoutSeconds"]?.double { limit = min(most, .milliseconds(Int64(seconds * 1000))) }
-        var outcome = WaitOutcome.final(task)
-        if !task.status.isFinal {
-            let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
-            guard let cancellation = server.inFlight.register(request, caller: call.context.caller.username) else {
-                return ToolResult.error(server.tooManyCalls(task: task))
-            }
-            defer { server.inFlight.unregister(request, signal: cancellation) }
-            outcome = await server.waiter.wait(for: task, limit: limit, progress: call.progress, cancellation: cancellation)
+        let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
+        guard let cancellation = server.inFlight.register(request, caller: call.context.caller.username) else {
+            return .now(ToolResult.error(server.tooManyCalls(task: task)))
         }
-        return Self.answer(outcome, waitedFor: task)
+        let (server, progress) = (server, call.progress)
+        return .later { [limit] in
+            defer { server.inFlight.unregister(request, signal: cancellation) }
+            let outcome = await server.waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation)
+            return Self.answer(outcome, waitedFor: task)
+        }
     }
 
     /// conductor_wait's answer: the task as the wait left it.

@@ -1,0 +1,41 @@
+import KubeJSON
+
+/// A request's answer, in one step or two: known at once, or made when a wait ends (a tool call waiting for its
+/// task). The first step goes deep (parsing, checks, creating the task); the second parks for as long as the
+/// task runs. A Swift task keeps every stack slab it has used until it ends, so a transport that holds a
+/// connection's task for the whole call runs the first step in a task of its own (`Reply.settled`) and parks
+/// on the second with a shallow stack: a waiting call then costs less memory (Tests/e2e/measure_mcp_waits.py).
+enum Reply: Sendable {
+    /// Nil: cancelled, no answer is due.
+    case now(JSON?)
+    /// Waits, then answers (nil: cancelled).
+    case later(@Sendable () async -> JSON?)
+
+    /// The answer, waiting for it if it is not known yet.
+    func value() async -> JSON? {
+        switch self {
+        case .now(let answer): answer
+        case .later(let rest): await rest()
+        }
+    }
+
+    /// The same reply with its answer transformed.
+    func map(_ transform: @escaping @Sendable (JSON) -> JSON) -> Reply {
+        switch self {
+        case .now(let answer): .now(answer.map(transform))
+        case .later(let rest): .later { await rest().map(transform) }
+        }
+    }
+
+    /// The answer of `first`'s reply: that step in a task of its own, whose stack is given back when it
+    /// returns, and the wait (if any) in the caller's.
+    static func settled(_ first: @escaping @Sendable () async -> Reply) async -> JSON? {
+        await inOwnTask(first).value()
+    }
+}
+
+/// `work` in a task of its own (cancelled with the caller), for a deep step after which the caller parks long.
+func inOwnTask<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) async -> Value {
+    let task = Task(operation: work)
+    return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+}
