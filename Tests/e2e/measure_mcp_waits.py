@@ -2,12 +2,15 @@
 either way), the replica's RSS is read; then N conductor_wait calls park on them over N connections, and RSS
 is read again. (B - A) / N is the memory of one waiting call: its HTTP connection and request, the wait's
 task group, its continuation on the task actor. No task is ever assigned (no agent), so every call waits.
+With --idle the N connections are opened and send nothing: what a connection alone costs, the floor under a
+waiting call.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle]
 """
 import argparse
 import asyncio
 import pathlib
+import socket
 import sys
 import tempfile
 import time
@@ -53,7 +56,7 @@ async def park_calls(url: str, session: str, names: list[str]) -> list[asyncio.T
     return [asyncio.create_task(call(n, name)) for n, name in enumerate(names)]
 
 
-async def main(calls: int) -> None:
+async def main(calls: int, idle: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -86,7 +89,11 @@ async def main(calls: int) -> None:
             await asyncio.sleep(2)
             before = rss_kib(replica.process.pid)
             started = time.monotonic()
-            pending = await park_calls(replica.url, session, names)
+            if idle:
+                connections = [socket.create_connection(("127.0.0.1", replica.mcp_port)) for _ in names]
+                pending = []
+            else:
+                pending = await park_calls(replica.url, session, names)
             # Parked when the replica's connections are open and its memory stops growing.
             previous, steady = 0, 0
             while steady < 5:
@@ -96,9 +103,13 @@ async def main(calls: int) -> None:
                 previous = now
             after = rss_kib(replica.process.pid)
             done = sum(task.done() for task in pending)
-            print(f"{calls} calls parked in {time.monotonic() - started:.1f} s ({done} answered early: should be 0)")
-            print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} calls waiting")
-            print(f"per waiting call: {(after - before) * 1024 / calls / 1024:.1f} KiB")
+            what = "idle connections" if idle else "calls waiting"
+            print(f"{calls} {what} in {time.monotonic() - started:.1f} s ({done} answered early: should be 0)")
+            print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
+            print(f"per {'idle connection' if idle else 'waiting call'}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
+            if idle:
+                for connection in connections:
+                    connection.close()
             for task in pending:
                 task.cancel()
         finally:
@@ -110,4 +121,6 @@ async def main(calls: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().calls))
+    parser.add_argument("--idle", action="store_true", help="open the connections and send nothing")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.calls, arguments.idle))
