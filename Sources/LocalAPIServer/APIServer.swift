@@ -16,6 +16,8 @@ public final class APIServer: Sendable {
 
     /// Who may call, and what they may do.
     public let accessControl: AccessControl
+    /// Service-account tokens whose signature was checked, with their claims.
+    let verifiedTokens = VerifiedTokens()
 
     public init(
         store: ObjectStore, logger: Logger = Logger(label: "apiserver"), bookmarkInterval: Duration = .seconds(60),

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KubeJSON
+import Synchronization
 import Testing
 @testable import LocalAPIServer
 
@@ -14,10 +15,17 @@ import Testing
                                     notBefore: issued, expires: issued + seconds, tokenID: "jti-1", podName: "agent-a", podUID: "p-1")
     }
 
+    /// What the server checks of a token at `now`: its signature, then its time.
+    static func verify(_ token: String, with signer: ServiceAccountTokens, now: Date) throws(JWT.Failure) -> ServiceAccountClaims {
+        let claims = try signer.signedClaims(token)
+        try ServiceAccountTokens.checkTime(claims, now: now)
+        return claims
+    }
+
     @Test func signedTokenVerifiesWithItsClaims() throws {
         let token = try tokens.issue(claims())
         #expect(token.split(separator: ".").count == 3)
-        #expect(try tokens.verify(token, now: now) == claims())
+        #expect(try Self.verify(token, with: tokens, now: now) == claims())
         let header = try JSON.parse(JWT.decodeBase64URL(token.split(separator: ".")[0])!)
         #expect(header["alg"] == "ES256")
         #expect(header["kid"]?.string == tokens.keyID)
@@ -37,30 +45,30 @@ import Testing
     @Test func expiredTokenIsRefusedWithTheRealReasonAfterTheLeeway() throws {
         let token = try tokens.issue(claims(expiresIn: 600))
         // go-jose's minute of leeway, as the real validator allows.
-        #expect(try tokens.verify(token, now: now.addingTimeInterval(659)).name == "mcp-agent")
+        #expect(try Self.verify(token, with: tokens, now: now.addingTimeInterval(659)).name == "mcp-agent")
         #expect(throws: JWT.Failure(message: "service account token has expired")) {
-            try tokens.verify(token, now: now.addingTimeInterval(660))
+            try Self.verify(token, with: tokens, now: now.addingTimeInterval(660))
         }
         #expect(throws: JWT.Failure(message: "service account token is not valid yet")) {
-            try tokens.verify(token, now: now.addingTimeInterval(-61))
+            try Self.verify(token, with: tokens, now: now.addingTimeInterval(-61))
         }
     }
 
     @Test func anotherKeysTokenAndATamperedTokenAreRefused() throws {
         let other = ServiceAccountTokens(key: P256.Signing.PrivateKey())
         let foreign = try other.issue(claims())
-        #expect(throws: JWT.Failure(message: "invalid signature")) { try tokens.verify(foreign, now: now) }
+        #expect(throws: JWT.Failure(message: "invalid signature")) { try Self.verify(foreign, with: tokens, now: now) }
         let token = try tokens.issue(claims())
         var parts = token.split(separator: ".").map(String.init)
         var payload = try JSON.parse(JWT.decodeBase64URL(Substring(parts[1]))!)
         payload.set(path: ["sub"], to: "system:serviceaccount:kube-system:admin")
         parts[1] = JWT.base64URL(payload.serialized())
-        #expect(throws: JWT.Failure(message: "invalid signature")) { try tokens.verify(parts.joined(separator: "."), now: now) }
+        #expect(throws: JWT.Failure(message: "invalid signature")) { try Self.verify(parts.joined(separator: "."), with: tokens, now: now) }
     }
 
     @Test(arguments: ["", "abc", "a.b", "a.b.c.d", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"])
     func malformedOrForeignAlgorithmTokensAreRefused(token: String) {
-        #expect(throws: JWT.Failure.self) { try tokens.verify(token, now: now) }
+        #expect(throws: JWT.Failure.self) { try Self.verify(token, with: tokens, now: now) }
     }
 
     @Test func keyIsKeptAndReadBack() throws {
@@ -70,7 +78,7 @@ import Testing
         let second = try ServiceAccountTokens.loadOrCreate(at: path)
         #expect(first.keyID == second.keyID)
         let token = try first.issue(claims())
-        #expect(try second.verify(token, now: now).name == "mcp-agent")
+        #expect(try Self.verify(token, with: second, now: now).name == "mcp-agent")
     }
 }
 
@@ -345,6 +353,50 @@ struct FixedRBACObjects: RBACObjects {
         let deleted = await api.handle(APIRequest(method: "DELETE", path: "/api/v1/namespaces/default/serviceaccounts/bot"))
         #expect(deleted.status == 200)
         #expect(api.authenticate(token: token) == .refused(#"serviceaccounts "bot" not found"#))
+    }
+
+    @Test func aTokenCheckedOnceIsStillJudgedOnTimeAccountAndAudienceEachTime() async throws {
+        let clock = Mutex(Date())
+        let store = try ObjectStore(directory: NSTemporaryDirectory() + "access-" + UUID().uuidString)
+        let tokens = ServiceAccountTokens(key: P256.Signing.PrivateKey())
+        let api = APIServer(store: store, accessControl: AccessControl(serviceAccountTokens: tokens, mode: .rbac),
+                            clock: { clock.withLock { $0 } })
+        await api.ensureSystemNamespaces()
+        let (created, _) = await Self.post(api, "/api/v1/namespaces/default/serviceaccounts",
+                                           ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "bot"]])
+        #expect(created == 201)
+        let (_, answer) = await Self.post(api, "/api/v1/namespaces/default/serviceaccounts/bot/token",
+                                          ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]])
+        let token = answer["status"]?["token"]?.string ?? ""
+        guard case .authenticated = api.authenticate(token: token) else {
+            Issue.record("token not accepted")
+            return
+        }
+        #expect(api.verifiedTokens.count == 1)
+        // Kept, and judged again: for another audience, and once its hour (and go-jose's minute) has passed.
+        guard case .refused = api.authenticate(token: token, audiences: ["elsewhere"]) else {
+            Issue.record("a kept token was accepted for an audience it does not name")
+            return
+        }
+        clock.withLock { $0 += 3600 + 60 }
+        #expect(api.authenticate(token: token) == .refused("service account token has expired"))
+        // A forged token is not kept.
+        var parts = token.split(separator: ".").map(String.init)
+        parts[2] = String(parts[2].reversed())
+        guard case .refused = api.authenticate(token: parts.joined(separator: ".")) else {
+            Issue.record("a forged token was not refused")
+            return
+        }
+        #expect(api.verifiedTokens.count == 1)
+    }
+
+    @Test func verifiedTokensAreBounded() {
+        let kept = VerifiedTokens(capacity: 2)
+        let claims = ServiceAccountClaims(namespace: "default", name: "bot", uid: "u", audiences: ["api"], issuedAt: 0,
+                                          notBefore: 0, expires: 1, tokenID: "j", podName: nil, podUID: nil)
+        for token in ["a", "b", "c"] { kept.remember(claims, of: token) }
+        #expect(kept.count <= 2)
+        #expect(kept.claims(of: "c") == claims)
     }
 
     @Test func tokenFileUsersAndGroups() throws {

@@ -133,13 +133,16 @@ public struct ServiceAccountTokens: Sendable {
     /// The clock skew allowed on exp and nbf, as go-jose's DefaultLeeway that kube-apiserver validates with.
     static let leewaySeconds: Int64 = 60
 
-    /// The claims of a token this key signed, checked for time as the real validator checks them.
-    func verify(_ token: String, now: Date) throws(JWT.Failure) -> ServiceAccountClaims {
+    /// The claims of a token this key signed: its signature checked, not its time (`checkTime`).
+    func signedClaims(_ token: String) throws(JWT.Failure) -> ServiceAccountClaims {
         let (_, raw) = try JWT.verify(token, key: publicKey)
-        let claims = try ServiceAccountClaims(raw)
+        return try ServiceAccountClaims(raw)
+    }
+
+    /// Whether signed claims are valid at `now`, as the real validator checks their time.
+    static func checkTime(_ claims: ServiceAccountClaims, now: Date) throws(JWT.Failure) {
         let seconds = Int64(now.timeIntervalSince1970)
-        if seconds - Self.leewaySeconds >= claims.expires { throw JWT.Failure(message: "service account token has expired") }
-        if seconds + Self.leewaySeconds < claims.notBefore { throw JWT.Failure(message: "service account token is not valid yet") }
-        return claims
+        if seconds - leewaySeconds >= claims.expires { throw JWT.Failure(message: "service account token has expired") }
+        if seconds + leewaySeconds < claims.notBefore { throw JWT.Failure(message: "service account token is not valid yet") }
     }
 }
