@@ -31,15 +31,12 @@ extension MCPHTTPEndpoint {
                 await methods.reply(to: id, method: method, params: params, meta: meta, context: context)
             })
         }
-        let answered: @Sendable (JSON?) -> Response = { answer in
+        let reply = await methods.reply(to: id, method: method, params: params, meta: meta,
+                                        context: RequestContext(session: session, caller: caller, sink: nil))
+        return .replying(reply) { answer in
             let answer = answer ?? JSONRPCMessage.error(id: id, .requestCancelled("the request was cancelled"))
             let status = answer[path: ["error", "code"]]?.int.map { JSONRPCError.statelessHTTPStatus(code: Int($0)) } ?? 200
             return Self.json(answer, status: status)
-        }
-        switch await methods.reply(to: id, method: method, params: params, meta: meta,
-                                   context: RequestContext(session: session, caller: caller, sink: nil)) {
-        case .now(let answer): return .answered(answered(answer))
-        case .later(let rest): return .waiting { answered(await rest()) }
         }
     }
 

@@ -39,6 +39,14 @@ struct MCPHTTPEndpoint: Sendable {
         case answered(Response)
         /// Parks until the wait ends, then answers.
         case waiting(@Sendable () async -> Response)
+
+        /// A JSON-RPC reply as the HTTP `response` made from its answer: now, or when its wait ends.
+        static func replying(_ reply: Reply, _ response: @escaping @Sendable (JSON?) -> Response) -> PostStep {
+            switch reply {
+            case .now(let answer): .answered(response(answer))
+            case .later(let rest): .waiting { response(await rest()) }
+            }
+        }
     }
 
     /// A POST: checked and handled in a task of its own (`post`), so that a call which then waits for its task
@@ -115,12 +123,8 @@ struct MCPHTTPEndpoint: Sendable {
                 })
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
-            let answered: @Sendable (JSON?) -> Response = { answer in
+            return .replying(await server.reply(to: id, method: method, params: params, context: context)) { answer in
                 Self.json(answer ?? JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel")), status: 200)
-            }
-            switch await server.reply(to: id, method: method, params: params, context: context) {
-            case .now(let answer): return .answered(answered(answer))
-            case .later(let rest): return .waiting { answered(await rest()) }
             }
         }
     }
