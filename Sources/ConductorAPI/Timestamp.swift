@@ -1,5 +1,5 @@
 import Foundation
-import KubeClient
+import KubeJSON
 
 /// A point in time as the API stores it: RFC 3339 text (`2030-06-10T12:00:00Z`), read with any offset and
 /// fraction, written in UTC.

@@ -43,7 +43,7 @@ public final class APIServer: Sendable {
         }
     }
 
-    var now: String { Timestamp.seconds(clock()) }
+    var now: String { KubeTimestamp.time(clock()) }
 
     // MARK: Dispatch
 
@@ -582,18 +582,8 @@ public final class APIServer: Sendable {
     }
 }
 
-/// Timestamps as the API writes them.
+/// Timestamps as clients send them (the server writes them with `KubeTimestamp`).
 enum Timestamp {
-    /// RFC 3339 in UTC with whole seconds: `2026-11-24T21:40:39Z`.
-    static func seconds(_ date: Date) -> String {
-        var time = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-    }
-
     /// Parses RFC 3339 (with or without fractional seconds).
     static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()

@@ -108,7 +108,7 @@ enum ProtobufBody {
                 }
             }
             if seconds == 0 && nanos == 0 { return .null }
-            let whole = Timestamp.seconds(Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let whole = KubeTimestamp.time(Date(timeIntervalSince1970: TimeInterval(seconds)))
             guard case .microTime = type else { return .string(whole) }
             return .string(String(whole.dropLast()) + String(format: ".%06dZ", Int(nanos / 1000)))
         case .message(let schema):

@@ -97,7 +97,7 @@ enum Strategy {
         case ResourceType.coreEvents.groupResource:
             for field in ["firstTimestamp", "lastTimestamp"] {
                 if let text = object[field]?.string, let date = Timestamp.parse(text) {
-                    object[field] = .string(Timestamp.seconds(date))
+                    object[field] = .string(KubeTimestamp.time(date))
                 }
             }
             if object["eventTime"] == nil { object["eventTime"] = .null }

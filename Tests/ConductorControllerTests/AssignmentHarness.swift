@@ -3,6 +3,7 @@ import ConductorAPI
 import ConductorTestSupport
 import Foundation
 import KubeClient
+import KubeJSON
 import Logging
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import KubeJSON
 import Testing
 
 @Suite struct ManualClockBehaviour {

@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import KubeJSON
 import Testing
 
 /// The core/v1 Events about the object named `name` in default.

@@ -1,4 +1,5 @@
 import Foundation
+import KubeJSON
 
 /// One call of `EventRecorder.record`, with the time it was made.
 struct EventOccurrence: Sendable {

@@ -213,12 +213,12 @@ extension APIServer {
         var metadata = body["metadata"]?.object ?? [:]
         metadata["name"] = .string(name)
         metadata["namespace"] = .string(namespace)
-        metadata["creationTimestamp"] = .string(Timestamp.seconds(now))
+        metadata["creationTimestamp"] = .string(KubeTimestamp.time(now))
         var answerSpec = spec.object ?? [:]
         answerSpec["audiences"] = .array(audiences.map(JSON.string))
         answerSpec["expirationSeconds"] = .int(expiration)
         if answerSpec["boundObjectRef"] == nil { answerSpec["boundObjectRef"] = .null }
-        let expires = Timestamp.seconds(Date(timeIntervalSince1970: TimeInterval(issued + expiration)))
+        let expires = KubeTimestamp.time(Date(timeIntervalSince1970: TimeInterval(issued + expiration)))
         let answer: JSON = [
             "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
             "metadata": Strategy.orderMetadata(["metadata": .object(metadata)])["metadata"] ?? .object(metadata),

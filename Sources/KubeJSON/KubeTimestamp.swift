@@ -15,7 +15,7 @@ public enum KubeTimestamp {
     }
 
     /// Nanoseconds since the Unix epoch, as Go's `Time.UnixNano`.
-    static func unixNanoseconds(_ date: Date) -> Int64 {
+    public static func unixNanoseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1e9).rounded(.down))
     }
 
