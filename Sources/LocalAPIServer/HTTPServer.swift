@@ -77,17 +77,32 @@ public struct HTTPServer: Sendable {
             logger: logger)
     }
 
+    /// The token of an `Authorization` header as kube-apiserver's bearer-token authenticator reads it: the header
+    /// trimmed, split at its first two spaces, a `Bearer` scheme in any case, and the second part, which must not be
+    /// empty (`Bearer  abc`, with two spaces, carries none). Nil: no bearer token.
+    static func bearerToken(_ header: String) -> String? {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || (0x09...0x0D).contains(byte) }
+        let bytes = header.utf8
+        guard let start = bytes.firstIndex(where: { !isSpace($0) }), let end = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return nil
+        }
+        let parts = bytes[start...end].split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, String(decoding: parts[0], as: UTF8.self).lowercased() == "bearer", !parts[1].isEmpty else {
+            return nil
+        }
+        return String(decoding: parts[1], as: UTF8.self)
+    }
+
     static func respond(to request: Request, api: APIServer, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {
         let rawPath = request.uri.path
-        let path = rawPath.removingPercentEncoding ?? rawPath
+        // Foundation's decoding and trimming below took some 3 % of the server's CPU, on every request.
+        let path = rawPath.utf8.contains(UInt8(ascii: "%")) ? rawPath.removingPercentEncoding ?? rawPath : rawPath
         let user: UserInfo
         let authorization = request.headers[.authorization] ?? ""
         if authorization.isEmpty, publicPaths.contains(path) {
             user = anonymous
         } else {
-            guard authorization.hasPrefix("Bearer "),
-                case .authenticated(let found, _) = api.authenticate(token: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-            else {
+            guard let token = bearerToken(authorization), case .authenticated(let found, _) = api.authenticate(token: token) else {
                 return response(.error(.unauthorized))
             }
             user = found

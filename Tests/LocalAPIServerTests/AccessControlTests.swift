@@ -390,6 +390,17 @@ struct FixedRBACObjects: RBACObjects {
         #expect(api.verifiedTokens.count == 1)
     }
 
+    @Test func theBearerTokenIsReadAsTheRealAuthenticatorReadsIt() {
+        #expect(HTTPServer.bearerToken("Bearer abc") == "abc")
+        #expect(HTTPServer.bearerToken(" \tbearer abc.def \t") == "abc.def")
+        #expect(HTTPServer.bearerToken("BEARER abc extra") == "abc")
+        // The space before the token: none (the real server warns and ignores it).
+        #expect(HTTPServer.bearerToken("Bearer  abc") == nil)
+        #expect(HTTPServer.bearerToken("Bearer ") == nil)
+        #expect(HTTPServer.bearerToken("Basic abc") == nil)
+        #expect(HTTPServer.bearerToken("") == nil)
+    }
+
     @Test func verifiedTokensAreBounded() {
         let kept = VerifiedTokens(capacity: 2)
         let claims = ServiceAccountClaims(namespace: "default", name: "bot", uid: "u", audiences: ["api"], issuedAt: 0,
