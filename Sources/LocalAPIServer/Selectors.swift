@@ -159,9 +159,18 @@ private struct SelectorScanner {
 /// A field selector: `field=value`, `field==value` or `field!=value`, joined by commas.
 public struct FieldSelector: Sendable, Equatable {
     public struct Requirement: Sendable, Equatable {
-        public var field: String
+        public let field: String
         public var value: String
         public var negated: Bool
+        /// `field` split into its steps once: every event of a watch is matched against it.
+        let path: [String]
+
+        public init(field: String, value: String, negated: Bool) {
+            self.field = field
+            self.value = value
+            self.negated = negated
+            path = FieldPath.components(field)
+        }
     }
 
     public var requirements: [Requirement]
@@ -235,7 +244,7 @@ public struct FieldSelector: Sendable, Equatable {
     /// Whether an object's fields satisfy the selector; a missing field reads as the empty string.
     public func matches(_ object: JSON) -> Bool {
         requirements.allSatisfy { requirement in
-            let actual = FieldPath.string(at: requirement.field, in: object)
+            let actual = FieldPath.string(at: requirement.path, in: object)
             return (actual == requirement.value) != requirement.negated
         }
     }
@@ -282,8 +291,12 @@ enum FieldPath {
     }
 
     static func value(at path: String, in object: JSON) -> JSON? {
+        value(at: components(path), in: object)
+    }
+
+    static func value(at path: [String], in object: JSON) -> JSON? {
         var current: JSON? = object
-        for part in components(path) {
+        for part in path {
             switch current {
             case .object(let o): current = o[part]
             case .array(let a):
@@ -296,7 +309,7 @@ enum FieldPath {
     }
 
     /// The value as a field selector compares it: strings bare, other scalars in their JSON form.
-    static func string(at path: String, in object: JSON) -> String {
+    static func string(at path: [String], in object: JSON) -> String {
         switch value(at: path, in: object) {
         case .none, .null: return ""
         case .string(let s): return s
