@@ -48,28 +48,49 @@ extension JSON {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var utf8 = s.utf8.makeIterator()
-        // Tracks the two bytes before the current one, to spot U+2028 and U+2029 (E2 80 A8/A9).
-        var previous: (UInt8, UInt8) = (0, 0)
-        while let byte = utf8.next() {
+        var text = s
+        text.withUTF8 { bytes in writeEscaped(bytes, into: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The bytes of a string's contents, escaped. Runs that need no escape are copied whole (most strings are one
+    /// such run), not byte by byte: this is what the API server spends most time in while writing watch events.
+    private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var runStart = 0
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            // Printable ASCII but for the escaped five, and every UTF-8 byte but the lead byte of U+2028/U+2029.
+            if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte != UInt8(ascii: "<"),
+               byte != UInt8(ascii: ">"), byte != UInt8(ascii: "&"), byte != 0xE2 {
+                index += 1
+                continue
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            index += 1
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
             case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
+            case 0xE2:
+                // U+2028 and U+2029 (E2 80 A8/A9) are escaped, as Go escapes them; any other E2 sequence is copied.
+                if index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {
+                    out.append(contentsOf: Array("\\u202".utf8))
+                    out.append(bytes[index + 1] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                    index += 2
+                } else {
+                    out.append(byte)
+                }
+            default:
+                // The other control characters, and < > & (HTML-safe, as Go's encoding/json).
                 out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
                 out.append(hexDigits[Int(byte >> 4)])
                 out.append(hexDigits[Int(byte & 0xF)])
-            case 0xA8 where previous == (0xE2, 0x80), 0xA9 where previous == (0xE2, 0x80):
-                out.removeLast(2)
-                out.append(contentsOf: Array("\\u202".utf8))
-                out.append(byte == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
-            default: out.append(byte)
             }
-            previous = (previous.1, byte)
+            runStart = index
         }
-        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
     }
 }

@@ -15,6 +15,12 @@ import Testing
         let value: JSON = .string("<a&b>\u{2028}\n\u{1}")
         #expect(value.text == #""\u003ca\u0026b\u003e\u2028\n\u0001""#)
         #expect(try JSON.parse(value.text) == value)
+        // Around and between the escapes, runs are copied as they are: other three-byte characters led by E2 too.
+        let mixed: JSON = .string("plain €\"\\\t\r x\u{2029}é\u{2028}")
+        #expect(mixed.text == #""plain €\"\\\t\r x\u2029é\u2028""#)
+        #expect(try JSON.parse(mixed.text) == mixed)
+        #expect(JSON.string("").text == "\"\"")
+        #expect(JSON.string("ends with <").text == #""ends with \u003c""#)
     }
 
     @Test func repeatedMembersAreListedWithTheirPathsAndTheLastWins() throws {
