@@ -74,6 +74,9 @@ extension JSON {
             case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            // Go writes these two short since 1.22, and Kubernetes 1.36 is built with a later Go.
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
             case 0xE2:
                 // U+2028 and U+2029 (E2 80 A8/A9) are escaped, as Go escapes them; any other E2 sequence is copied.
                 if index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {

@@ -20,6 +20,7 @@ import Testing
         #expect(mixed.text == #""plain €\"\\\t\r x\u2029é\u2028""#)
         #expect(try JSON.parse(mixed.text) == mixed)
         #expect(JSON.string("").text == "\"\"")
+        #expect(JSON.string("\u{8}\u{C}\u{B}").text == #""\b\f\u000b""#)
         #expect(JSON.string("ends with <").text == #""ends with \u003c""#)
     }
 
