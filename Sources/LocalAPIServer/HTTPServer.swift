@@ -98,11 +98,13 @@ public struct HTTPServer: Sendable {
         // Foundation's decoding and trimming below took some 3 % of the server's CPU, on every request.
         let path = rawPath.utf8.contains(UInt8(ascii: "%")) ? rawPath.removingPercentEncoding ?? rawPath : rawPath
         let user: UserInfo
-        let authorization = request.headers[.authorization] ?? ""
-        if authorization.isEmpty, publicPaths.contains(path) {
+        let token = bearerToken(request.headers[.authorization] ?? "")
+        if token == nil, publicPaths.contains(path) {
+            // No bearer token (no header, or another scheme): the anonymous user, as the real server's union of
+            // authenticators ends in the anonymous one.
             user = anonymous
         } else {
-            guard let token = bearerToken(authorization), case .authenticated(let found, _) = api.authenticate(token: token) else {
+            guard let token, case .authenticated(let found, _) = api.authenticate(token: token) else {
                 return response(.error(.unauthorized))
             }
             user = found

@@ -42,11 +42,13 @@ extension APIServer {
             let audiences = wanted.filter(ServiceAccountTokens.apiAudiences.contains)
             return audiences.isEmpty ? .unrecognized : .authenticated(user, audiences: audiences)
         }
-        guard let signer = accessControl.serviceAccountTokens, JWT.looksLikeJWT(token) else { return .unrecognized }
+        guard let signer = accessControl.serviceAccountTokens else { return .unrecognized }
         let claims: ServiceAccountClaims
+        // Looked up first: only tokens that passed every check below up to the signature are kept.
         if let verified = verifiedTokens.claims(of: token) {
             claims = verified
         } else {
+            guard JWT.looksLikeJWT(token) else { return .unrecognized }
             // A JWT of another issuer is another authenticator's to judge: none here.
             let parts = token.split(separator: ".", omittingEmptySubsequences: false)
             guard let claimBytes = JWT.decodeBase64URL(parts[1]), let unverified = try? JSON.parse(claimBytes),

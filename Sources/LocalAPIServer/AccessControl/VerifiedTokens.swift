@@ -5,7 +5,8 @@ import Synchronization
 /// under `loadtest dispatch`. What a signature proves never changes, so that is what is kept; what can change
 /// (the time, the account and its uid, the audiences asked for) is still checked on every request, so the answers
 /// are the same as without it. Only tokens whose signature held are kept, at most `capacity` of them (4,096 by
-/// default, some 4 MB of tokens at most): when full it starts again empty.
+/// default; a token is about 1 KB, and at most `JWT.maxTokenBytes`): when full it starts again empty, so a server
+/// with more live tokens than that checks more signatures, and answers the same.
 final class VerifiedTokens: Sendable {
     let capacity: Int
     private let verified = Mutex<[String: ServiceAccountClaims]>([:])
