@@ -6,12 +6,7 @@ import KubeJSON
 struct ModernMethods: Sendable {
     let server: MCPServer
 
-    /// Answers a request (nil: cancelled, no answer is due).
-    func handle(request id: JSONRPCID, method: String, params: JSON?, meta: RequestMeta, context: RequestContext) async -> JSON? {
-        await reply(to: id, method: method, params: params, meta: meta, context: context).value()
-    }
-
-    /// Answers a request, in two steps when it waits for a task (`Reply`).
+    /// Answers a request, in two steps when it waits for a task (`Reply`); a nil answer: cancelled, none is due.
     func reply(to id: JSONRPCID, method: String, params: JSON?, meta: RequestMeta, context: RequestContext) async -> Reply {
         do {
             let result: JSON?
