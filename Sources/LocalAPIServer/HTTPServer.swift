@@ -78,19 +78,17 @@ public struct HTTPServer: Sendable {
     }
 
     /// The token of an `Authorization` header as kube-apiserver's bearer-token authenticator reads it: the header
-    /// trimmed, split at its first two spaces, a `Bearer` scheme in any case, and the second part, which must not be
-    /// empty (`Bearer  abc`, with two spaces, carries none). Nil: no bearer token.
+    /// trimmed of white space (Unicode's, as Go's `strings.TrimSpace`), split at its first two spaces, a `Bearer`
+    /// scheme in any case, and the second part, which must not be empty (`Bearer  abc`, with two spaces, carries
+    /// none). Nil: no bearer token.
     static func bearerToken(_ header: String) -> String? {
-        let isSpace = { (byte: UInt8) in byte == 0x20 || (0x09...0x0D).contains(byte) }
-        let bytes = header.utf8
-        guard let start = bytes.firstIndex(where: { !isSpace($0) }), let end = bytes.lastIndex(where: { !isSpace($0) }) else {
-            return nil
-        }
-        let parts = bytes[start...end].split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, String(decoding: parts[0], as: UTF8.self).lowercased() == "bearer", !parts[1].isEmpty else {
-            return nil
-        }
-        return String(decoding: parts[1], as: UTF8.self)
+        let scalars = header.unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return nil }
+        let parts = scalars[start...end].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, String(parts[0]).lowercased() == "bearer", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
     }
 
     static func respond(to request: Request, api: APIServer, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {

@@ -394,6 +394,7 @@ struct FixedRBACObjects: RBACObjects {
         #expect(HTTPServer.bearerToken("Bearer abc") == "abc")
         #expect(HTTPServer.bearerToken(" \tbearer abc.def \t") == "abc.def")
         #expect(HTTPServer.bearerToken("BEARER abc extra") == "abc")
+        #expect(HTTPServer.bearerToken("Bearer abc\u{A0}\u{3000}") == "abc")
         // The space before the token: none (the real server warns and ignores it).
         #expect(HTTPServer.bearerToken("Bearer  abc") == nil)
         #expect(HTTPServer.bearerToken("Bearer ") == nil)
