@@ -93,7 +93,8 @@ public struct HTTPServer: Sendable {
 
     static func respond(to request: Request, api: APIServer, connections: ConnectionCounter, inFlight: InFlightLimit) async -> Response {
         let rawPath = request.uri.path
-        // Foundation's decoding and trimming below took some 3 % of the server's CPU, on every request.
+        // Decoded only when there is something to decode: Foundation's decoding of every path (and its trimming of
+        // every Authorization header, before `bearerToken`) took some 3 % of the server's CPU.
         let path = rawPath.utf8.contains(UInt8(ascii: "%")) ? rawPath.removingPercentEncoding ?? rawPath : rawPath
         let user: UserInfo
         let token = bearerToken(request.headers[.authorization] ?? "")
