@@ -86,11 +86,10 @@ struct LegacyTaskMethods: Sendable {
         var handle = try await lookup.handle(Self.taskID(params), caller: context.caller)
         if !handle.status.isTerminal {
             let key = InFlightCalls.key(session: context.session.nonce, request: id)
-            guard let cancellation = server.inFlight.register(key, caller: context.caller.username) else {
+            guard let wait = server.registeredWait(for: handle.task, request: key, caller: context.caller, limit: nil, progress: nil) else {
                 throw .internalError(server.tooManyCalls(task: handle.task))
             }
-            defer { server.inFlight.unregister(key, signal: cancellation) }
-            switch await server.waiter.wait(for: handle.task, limit: nil, progress: nil, cancellation: cancellation) {
+            switch await wait() {
             case .final(let final):
                 handle = TaskHandle(task: final, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
             case .cancelled:

@@ -203,16 +203,33 @@ final class MCPServer: Sendable {
         } catch {
             return .now(ToolResult.error("Could not create the task: \(error)."))
         }
-        guard let cancellation = inFlight.register(request, caller: call.context.caller.username) else {
+        guard let wait = registeredWait(for: created, request: request, caller: call.context.caller,
+                                        limit: call.progress == nil ? configuration.maxCallWait : nil, progress: call.progress)
+        else {
             return .now(ToolResult.error(tooManyCalls(task: created)))
         }
-        let (progress, hasOutputSchema) = (call.progress, tool.outputSchema != nil)
+        let hasOutputSchema = tool.outputSchema != nil
         return .later { [self] in
-            defer { inFlight.unregister(request, signal: cancellation) }
-            let outcome = await waiter.wait(for: created, limit: progress == nil ? configuration.maxCallWait : nil,
-                                            progress: progress, cancellation: cancellation)
-            return await answer(outcome, task: created, hasOutputSchema: hasOutputSchema, waitedFor: "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait).")
+            await answer(await wait(), task: created, hasOutputSchema: hasOutputSchema, waitedFor: callWaitedTheMost)
         }
+    }
+
+    /// A wait for `task` on behalf of the call `request`, counted among its caller's waiting calls (and cancellable
+    /// by `request`) from now until it ends. Nil: the caller has `--mcp-max-calls-per-caller` waiting already.
+    /// The wait must be run, or the call stays counted.
+    func registeredWait(for task: TaskResource, request: String, caller: Caller, limit: Duration?, progress: ProgressTarget?)
+        -> (@Sendable () async -> WaitOutcome)?
+    {
+        guard let cancellation = inFlight.register(request, caller: caller.username) else { return nil }
+        return { [self] in
+            defer { inFlight.unregister(request, signal: cancellation) }
+            return await waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation)
+        }
+    }
+
+    /// Why a call without a progress token was answered before its task ended.
+    private var callWaitedTheMost: String {
+        "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait)."
     }
 
     /// Resumes a tools/call whose SSE stream broke (GET with Last-Event-ID, on any replica): waits for its
@@ -221,14 +238,13 @@ final class MCPServer: Sendable {
         let tool = task.spec.requiredCapabilities.first.flatMap(catalog.tool(named:))
         let progress = token.progressToken.flatMap { progressToken in context.sink.map { ProgressTarget(token: progressToken, sink: $0) } }
         let key = InFlightCalls.key(session: context.session.nonce, request: token.request)
-        guard let cancellation = inFlight.register(key, caller: context.caller.username) else {
+        guard let wait = registeredWait(for: task, request: key, caller: context.caller,
+                                        limit: progress == nil ? configuration.maxCallWait : nil, progress: progress)
+        else {
             return JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task)))
         }
-        defer { inFlight.unregister(key, signal: cancellation) }
-        let outcome = await waiter.wait(for: task, limit: progress == nil ? configuration.maxCallWait : nil, progress: progress,
-                                        cancellation: cancellation)
-        let waited = "The call waited \(Int(configuration.maxCallWait.components.seconds)) s, the most a call without a progress token waits (--mcp-max-call-wait)."
-        guard let result = await answer(outcome, task: task, hasOutputSchema: tool?.outputSchema != nil, waitedFor: waited) else { return nil }
+        guard let result = await answer(await wait(), task: task, hasOutputSchema: tool?.outputSchema != nil, waitedFor: callWaitedTheMost)
+        else { return nil }
         return JSONRPCMessage.result(id: token.request, result)
     }
 

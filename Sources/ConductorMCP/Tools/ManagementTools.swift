@@ -146,15 +146,12 @@ struct ManagementTools {
         var limit = most
         if let seconds = call.arguments["timeoutSeconds"]?.double { limit = min(most, .milliseconds(Int64(seconds * 1000))) }
         let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
-        guard let cancellation = server.inFlight.register(request, caller: call.context.caller.username) else {
+        guard let wait = server.registeredWait(for: task, request: request, caller: call.context.caller, limit: limit,
+                                               progress: call.progress)
+        else {
             return .now(ToolResult.error(server.tooManyCalls(task: task)))
         }
-        let (server, progress) = (server, call.progress)
-        return .later { [limit] in
-            defer { server.inFlight.unregister(request, signal: cancellation) }
-            let outcome = await server.waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation)
-            return Self.answer(outcome, waitedFor: task)
-        }
+        return .later { Self.answer(await wait(), waitedFor: task) }
     }
 
     /// conductor_wait's answer: the task as the wait left it.
