@@ -372,7 +372,7 @@ struct FixedRBACObjects: RBACObjects {
             Issue.record("token not accepted")
             return
         }
-        #expect(api.verifiedTokens.count == 1)
+        #expect(api.verifiedTokens.claims(of: token) != nil)
         // Kept, and judged again: for another audience, and once its hour (and go-jose's minute) has passed.
         guard case .refused = api.authenticate(token: token, audiences: ["elsewhere"]) else {
             Issue.record("a kept token was accepted for an audience it does not name")
@@ -383,11 +383,12 @@ struct FixedRBACObjects: RBACObjects {
         // A forged token is not kept.
         var parts = token.split(separator: ".").map(String.init)
         parts[2] = String(parts[2].reversed())
-        guard case .refused = api.authenticate(token: parts.joined(separator: ".")) else {
+        let forged = parts.joined(separator: ".")
+        guard case .refused = api.authenticate(token: forged) else {
             Issue.record("a forged token was not refused")
             return
         }
-        #expect(api.verifiedTokens.count == 1)
+        #expect(api.verifiedTokens.claims(of: forged) == nil)
     }
 
     @Test func theBearerTokenIsReadAsTheRealAuthenticatorReadsIt() {
@@ -407,7 +408,7 @@ struct FixedRBACObjects: RBACObjects {
         let claims = ServiceAccountClaims(namespace: "default", name: "bot", uid: "u", audiences: ["api"], issuedAt: 0,
                                           notBefore: 0, expires: 1, tokenID: "j", podName: nil, podUID: nil)
         for token in ["a", "b", "c"] { kept.remember(claims, of: token) }
-        #expect(kept.count <= 2)
+        #expect(["a", "b", "c"].filter { kept.claims(of: $0) != nil }.count <= 2)
         #expect(kept.claims(of: "c") == claims)
     }
 

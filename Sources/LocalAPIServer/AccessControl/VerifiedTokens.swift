@@ -25,6 +25,4 @@ final class VerifiedTokens: Sendable {
             verified[token] = claims
         }
     }
-
-    var count: Int { verified.withLock { $0.count } }
 }
