@@ -4,8 +4,11 @@ is read again. (B - A) / N is the memory of one waiting call: its HTTP connectio
 task group, its continuation on the task actor. No task is ever assigned (no agent), so every call waits.
 With --idle the N connections are opened and send nothing: what a connection alone costs, the floor under a
 waiting call.
+With --as-tasks the N calls are made as MCP tasks (2025-11-25): each answers its handle at once and holds no
+connection while its Task waits. Each such call creates its Task, so the figure is set beside what N more Tasks
+made straight through the API cost the same replica: the difference is what a handle costs beyond its Task.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle]
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks]
 """
 import argparse
 import asyncio
@@ -31,15 +34,19 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-async def create_tasks(server: APIServer, count: int) -> list[str]:
-    names = [f"wait-{n}" for n in range(count)]
+CAPABILITY = "measured-tool"
+
+
+async def create_tasks(server: APIServer, count: int, prefix: str = "wait-",
+                       capability: str = "nobody-offers-this") -> list[str]:
+    names = [f"{prefix}{n}" for n in range(count)]
     async with httpx.AsyncClient(base_url=server.url, verify=server.tls(), http2=True,
                                  headers={"Authorization": f"Bearer {server.token}"}, timeout=60) as api:
         for start in range(0, count, 200):
             batch = names[start:start + 200]
             answers = await asyncio.gather(*(api.post("/apis/mcp.io/v1/namespaces/default/tasks", json={
                 "apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name},
-                "spec": {"requiredCapabilities": ["nobody-offers-this"], "payload": {}}}) for name in batch))
+                "spec": {"requiredCapabilities": [capability], "payload": {}}}) for name in batch))
             assert all(a.status_code == 201 for a in answers), answers[0].text
     return names
 
@@ -56,7 +63,46 @@ async def park_calls(url: str, session: str, names: list[str]) -> list[asyncio.T
     return [asyncio.create_task(call(n, name)) for n, name in enumerate(names)]
 
 
-async def main(calls: int, idle: bool) -> None:
+def register_agent(server: APIServer) -> None:
+    """An Agent offering CAPABILITY with a Lease that stays fresh for the run: its tool is in the catalog, and
+    nothing ever runs its tasks."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    with server.client() as client:
+        r = client.post("/apis/mcp.io/v1/namespaces/mcp-system/agents", json={
+            "apiVersion": "mcp.io/v1", "kind": "Agent", "metadata": {"name": "measured", "labels": {"mcp.io/agent": "measured"}},
+            "spec": {"capabilities": [CAPABILITY], "maxConcurrentTasks": 1}})
+        assert r.status_code == 201, r.text
+        r = client.post("/apis/coordination.k8s.io/v1/namespaces/mcp-system/leases", json={
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "measured", "labels": {"mcp.io/agent": "measured"}},
+            "spec": {"holderIdentity": "measured", "leaseDurationSeconds": 86400, "acquireTime": now, "renewTime": now}})
+        assert r.status_code == 201, r.text
+
+
+async def call_as_tasks(url: str, session: str, count: int) -> None:
+    """N calls of CAPABILITY's tool as MCP tasks, 200 at a time; each must answer its handle, working."""
+    headers = {**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=50)) as client:
+        for start in range(0, count, 200):
+            answers = await asyncio.gather(*(client.post(url, headers=headers, json={
+                "jsonrpc": "2.0", "id": n, "method": "tools/call",
+                "params": {"name": CAPABILITY, "arguments": {}, "task": {"ttl": 60000}}})
+                for n in range(start, min(start + 200, count))))
+            for answer in answers:
+                assert answer.json()["result"]["task"]["status"] == "working", answer.text
+
+
+async def settled_rss(pid: int) -> int:
+    """The process's RSS once it stops growing (under 256 KiB in a second, five seconds running)."""
+    previous, steady = 0, 0
+    while steady < 5:
+        await asyncio.sleep(1)
+        now = rss_kib(pid)
+        steady = steady + 1 if now - previous < 256 else 0
+        previous = now
+    return rss_kib(pid)
+
+
+async def main(calls: int, mode: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -69,9 +115,12 @@ async def main(calls: int, idle: bool) -> None:
             key = root / "key"
             key.write_text("cd" * 32)
             replica = Replica(server, root, "measured", key)
-            replica.args += ["--mcp-max-call-wait", "600", "--mcp-max-calls-per-caller", str(calls + 10)]
+            replica.args += ["--mcp-max-call-wait", "600", "--mcp-max-calls-per-caller", str(calls + 10),
+                             "--mcp-max-tasks-per-caller", str(calls + 10)]
+            if mode == "tasks":
+                register_agent(server)
             replica.start()
-            names = await create_tasks(server, calls)
+            names = await create_tasks(server, calls, capability=CAPABILITY if mode == "tasks" else "nobody-offers-this")
             with httpx.Client(timeout=30) as http:
                 r = http.post(replica.url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
                     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "measure", "version": "1"}}})
@@ -89,20 +138,28 @@ async def main(calls: int, idle: bool) -> None:
             await asyncio.sleep(2)
             before = rss_kib(replica.process.pid)
             started = time.monotonic()
-            if idle:
+            if mode == "tasks":
+                # The N Tasks made first warmed the replica's tables; N more through the API give a Task's own cost.
+                await create_tasks(server, calls, prefix="api-", capability=CAPABILITY)
+                through_api = await settled_rss(replica.process.pid)
+                await call_as_tasks(replica.url, session, calls)
+                after = await settled_rss(replica.process.pid)
+                mirrored, handled = (through_api - before) / calls, (after - through_api) / calls
+                print(f"{calls} calls made as tasks in {time.monotonic() - started:.1f} s")
+                print(f"replica RSS: {before / 1024:.1f} MiB with {calls} Tasks mirrored, {through_api / 1024:.1f} MiB with "
+                      f"{calls} more made through the API, {after / 1024:.1f} MiB with {calls} more made as MCP tasks")
+                print(f"per Task made through the API: {mirrored:.2f} KiB; per call made as a task: {handled:.2f} KiB; "
+                      f"the handle beyond its Task: {handled - mirrored:.2f} KiB")
+                return
+            if mode == "idle":
                 connections = [socket.create_connection(("127.0.0.1", replica.mcp_port)) for _ in names]
                 pending = []
             else:
                 pending = await park_calls(replica.url, session, names)
             # Parked when the replica's connections are open and its memory stops growing.
-            previous, steady = 0, 0
-            while steady < 5:
-                await asyncio.sleep(1)
-                now = rss_kib(replica.process.pid)
-                steady = steady + 1 if now - previous < 256 else 0
-                previous = now
-            after = rss_kib(replica.process.pid)
+            after = await settled_rss(replica.process.pid)
             done = sum(task.done() for task in pending)
+            idle = mode == "idle"
             what = "idle connections" if idle else "calls waiting"
             print(f"{calls} {what} in {time.monotonic() - started:.1f} s ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
@@ -121,6 +178,8 @@ async def main(calls: int, idle: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--idle", action="store_true", help="open the connections and send nothing")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--idle", action="store_true", help="open the connections and send nothing")
+    modes.add_argument("--as-tasks", action="store_true", help="make the calls as MCP tasks, which hold no connection")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.calls, arguments.idle))
+    asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls"))
