@@ -417,11 +417,18 @@ public final class APIServer: Sendable {
         var warnings: [String] = []
         var response: JSON?
         let now = self.now
-        // Read now: the check runs inside the store's lock, where the store cannot be read.
         let escalation = escalationCheck(target, user: context.user, name: name, body: nil)
-        let outcome = try store.mutate(target.type.storageKey, namespace: namespace, name: name) {
-            current throws(APIError) -> Mutation in
-            guard let current else { throw APIError.notFound(target.type, name: name) }
+        var outcome: MutationOutcome
+        // The write is prepared outside the store's lock, from the object as read, and stored only if the object is
+        // still at that revision; otherwise it is prepared again from the newer one (kube-apiserver's
+        // GuaranteedUpdate over etcd's compare of the key's revision). Writers then wait on each other only for
+        // the store's own step, not for each other's validation, defaults and managed fields.
+        while true {
+            guard let current = store.get(target.type.storageKey, namespace: namespace, name: name) else {
+                throw APIError.notFound(target.type, name: name)
+            }
+            warnings = []
+            response = nil
             // The change and the strategy see the object as this resource serves it; the store keeps its own shape.
             var served = current
             if let shape = target.type.storedAs { served.object = shape.fromStorage(current.object) }
@@ -431,16 +438,28 @@ public final class APIServer: Sendable {
                 context: context, now: now, warnings: &warnings)
             if let shape = target.type.storedAs { updated = shape.toStorage(updated) }
             if let error = escalation?.check(updated, old: served.object, name: name) { throw error }
-            if Strategy.isUnchanged(updated, current.object) { return .unchanged }
-            if context.dryRun {
+            let decision: Mutation
+            if Strategy.isUnchanged(updated, current.object) {
+                decision = .unchanged
+            } else if context.dryRun {
                 response = updated
-                return .unchanged
-            }
-            if Strategy.isFinalized(updated) {
+                decision = .unchanged
+            } else if Strategy.isFinalized(updated) {
                 response = updated
-                return .delete
+                decision = .delete
+            } else {
+                decision = .put(updated)
             }
-            return .put(updated)
+            var moved = false
+            outcome = try store.mutate(target.type.storageKey, namespace: namespace, name: name) {
+                latest throws(APIError) -> Mutation in
+                guard latest?.revision == current.revision else {
+                    moved = true
+                    return .unchanged
+                }
+                return decision
+            }
+            if !moved { break }
         }
         let headers = Render.warningHeaders(warnings)
         switch outcome {
