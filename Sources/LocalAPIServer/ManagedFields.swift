@@ -22,14 +22,19 @@ enum ManagedFields {
     /// Metadata fields that take part in ownership; identity and server-set fields do not.
     static let trackedMetadata: Set<String> = ["labels", "annotations", "finalizers", "ownerReferences", "generateName"]
 
-    /// Every owned path of an object, with the value found there (leaves) or nil (`.` entries).
-    static func paths(of object: JSON, style: Style) -> [Path: JSON?] {
+    /// Every owned path of an object, with the value found there (leaves) or nil (`.` entries). With `other`, only
+    /// the paths under members (and tracked metadata fields) whose values differ from `other`'s: equal members have
+    /// equal paths, so an update compares only what it changed and not the whole spec again.
+    static func paths(of object: JSON, style: Style, differingFrom other: JSON? = nil) -> [Path: JSON?] {
         var result: [Path: JSON?] = [:]
         guard case .object(let root) = object else { return result }
+        let otherRoot = other?.object
+        let otherMetadata = otherRoot?["metadata"]?.object
         for (key, value) in root where key != "apiVersion" && key != "kind" {
             if key == "metadata" {
                 guard case .object(let metadata) = value else { continue }
                 for (field, child) in metadata where trackedMetadata.contains(field) {
+                    if let otherMetadata, otherMetadata[field] == child { continue }
                     if field == "finalizers", case .array(let items) = child {
                         let base: Path = ["f:metadata", "f:finalizers"]
                         result[base + ["."]] = .some(nil)
@@ -44,6 +49,7 @@ enum ManagedFields {
                 }
                 continue
             }
+            if let otherRoot, otherRoot[key] == value { continue }
             collect(value, at: ["f:" + key], style: style, into: &result)
         }
         return result
@@ -95,8 +101,10 @@ enum ManagedFields {
         entries: [JSON], old: JSON?, new: JSON, manager: String, operation: String, subresource: String?,
         apiVersion: String, style: Style, time: String
     ) -> [JSON] {
-        let newPaths = paths(of: new, style: style)
-        let oldPaths = old.map { paths(of: $0, style: style) } ?? [:]
+        // An apply owns every path it names, so it needs them all; an update owns only what it changed.
+        let compared = operation == "Apply" ? nil : old
+        let newPaths = paths(of: new, style: style, differingFrom: compared)
+        let oldPaths = old.map { paths(of: $0, style: style, differingFrom: compared.map { _ in new }) } ?? [:]
         var changed = Set<Path>()
         for (path, value) in newPaths {
             if let previous = oldPaths[path], previous == value { continue }
@@ -132,12 +140,12 @@ enum ManagedFields {
             mine.formUnion(changed)
         }
         guard !mine.isEmpty else { return result }
+        let unchangedEntry = mine == mineBefore
         var entry: JSONObject = [
             "manager": .string(manager), "operation": .string(operation), "apiVersion": .string(apiVersion),
-            "time": .string(mine == mineBefore ? mineTime : time), "fieldsType": "FieldsV1", "fieldsV1": fieldsV1(mine),
+            "time": .string(unchangedEntry ? mineTime : time), "fieldsType": "FieldsV1", "fieldsV1": fieldsV1(mine),
         ]
         if let subresource { entry["subresource"] = .string(subresource) }
-        let unchangedEntry = mine == mineBefore
         if unchangedEntry, let index = entries.firstIndex(where: {
             $0["manager"]?.string == manager && $0["operation"]?.string == operation
                 && $0["subresource"]?.string == subresource
