@@ -189,21 +189,50 @@ import Testing
             #expect(try await harness.tasks.get("other").status.effectivePhase == .pending)
         }
     }
-    @Test func whileAPassWaitsOnItsWritesTheWatchesWaitInsteadOfTheQueueGrowing() async throws {
-        // The first assignment write waits until the test lets it go: the pass that made it waits with it.
+    @Test func aPassDoesNotWaitForTheWritesOfTheOneBefore() async throws {
+        // The first assignment write waits until the test lets it go; a task created meanwhile is assigned.
         let (release, released) = AsyncStream<Void>.makeStream()
         let blocking = Countdown(1)
         let blocked = Flag()
-        var configuration = AssignmentLoopConfiguration()
+        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
+            guard status.phase == .assigned, blocking.take() else { return }
+            blocked.raise()
+            for await _ in release {}
+        }) { harness in
+            try await harness.createAgent("worker", slots: 2)
+            try await harness.createTask("first")
+            try await waitUntil("the first write hangs") { blocked.isRaised }
+            try await harness.createTask("second")
+            let second = try await harness.waitForAssignment("second")
+            #expect(second.status.assignedAgent == "worker")
+            #expect(try await harness.tasks.get("first").status.effectivePhase == .pending, "the first write still hangs")
+            released.finish()
+            let first = try await harness.waitForAssignment("first")
+            #expect(first.status.assignedAgent == "worker" && first.status.attempt == 1)
+            #expect(try await harness.statistics(afterAssignments: 2).assignmentsWritten == 2)
+            #expect(await harness.loop.usage(ofAgent: "worker")?.tasks == 2)
+        }
+    }
+
+    @Test func whileAPassWaitsForRoomToWriteTheWatchesWaitInsteadOfTheQueueGrowing() async throws {
+        // One write at a time, and the first assignment write waits until the test lets it go: the pass that
+        // decides the next task waits for room to write it.
+        let (release, released) = AsyncStream<Void>.makeStream()
+        let blocking = Countdown(1)
+        let blocked = Flag()
+        var configuration = AssignmentLoopConfiguration(maxConcurrentWrites: 1)
         configuration.queueLimit = 8
         try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
             guard status.phase == .assigned, blocking.take() else { return }
             blocked.raise()
             for await _ in release {}
         }, configuration: configuration) { harness in
-            try await harness.createAgent("worker")
+            try await harness.createAgent("worker", slots: 2)
             try await harness.createTask("first")
-            try await waitUntil("the pass waits on its write") { blocked.isRaised }
+            try await waitUntil("the first write hangs") { blocked.isRaised }
+            try await harness.createTask("second")
+            // Placed (its slot reserved), its write waiting for room.
+            try await waitUntil("the second task is placed") { await harness.loop.usage(ofAgent: "worker")?.tasks == 2 }
 
             // Forty agents register meanwhile: forty inputs for a queue that takes eight.
             for index in 0..<40 {
@@ -216,9 +245,12 @@ import Testing
             try await waitUntil("the agent forwarder waits over the limit") { harness.loop.queueDepth > 8 }
             #expect(harness.loop.queueDepth <= 8 + 2, "the queue held \(harness.loop.queueDepth)")
 
+            #expect(try await harness.tasks.get("second").status.effectivePhase == .pending, "written while no room")
+
             released.finish()
             let assigned = try await harness.waitForAssignment("first")
             #expect(assigned.status.assignedAgent == "worker")
+            _ = try await harness.waitForAssignment("second")
             let last = try await harness.agents.get("late-39")
             try await waitUntil("the loop took in every agent") {
                 await harness.loop.appliedVersion(ofAgent: "late-39") == last.resourceVersion
@@ -242,6 +274,7 @@ import Testing
             case .agentRemoved(let name): "removed \(name)"
             case .taskEnded(let key): "ended \(key)"
             case .leadership(let leading): "leading \(leading)"
+            case .writeReleasedRoom: "room released"
             }
         }
     }

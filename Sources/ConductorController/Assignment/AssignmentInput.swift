@@ -19,6 +19,8 @@ enum AssignmentInput: Sendable {
     case taskEnded(key: String)
     /// The replica came to lead (true) or stopped (false): only a leader schedules and writes.
     case leadership(Bool)
+    /// A status write of an earlier pass came back and released a reservation: waiting tasks may fit now.
+    case writeReleasedRoom
 
     /// What one task event means to the scheduler: the agents whose held tasks changed, and whether the task
     /// ended in the sense of `taskEnded`. A Pending task that stays Pending needs nothing: its actor offers it.

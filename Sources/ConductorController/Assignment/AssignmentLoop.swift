@@ -7,7 +7,8 @@ import Logging
 public struct AssignmentLoopConfiguration: Sendable {
     /// At most this many inputs are taken from the queue for one pass.
     public var batchSize: Int
-    /// At most this many status writes of one pass are in flight at once.
+    /// At most this many status writes are in flight at once. A pass does not wait for the writes of the one
+    /// before: it schedules the next batch while they are under way, and waits only for a free write.
     public var maxConcurrentWrites: Int
     public var policy: SchedulingPolicy
     /// The wait before a task whose assignment write failed (other than by a conflict, which the task's actor
@@ -47,7 +48,8 @@ public struct AssignmentStatistics: Sendable, Hashable {
 /// and task changes, all through one lock-free `AssignmentQueue`. The loop drains it in batches; each pass brings
 /// the `Scheduler` up to date (agent snapshots rebuilt from the Agent informer and the tasks that the Task
 /// informer shows holding each agent's slots), schedules the offered tasks together with the waiting tasks that
-/// an agent's new room lets in, and writes every decision, concurrently:
+/// an agent's new room lets in, and starts a write of every decision. The next pass does not wait for them: a
+/// task arriving meanwhile is placed at once, and only a task whose own write is under way waits for its answer.
 /// - an assignment with `TaskStatusWriting.assign`, conditional on the resourceVersion read; on success the
 ///   scheduler's reservation is confirmed, on a conflict it is released and the task's actor offers the newer
 ///   version when it arrives; so a task is never assigned twice, and an agent's slots are counted the moment
@@ -95,6 +97,12 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var parkedOffers: [TaskID: TaskResource] = [:]
     /// When each task not yet assigned was first offered, for the scheduling-latency histogram.
     private var firstOffered: [TaskID: MonotonicInstant] = [:]
+    /// Tasks whose status write is under way. Not scheduled again until it answers; the latest offer that came
+    /// meanwhile is kept and offered then (after a conflict, it is the newer version the task's actor sent).
+    private var writing: [TaskID: TaskResource?] = [:]
+    /// Writes under way, at most `configuration.maxConcurrentWrites`; a pass that needs more waits for one.
+    private var writesInFlight = 0
+    private var waitingForWriteRoom: [CheckedContinuation<Void, Never>] = []
     public private(set) var statistics = AssignmentStatistics()
 
     /// A pass re-schedules a task whose chosen agent turned out to have changed at most this many times, so
@@ -187,18 +195,46 @@ public actor AssignmentLoop: SchedulableTaskSink {
     // MARK: The consumer
 
     private func consume() async {
-        while !Task.isCancelled {
-            // Room that a pass itself freed (a released reservation) is acted on without waiting for input.
-            if !leading || !scheduler.mayHaveTasksToReoffer {
-                guard await consumer.waitForElements() else { return }
+        // Leaving the group waits for the writes under way; cancellation reaches them through it.
+        await withDiscardingTaskGroup { writes in
+            while !Task.isCancelled {
+                // Room that a pass itself freed (a released reservation) is acted on without waiting for input.
+                if !leading || !scheduler.mayHaveTasksToReoffer {
+                    guard await consumer.waitForElements() else { return }
+                }
+                let inputs = consumer.drain(max: configuration.batchSize)
+                queueRoom.taken(inputs.count)
+                let (planned, now) = pass(inputs)
+                let (writer, labeler) = (self.writer, self.labeler)
+                for write in planned {
+                    await takeWriteRoom()
+                    writes.addTask { await self.finished(await write.perform(with: writer, labeler: labeler, now: now)) }
+                }
             }
-            let inputs = consumer.drain(max: configuration.batchSize)
-            queueRoom.taken(inputs.count)
-            await pass(inputs)
         }
     }
 
-    private func pass(_ inputs: [AssignmentInput]) async {
+    private func takeWriteRoom() async {
+        while writesInFlight >= configuration.maxConcurrentWrites {
+            await withCheckedContinuation { waitingForWriteRoom.append($0) }
+        }
+        writesInFlight += 1
+    }
+
+    /// A write answered: its outcome is recorded, its room given to a waiting pass, and an offer of its task that
+    /// came meanwhile is offered again. A task deleted while it was written is settled again, since its deletion
+    /// may have been settled before the write's outcome was recorded.
+    private func finished(_ result: WriteResult) {
+        record(result)
+        if tasks.get(result.task.rawValue) == nil { settle(result.task) }
+        writesInFlight -= 1
+        if !waitingForWriteRoom.isEmpty { waitingForWriteRoom.removeFirst().resume() }
+        if case .some(.some(let offer)) = writing.removeValue(forKey: result.task) { enqueue(.offer(offer)) }
+        if leading, scheduler.mayHaveTasksToReoffer { enqueue(.writeReleasedRoom) }
+    }
+
+    /// Brings the scheduler up to date with the inputs and returns the writes of what it decided, and its time.
+    private func pass(_ inputs: [AssignmentInput]) -> (writes: [PlannedWrite], now: Timestamp) {
         statistics.passes += 1
         var offers: [TaskID: TaskResource] = [:]
         var changedAgents: Set<String> = []
@@ -212,30 +248,36 @@ public actor AssignmentLoop: SchedulableTaskSink {
             case .agentChanged(let name), .agentRemoved(let name): changedAgents.insert(name)
             case .taskEnded(let key): endedTasks.insert(key)
             case .leadership(let nowLeading): noteLeadership(nowLeading)
+            case .writeReleasedRoom: break  // The waiting tasks are offered again below.
             }
         }
         for name in changedAgents.sorted() { refreshAgent(named: name) }
         for key in endedTasks.sorted() { settle(TaskID(key)) }
         defer { ControllerMetrics.recordQueue(depth: queueDepth, waitingTasks: scheduler.waitingTaskCount) }
+        let now = Timestamp(clock.wallTime)
         guard leading else {
             parkedOffers.merge(offers) { _, newer in newer }
-            return
+            return ([], now)
         }
         offers.merge(parkedOffers) { newer, _ in newer }
         parkedOffers.removeAll()
 
-        let now = Timestamp(clock.wallTime)
         var reads: [TaskID: TaskResource] = [:]
         for (id, offered) in offers {
+            if writing[id] != nil {
+                writing[id] = .some(offered)
+                continue
+            }
             reads[id] = schedulableVersion(of: id, offered: offered, now: now)
         }
         if scheduler.mayHaveTasksToReoffer {
-            for request in scheduler.takeTasksToReoffer(now: SchedulingInstant(now)) where reads[request.id] == nil {
+            for request in scheduler.takeTasksToReoffer(now: SchedulingInstant(now))
+            where reads[request.id] == nil && writing[request.id] == nil {
                 reads[request.id] = schedulableVersion(of: request.id, offered: nil, now: now)
             }
         }
-        guard !reads.isEmpty else { return }
-        await write(decide(reads, now: SchedulingInstant(now)), reads: reads, now: now)
+        guard !reads.isEmpty else { return ([], now) }
+        return (plan(decide(reads, now: SchedulingInstant(now)), reads: reads, now: now), now)
     }
 
     /// The version of the task to schedule: the cache's, which is never older than an actor's offer, or the
@@ -344,7 +386,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     // MARK: Writing the decisions
 
-    private func write(_ decisions: [SchedulingDecision], reads: [TaskID: TaskResource], now: Timestamp) async {
+    /// The writes of a pass's decisions; each task is marked as being written until its write answers.
+    private func plan(_ decisions: [SchedulingDecision], reads: [TaskID: TaskResource], now: Timestamp) -> [PlannedWrite] {
         var planned: [PlannedWrite] = []
         for decision in decisions {
             guard let read = reads[decision.task] else { continue }
@@ -357,19 +400,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 if let status { planned.append(.unschedulable(read, status: status)) }
             }
         }
-        let (writer, labeler) = (self.writer, self.labeler)
-        await withTaskGroup(of: WriteResult.self) { group in
-            var inFlight = 0
-            for write in planned {
-                if inFlight == configuration.maxConcurrentWrites, let result = await group.next() {
-                    record(result)
-                    inFlight -= 1
-                }
-                group.addTask { await write.perform(with: writer, labeler: labeler, now: now) }
-                inFlight += 1
-            }
-            for await result in group { record(result) }
-        }
+        for write in planned { writing[write.task] = .some(nil) }
+        return planned
     }
 
     private func record(_ result: WriteResult) {
@@ -446,6 +478,12 @@ private enum PlannedWrite: Sendable {
     case assign(TaskResource, agent: String)
     case unschedulable(TaskResource, status: TaskStatus)
 
+    var task: TaskID {
+        switch self {
+        case .assign(let read, _), .unschedulable(let read, _): TaskID(read.key)
+        }
+    }
+
     func perform(with writer: any TaskStatusWriting, labeler: (any AssignedAgentLabeling)?, now: Timestamp) async -> WriteResult {
         switch self {
         case .assign(let read, let agent):
@@ -475,4 +513,10 @@ private enum PlannedWrite: Sendable {
 private enum WriteResult: Sendable {
     case assignment(TaskResource, agent: String, Result<TaskWriteOutcome, TaskWriteError>, labelError: TaskWriteError?)
     case unschedulable(TaskResource, status: TaskStatus, Result<TaskWriteOutcome, TaskWriteError>)
+
+    var task: TaskID {
+        switch self {
+        case .assignment(let read, _, _, _), .unschedulable(let read, _, _): TaskID(read.key)
+        }
+    }
 }
