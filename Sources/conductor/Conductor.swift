@@ -157,7 +157,8 @@ struct DevCommand: AsyncParsableCommand {
         let installed = StartGate()
         let install = DevInstall(client: client, crdFolder: crds, accounts: accounts, logger: logger, installed: installed)
         // The controller starts once the CRDs and its token exist: its first watches would fail with 404 or 401 before.
-        let gated = services.map { $0 is Controller ? StartAfter(gate: installed, service: $0) : $0 }
+        let controllerThread = DedicatedThreadExecutor(name: "conductor.controller")
+        let gated = services.map { $0 is Controller ? OnOwnExecutor(executor: controllerThread, service: StartAfter(gate: installed, service: $0)) : $0 }
         // Services stop in reverse order: the parts, then their clients, then the API server.
         try await runServices(apiServer + [ClientShutdown(clients: [controllerClient, client])] + [install] + gated + [frontEnd],
                               logger: logger)

@@ -1,0 +1,53 @@
+import DequeModule
+import Foundation
+import ServiceLifecycle
+
+/// Runs the jobs of the tasks that prefer it (`withTaskExecutorPreference`) on one thread of its own, in the order
+/// they come. `conductor dev` runs the controller on one, so that its short steps (a watch event, an actor's
+/// turn, an assignment pass) do not queue behind the API server's requests in the shared cooperative pool: the
+/// kernel then shares the cores between the two as it would between two processes, as on a cluster.
+///
+/// The thread lives as long as the process; a job that blocks would hold up every task that prefers it, and none
+/// may (the rule of the cooperative pool holds here too).
+final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // Invariant: `jobs` is read and written only with `condition` locked; the thread is the only consumer.
+    private let condition = NSCondition()
+    private var jobs = Deque<UnownedJob>()
+
+    init(name: String) {
+        let thread = Thread { [unowned self] in self.runJobs() }
+        thread.name = name
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func runJobs() {
+        let executor = asUnownedTaskExecutor()
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: executor) }
+        }
+    }
+}
+
+/// A service whose tasks prefer an executor of their own (and the child tasks they make, but not unstructured
+/// tasks, which start without the preference).
+struct OnOwnExecutor: Service {
+    let executor: any TaskExecutor
+    let service: any Service
+
+    func run() async throws {
+        try await withTaskExecutorPreference(executor) { try await service.run() }
+    }
+}
