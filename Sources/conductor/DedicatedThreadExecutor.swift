@@ -15,7 +15,8 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     private var jobs = Deque<UnownedJob>()
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.runJobs() }
+        // The thread keeps the executor: both live as long as the process.
+        let thread = Thread { self.runJobs() }
         thread.name = name
         thread.start()
     }
