@@ -348,10 +348,14 @@ public final class ObjectStore: Sendable {
         records.sort { $0.revision < $1.revision }
         do {
             try WriteAheadLog.writeSnapshot(to: path, compactedAt: compaction.revision, records: records)
+            // The changes appended while the snapshot was written follow it, copied and flushed without the lock;
+            // under the lock only those appended during that copy, so that writers wait for a few records at most.
+            let (logPath, appended) = state.withLock { ($0.log.path, $0.log.size) }
+            try WriteAheadLog.copy(compaction.logOffset..<appended, ofLogAt: logPath, toSnapshotAt: path, sync: true)
             try state.withLock { state in
                 // History stays in memory; only a restart loses what came before the snapshot.
                 try state.log.installSnapshot(
-                    snapshotRecords: records.count, appendedFrom: compaction.logOffset,
+                    snapshotRecords: records.count, appendedFrom: appended,
                     appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
             }
         } catch {

@@ -58,8 +58,9 @@ struct RecoveredLog {
 /// (fdatasync after every change), which costs a disk flush per write.
 ///
 /// Compaction writes the snapshot beside the log while changes go on being appended to it
-/// (`writeSnapshot`, without the store's lock), then moves the changes appended meanwhile behind the
-/// snapshot and puts it in the log's place (`installSnapshot`, under the lock, copying only that tail).
+/// (`writeSnapshot`, without the store's lock), copies the changes appended meanwhile behind it (`copy`, also
+/// without the lock), then puts it in the log's place (`installSnapshot`, under the lock, copying only the
+/// changes appended during that copy).
 final class WriteAheadLog {
     let path: String
     let syncEachWrite: Bool
@@ -143,10 +144,9 @@ final class WriteAheadLog {
         if fsync(out) != 0 { throw StoreFailure.io("fsync \(path)", errno) }
     }
 
-    /// Puts the snapshot at `snapshotPath`, holding `snapshotRecords` records, in the log's place, followed by
-    /// the log's records from byte `offset` on: the changes appended while it was written. Atomic: the log is
-    /// replaced by a rename, so a crash leaves either the old log or the new one, never a part.
-    func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws {
+    /// Appends the bytes `range` of the log at `path` to the snapshot at `snapshotPath`, and flushes them. Touches
+    /// nothing of a log object: it runs without the store's lock on bytes already appended, which never change.
+    static func copy(_ range: Range<Int>, ofLogAt path: String, toSnapshotAt snapshotPath: String, sync: Bool) throws {
         let out = Glibc.open(snapshotPath, O_WRONLY | O_APPEND | O_CLOEXEC)
         if out < 0 { throw StoreFailure.io("open \(snapshotPath)", errno) }
         defer { close(out) }
@@ -154,19 +154,27 @@ final class WriteAheadLog {
         if input < 0 { throw StoreFailure.io("open \(path)", errno) }
         defer { close(input) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var position = offset
-        while position < size {
-            let count = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress!, min($0.count, size - position), off_t(position)) }
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let count = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress!, min($0.count, range.upperBound - position), off_t(position)) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw StoreFailure.io("read \(path)", errno)
             }
             if count == 0 { break }
-            try Self.writeAll(out, Array(buffer[..<count]), path: snapshotPath)
+            try writeAll(out, Array(buffer[..<count]), path: snapshotPath)
             position += count
         }
-        // The snapshot itself is on disk already: this flushes only the tail.
-        if fsync(out) != 0 { throw StoreFailure.io("fsync \(snapshotPath)", errno) }
+        if sync, fsync(out) != 0 { throw StoreFailure.io("fsync \(snapshotPath)", errno) }
+    }
+
+    /// Puts the snapshot at `snapshotPath`, holding `snapshotRecords` records, in the log's place, followed by
+    /// the log's records from byte `offset` on: the changes appended since the compaction last copied them.
+    /// Atomic: the log is replaced by a rename, so a crash leaves either the old log or the new one, never a part.
+    /// The copy is flushed before the rename only with `syncEachWrite`: without it the log's own records are not
+    /// flushed either, and a process crash loses nothing written.
+    func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws {
+        try Self.copy(offset..<size, ofLogAt: path, toSnapshotAt: snapshotPath, sync: syncEachWrite)
         if rename(snapshotPath, path) != 0 { throw StoreFailure.io("rename \(snapshotPath)", errno) }
         close(fd)
         try open()
