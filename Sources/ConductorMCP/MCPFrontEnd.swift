@@ -56,6 +56,7 @@ public final class MCPFrontEnd: Service {
         let logger = self.logger
         let application = Application(
             router: router,
+            server: SmallReadBufferHTTP1Channel.builder,
             configuration: ApplicationConfiguration(address: .hostname(bind, port: port), serverName: "mcp-conductor"),
             onServerRunning: { channel in
                 let actualPort = channel.localAddress?.port ?? port
