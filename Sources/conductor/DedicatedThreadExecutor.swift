@@ -31,13 +31,15 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
 
     private func runJobs() {
         let executor = asUnownedTaskExecutor()
+        // Swapped with `jobs` under the lock, so that neither queue's storage is copied.
+        var batch = Deque<UnownedJob>()
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }
-            let batch = jobs
-            jobs.removeAll(keepingCapacity: true)
+            swap(&jobs, &batch)
             condition.unlock()
             for job in batch { job.runSynchronously(on: executor) }
+            batch.removeAll(keepingCapacity: true)
         }
     }
 }

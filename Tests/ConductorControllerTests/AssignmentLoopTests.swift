@@ -214,6 +214,28 @@ import Testing
         }
     }
 
+    @Test func aTaskDeletedWhileItsAssignmentIsWrittenGivesItsSlotBack() async throws {
+        let (release, released) = AsyncStream<Void>.makeStream()
+        let blocking = Countdown(1)
+        let blocked = Flag()
+        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
+            guard status.phase == .assigned, blocking.take() else { return }
+            blocked.raise()
+            for await _ in release {}
+        }) { harness in
+            try await harness.createAgent("only", slots: 1)
+            try await harness.createTask("gone")
+            try await waitUntil("its write hangs") { blocked.isRaised }
+            #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1, "reserved while written")
+            try await harness.tasks.delete("gone")
+            released.finish()
+            try await harness.createTask("next")
+            let next = try await harness.waitForAssignment("next")
+            #expect(next.status.assignedAgent == "only")
+            #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1, "only the next task counts")
+        }
+    }
+
     @Test func whileAPassWaitsForRoomToWriteTheWatchesWaitInsteadOfTheQueueGrowing() async throws {
         // One write at a time, and the first assignment write waits until the test lets it go: the pass that
         // decides the next task waits for room to write it.

@@ -97,9 +97,12 @@ public actor AssignmentLoop: SchedulableTaskSink {
     private var parkedOffers: [TaskID: TaskResource] = [:]
     /// When each task not yet assigned was first offered, for the scheduling-latency histogram.
     private var firstOffered: [TaskID: MonotonicInstant] = [:]
-    /// Tasks whose status write is under way. Not scheduled again until it answers; the latest offer that came
-    /// meanwhile is kept and offered then (after a conflict, it is the newer version the task's actor sent).
-    private var writing: [TaskID: TaskResource?] = [:]
+    /// Tasks whose assignment write is under way. Such a task is not scheduled again until its write answers; the
+    /// latest offer of it that came meanwhile is kept and offered then (after a conflict, the newer version its
+    /// actor sent). Its reservation stands until the answer, which settles it against the cache. (A Scheduled=False
+    /// write is not tracked: it and a later assignment are both conditional on the version read, so one of them
+    /// meets a conflict at worst.)
+    private var assigning: [TaskID: TaskResource?] = [:]
     /// Writes under way, at most `configuration.maxConcurrentWrites`; a pass that needs more waits for one.
     private var writesInFlight = 0
     private var waitingForWriteRoom: [CheckedContinuation<Void, Never>] = []
@@ -208,6 +211,10 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 let (writer, labeler) = (self.writer, self.labeler)
                 for write in planned {
                     await takeWriteRoom()
+                    guard !Task.isCancelled else {
+                        abandon(write)
+                        continue
+                    }
                     writes.addTask { await self.finished(await write.perform(with: writer, labeler: labeler, now: now)) }
                 }
             }
@@ -221,15 +228,33 @@ public actor AssignmentLoop: SchedulableTaskSink {
         writesInFlight += 1
     }
 
-    /// A write answered: its outcome is recorded, its room given to a waiting pass, and an offer of its task that
-    /// came meanwhile is offered again. A task deleted while it was written is settled again, since its deletion
-    /// may have been settled before the write's outcome was recorded.
-    private func finished(_ result: WriteResult) {
-        record(result)
-        if tasks.get(result.task.rawValue) == nil { settle(result.task) }
+    private func giveBackWriteRoom() {
         writesInFlight -= 1
         if !waitingForWriteRoom.isEmpty { waitingForWriteRoom.removeFirst().resume() }
-        if case .some(.some(let offer)) = writing.removeValue(forKey: result.task) { enqueue(.offer(offer)) }
+    }
+
+    /// A planned write not started because the loop is stopping: its room and its reservation go back.
+    private func abandon(_ write: PlannedWrite) {
+        giveBackWriteRoom()
+        guard case .assign = write else { return }
+        assigning[write.task] = nil
+        releaseReservation(of: write.task)
+    }
+
+    /// A write answered: its outcome is recorded and its room given to a waiting pass. An assignment's task is then
+    /// settled against the cache, since inputs saying that it ended (or was deleted) may have come while it was
+    /// written, and could not release its reservation then; a failed write keeps its reservation (it may have
+    /// landed) unless the task is gone. An offer of the task that came meanwhile is offered again.
+    private func finished(_ result: WriteResult) {
+        record(result)
+        giveBackWriteRoom()
+        if case .assignment(_, _, let outcome, _) = result {
+            let id = result.task
+            let kept = assigning.removeValue(forKey: id)
+            let exists = tasks.get(id.rawValue) != nil
+            if case .success = outcome { settle(id) } else if !exists { settle(id) }
+            if case .some(.some(let offer)) = kept, exists { enqueue(.offer(offer)) }
+        }
         if leading, scheduler.mayHaveTasksToReoffer { enqueue(.writeReleasedRoom) }
     }
 
@@ -264,15 +289,19 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
         var reads: [TaskID: TaskResource] = [:]
         for (id, offered) in offers {
-            if writing[id] != nil {
-                writing[id] = .some(offered)
+            if assigning[id] != nil {
+                assigning[id] = .some(offered)
                 continue
             }
             reads[id] = schedulableVersion(of: id, offered: offered, now: now)
         }
         if scheduler.mayHaveTasksToReoffer {
-            for request in scheduler.takeTasksToReoffer(now: SchedulingInstant(now))
-            where reads[request.id] == nil && writing[request.id] == nil {
+            for request in scheduler.takeTasksToReoffer(now: SchedulingInstant(now)) where reads[request.id] == nil {
+                if assigning[request.id] != nil {
+                    // Not scheduled twice at once: offered again when its write answers.
+                    assigning[request.id] = .some(tasks.get(request.id.rawValue))
+                    continue
+                }
                 reads[request.id] = schedulableVersion(of: request.id, offered: nil, now: now)
             }
         }
@@ -355,7 +384,8 @@ public actor AssignmentLoop: SchedulableTaskSink {
 
     /// Settles what the scheduler holds for a task that left Pending, left its agent or was deleted. A
     /// reservation is released only when the cache shows the task past the attempt this loop wrote and not
-    /// holding a slot; while it holds one, the agent's snapshot lists it and takes the reservation over.
+    /// holding a slot, and no assignment of it is being written (its answer settles it again); while it holds
+    /// one, the agent's snapshot lists it and takes the reservation over.
     private func settle(_ id: TaskID) {
         guard let task = tasks.get(id.rawValue) else {
             parkedOffers[id] = nil
@@ -370,7 +400,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
             scheduler.withdraw(id)
             parkedOffers[id] = nil
         }
-        if !phase.holdsAgent { releaseReservation(of: id) }
+        if !phase.holdsAgent, assigning[id] == nil { releaseReservation(of: id) }
         if task.status.isFinal { forget(id) }
     }
 
@@ -400,7 +430,7 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 if let status { planned.append(.unschedulable(read, status: status)) }
             }
         }
-        for write in planned { writing[write.task] = .some(nil) }
+        for case .assign(let read, _) in planned { assigning[TaskID(read.key)] = .some(nil) }
         return planned
     }
 
@@ -446,13 +476,15 @@ public actor AssignmentLoop: SchedulableTaskSink {
                 "task": "\(read.key)", "agent": "\(agent)", "attempt": "\(attempt)",
             ])
         case .success(.conflict):
-            // The cache was behind: the task's actor offers the newer version if it is still Pending.
-            scheduler.release(id)
+            // The cache was behind: the task's actor offers the newer version if it is still Pending. Only a
+            // reservation goes: if the agent's snapshot already lists the task (the write landed and its answer
+            // was lost, a retry meeting the change it made), that listing is the truth and keeps counting.
+            releaseReservation(of: id)
             statistics.conflicts += 1
             ControllerMetrics.recordAssignmentConflict()
             logger.debug("assignment conflicted; waiting for the newer version", metadata: ["task": "\(read.key)"])
         case .success(.fenced), .success(.notFound):
-            scheduler.release(id)
+            releaseReservation(of: id)
         case .failure(let error):
             // The reservation stays: the write may have landed with its answer lost. If it did, the task's
             // event settles it (the agent's snapshot takes it over); if not, the retry places the task afresh,
