@@ -117,7 +117,15 @@ final class WriteAheadLog {
     func append(_ record: LogRecord) throws -> Int {
         var bytes = record.json.serialized()
         bytes.append(0x0A)
-        try Self.writeAll(fd, bytes, path: path)
+        do {
+            try Self.writeAll(fd, bytes, path: path)
+        } catch {
+            // Part of the line may be written (a full disk): cut the log back to where it began, or every later
+            // record would follow a torn line that recovery stops at. The file is opened O_APPEND, so the next
+            // append starts there.
+            _ = ftruncate(fd, off_t(size))
+            throw error
+        }
         if syncEachWrite { fdatasync(fd) }
         recordsSinceSnapshot += 1
         size += bytes.count
@@ -161,7 +169,8 @@ final class WriteAheadLog {
                 if errno == EINTR { continue }
                 throw StoreFailure.io("read \(path)", errno)
             }
-            if count == 0 { break }
+            // The range was written before it was asked for: a short file is a failure, not an end.
+            if count == 0 { throw StoreFailure.io("read \(path): ended at byte \(position) of \(range.upperBound)", EIO) }
             try writeAll(out, Array(buffer[..<count]), path: snapshotPath)
             position += count
         }
