@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import KubeClient
 import ServiceLifecycle
 
 /// Runs the jobs of the tasks that prefer it (`withTaskExecutorPreference`) on one thread of its own, in the order
@@ -44,13 +45,15 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// A service whose tasks prefer an executor of their own (and the child tasks they make, but not unstructured
-/// tasks, which start without the preference).
+/// A service whose tasks prefer an executor of their own: the child tasks they make, and the Kubernetes client's
+/// watch readers (`ClientTaskExecutor`). Other unstructured tasks start without the preference.
 struct OnOwnExecutor: Service {
     let executor: any TaskExecutor
     let service: any Service
 
     func run() async throws {
-        try await withTaskExecutorPreference(executor) { try await service.run() }
+        try await ClientTaskExecutor.$preferred.withValue(executor) {
+            try await withTaskExecutorPreference(executor) { try await service.run() }
+        }
     }
 }

@@ -73,7 +73,7 @@ extension ResourceClient {
         let stream = try await client.openStream(request)
         let (events, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent<Object>.self)
         let budget = DeliveryBudget(limit: watchBufferLimit)
-        let reader = Task {
+        let reader = Task(executorPreference: ClientTaskExecutor.preferred) {
             var lines = LineSplitter()
             do {
                 for try await chunk in stream.body {
@@ -124,7 +124,7 @@ extension ResourceClient {
             continuation.yield(update)
             await budget.waitForRoom()
         }
-        let worker = Task {
+        let worker = Task(executorPreference: ClientTaskExecutor.preferred) {
             var lastVersion = resourceVersion
             var delay = backoff.initial
             let logger = client.logger
