@@ -1,7 +1,5 @@
 import DequeModule
 import Foundation
-import KubeClient
-import ServiceLifecycle
 
 /// Runs the jobs of the tasks that prefer it (`withTaskExecutorPreference`) on one thread of its own, in the order
 /// they come. `conductor dev` runs the controller on one, so that its short steps (a watch event, an actor's
@@ -41,19 +39,6 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
             condition.unlock()
             for job in batch { job.runSynchronously(on: executor) }
             batch.removeAll(keepingCapacity: true)
-        }
-    }
-}
-
-/// A service whose tasks prefer an executor of their own: the child tasks they make, and the Kubernetes client's
-/// watch readers (`ClientTaskExecutor`). Other unstructured tasks start without the preference.
-struct OnOwnExecutor: Service {
-    let executor: any TaskExecutor
-    let service: any Service
-
-    func run() async throws {
-        try await ClientTaskExecutor.$preferred.withValue(executor) {
-            try await withTaskExecutorPreference(executor) { try await service.run() }
         }
     }
 }
