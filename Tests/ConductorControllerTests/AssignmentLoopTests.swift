@@ -189,24 +189,19 @@ import Testing
             #expect(try await harness.tasks.get("other").status.effectivePhase == .pending)
         }
     }
+
     @Test func aPassDoesNotWaitForTheWritesOfTheOneBefore() async throws {
         // The first assignment write waits until the test lets it go; a task created meanwhile is assigned.
-        let (release, released) = AsyncStream<Void>.makeStream()
-        let blocking = Countdown(1)
-        let blocked = Flag()
-        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
-            guard status.phase == .assigned, blocking.take() else { return }
-            blocked.raise()
-            for await _ in release {}
-        }) { harness in
+        let hold = FirstAssignmentHold()
+        try await AssignmentHarness.run(beforeEachWrite: hold.hook) { harness in
             try await harness.createAgent("worker", slots: 2)
             try await harness.createTask("first")
-            try await waitUntil("the first write hangs") { blocked.isRaised }
+            try await waitUntil("the first write hangs") { hold.isHolding }
             try await harness.createTask("second")
             let second = try await harness.waitForAssignment("second")
             #expect(second.status.assignedAgent == "worker")
             #expect(try await harness.tasks.get("first").status.effectivePhase == .pending, "the first write still hangs")
-            released.finish()
+            hold.releaseWrite()
             let first = try await harness.waitForAssignment("first")
             #expect(first.status.assignedAgent == "worker" && first.status.attempt == 1)
             #expect(try await harness.statistics(afterAssignments: 2).assignmentsWritten == 2)
@@ -215,20 +210,14 @@ import Testing
     }
 
     @Test func aTaskDeletedWhileItsAssignmentIsWrittenGivesItsSlotBack() async throws {
-        let (release, released) = AsyncStream<Void>.makeStream()
-        let blocking = Countdown(1)
-        let blocked = Flag()
-        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
-            guard status.phase == .assigned, blocking.take() else { return }
-            blocked.raise()
-            for await _ in release {}
-        }) { harness in
+        let hold = FirstAssignmentHold()
+        try await AssignmentHarness.run(beforeEachWrite: hold.hook) { harness in
             try await harness.createAgent("only", slots: 1)
             try await harness.createTask("gone")
-            try await waitUntil("its write hangs") { blocked.isRaised }
+            try await waitUntil("its write hangs") { hold.isHolding }
             #expect(await harness.loop.usage(ofAgent: "only")?.tasks == 1, "reserved while written")
             try await harness.tasks.delete("gone")
-            released.finish()
+            hold.releaseWrite()
             try await harness.createTask("next")
             let next = try await harness.waitForAssignment("next")
             #expect(next.status.assignedAgent == "only")
@@ -239,19 +228,13 @@ import Testing
     @Test func whileAPassWaitsForRoomToWriteTheWatchesWaitInsteadOfTheQueueGrowing() async throws {
         // One write at a time, and the first assignment write waits until the test lets it go: the pass that
         // decides the next task waits for room to write it.
-        let (release, released) = AsyncStream<Void>.makeStream()
-        let blocking = Countdown(1)
-        let blocked = Flag()
+        let hold = FirstAssignmentHold()
         var configuration = AssignmentLoopConfiguration(maxConcurrentWrites: 1)
         configuration.queueLimit = 8
-        try await AssignmentHarness.run(beforeEachWrite: { (status, _) async throws(TaskWriteError) in
-            guard status.phase == .assigned, blocking.take() else { return }
-            blocked.raise()
-            for await _ in release {}
-        }, configuration: configuration) { harness in
+        try await AssignmentHarness.run(beforeEachWrite: hold.hook, configuration: configuration) { harness in
             try await harness.createAgent("worker", slots: 2)
             try await harness.createTask("first")
-            try await waitUntil("the first write hangs") { blocked.isRaised }
+            try await waitUntil("the first write hangs") { hold.isHolding }
             try await harness.createTask("second")
             // Placed (its slot reserved), its write waiting for room.
             try await waitUntil("the second task is placed") { await harness.loop.usage(ofAgent: "worker")?.tasks == 2 }
@@ -269,7 +252,7 @@ import Testing
 
             #expect(try await harness.tasks.get("second").status.effectivePhase == .pending, "written while no room")
 
-            released.finish()
+            hold.releaseWrite()
             let assigned = try await harness.waitForAssignment("first")
             #expect(assigned.status.assignedAgent == "worker")
             _ = try await harness.waitForAssignment("second")

@@ -86,6 +86,28 @@ final class HookedWriter: TaskStatusWriting {
     }
 }
 
+/// Holds the first assignment write until `release()`, for `AssignmentHarness.run(beforeEachWrite: hold.hook)`:
+/// a test can act while that write is under way.
+final class FirstAssignmentHold: Sendable {
+    private let remaining = Countdown(1)
+    private let held = Flag()
+    private let (released, release) = AsyncStream<Void>.makeStream()
+
+    /// The first assignment write has reached the hook and waits there.
+    var isHolding: Bool { held.isRaised }
+
+    var hook: HookedWriter.Hook {
+        { [self] (status, _) async throws(TaskWriteError) in
+            guard status.phase == .assigned, remaining.take() else { return }
+            held.raise()
+            for await _ in released {}
+        }
+    }
+
+    /// Lets the held write go on (and any later one through at once).
+    func releaseWrite() { release.finish() }
+}
+
 /// A controller (informers, supervisor, actors) on a real local API server, with time on a `ManualClock`.
 /// The test plays the scheduler and the agents through `writer`.
 struct ControllerHarness {

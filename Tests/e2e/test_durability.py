@@ -404,35 +404,45 @@ def test_kill9_during_concurrent_writes(server):
         assert len(rvs) == len(set(rvs)), "two objects share a resourceVersion"
 
 
+def at_once(s: APIServer, writers: list) -> list[httpx.Response]:
+    """Runs each writer (connection -> its responses) on an HTTP/1.1 connection of its own, all released at the same
+    moment, and returns every response they got."""
+    import threading
+
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(writers))
+
+    def run(writer) -> None:
+        with s.client(http2=False) as c:
+            start.wait()
+            for r in writer(c):
+                with lock:
+                    answers.append(r)
+
+    threads = [threading.Thread(target=run, args=(writer,)) for writer in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return answers
+
+
 def test_concurrent_writes_to_one_object_lose_nothing_and_one_precondition_wins(server):
     """Writes to one object are prepared side by side and stored one at a time: of unconditional patches from
     eight connections at once every one is kept; of updates that all name the same resourceVersion exactly one
     succeeds and the others are 409 Conflict, as etcd's compare of the key's revision decides on a real server."""
-    import threading
-
     s: APIServer = server["server"]
     ledger = Ledger()
     with s.client() as c:
         setup_cluster(c, ledger)
         assert c.post(TASKS, json=task_body("contended", 0)).status_code == 201
     path = f"{TASKS}/contended"
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-    start = threading.Barrier(8)
 
-    def patcher(w: int) -> None:
-        with s.client(http2=False) as c:
-            start.wait()
-            for i in range(25):
-                r = c.patch(path, headers=MERGE, json={"metadata": {"labels": {f"w{w}-{i}": "set"}}})
-                with lock:
-                    answers.append(r)
+    def patches(w: int):
+        return lambda c: (c.patch(path, headers=MERGE, json={"metadata": {"labels": {f"w{w}-{i}": "set"}}}) for i in range(25))
 
-    threads = [threading.Thread(target=patcher, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    answers = at_once(s, [patches(w) for w in range(8)])
     assert [r.status_code for r in answers] == [200] * 200, {r.status_code: r.text for r in answers if r.status_code != 200}
     versions = [rv(r.json()) for r in answers]
     assert len(set(versions)) == 200, "two patches were answered with the same resourceVersion"
@@ -442,23 +452,12 @@ def test_concurrent_writes_to_one_object_lose_nothing_and_one_precondition_wins(
         assert {f"w{w}-{i}" for w in range(8) for i in range(25)} <= set(labels), "an answered patch was lost"
         assert rv(stored) == max(versions)
 
-    updates: list[httpx.Response] = []
-    start = threading.Barrier(8)
+    def update(w: int):
+        body = json.loads(json.dumps(stored))
+        body["metadata"]["labels"]["winner"] = f"w{w}"
+        return lambda c: [c.put(path, json=body)]
 
-    def updater(w: int) -> None:
-        with s.client(http2=False) as c:
-            body = json.loads(json.dumps(stored))
-            body["metadata"]["labels"]["winner"] = f"w{w}"
-            start.wait()
-            r = c.put(path, json=body)
-            with lock:
-                updates.append(r)
-
-    threads = [threading.Thread(target=updater, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    updates = at_once(s, [update(w) for w in range(8)])
     codes = sorted(r.status_code for r in updates)
     assert codes == [200] + [409] * 7, codes
     assert all(r.json()["reason"] == "Conflict" for r in updates if r.status_code == 409)
