@@ -152,7 +152,7 @@ final class WriteAheadLog {
         if fsync(out) != 0 { throw StoreFailure.io("fsync \(path)", errno) }
     }
 
-    /// Appends the bytes `range` of the log at `path` to the snapshot at `snapshotPath`, and flushes them. Touches
+    /// Appends the bytes `range` of the log at `path` to the snapshot at `snapshotPath`, flushed with `sync`. Touches
     /// nothing of a log object: it runs without the store's lock on bytes already appended, which never change.
     static func copy(_ range: Range<Int>, ofLogAt path: String, toSnapshotAt snapshotPath: String, sync: Bool) throws {
         let out = Glibc.open(snapshotPath, O_WRONLY | O_APPEND | O_CLOEXEC)
