@@ -22,6 +22,7 @@ import httpx
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from conftest import APIServer, apply_project_crds  # noqa: E402
+from mcp_agent import micro_time  # noqa: E402
 from test_mcp_replicas import Replica  # noqa: E402
 
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -66,7 +67,7 @@ async def park_calls(url: str, session: str, names: list[str]) -> list[asyncio.T
 def register_agent(server: APIServer) -> None:
     """An Agent offering CAPABILITY with a Lease that stays fresh for the run: its tool is in the catalog, and
     nothing ever runs its tasks."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    now = micro_time()
     with server.client() as client:
         r = client.post("/apis/mcp.io/v1/namespaces/mcp-system/agents", json={
             "apiVersion": "mcp.io/v1", "kind": "Agent", "metadata": {"name": "measured", "labels": {"mcp.io/agent": "measured"}},
