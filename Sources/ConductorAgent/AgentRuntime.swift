@@ -498,8 +498,11 @@ public actor AgentRuntime {
     /// The attempts held now (taken up and not finished).
     public var heldCount: Int { taken.count }
 
+    /// Returns at once when cancelled: `waitUntilIdle` cancels it and then wakes the waiters it holds, and a waiter
+    /// that came after that wake-up (its child task started late, or the caller was cancelled before it began)
+    /// would otherwise wait until the last attempt ends.
     private func idle() async {
-        if taken.isEmpty { return }
+        if taken.isEmpty || Task.isCancelled { return }
         await withCheckedContinuation { idleWaiters.append($0) }
     }
 
