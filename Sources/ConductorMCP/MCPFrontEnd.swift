@@ -1,8 +1,10 @@
 import ConductorAPI
 import ConductorController
 import Hummingbird
+import HummingbirdCore
 import KubeClient
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// The port could not be bound, worded with the flag that changes it.
@@ -54,10 +56,9 @@ public final class MCPFrontEnd: Service {
         let port = configuration.port
         let onServing = self.onServing
         let logger = self.logger
-        let application = Application(
-            router: router,
-            server: SmallReadBufferHTTP1Channel.builder,
-            configuration: ApplicationConfiguration(address: .hostname(bind, port: port), serverName: "mcp-conductor"),
+        let responder = RequestResponder(router: router.buildResponder(), serverName: "mcp-conductor", logger: logger)
+        let http = PerRequestHTTP1Channel(responder: responder, bodyLimit: MCPConfiguration.maximumBodyBytes).server(
+            configuration: ServerConfiguration(address: .hostname(bind, port: port), serverName: "mcp-conductor"),
             onServerRunning: { channel in
                 let actualPort = channel.localAddress?.port ?? port
                 let host = bind.contains(":") ? "[\(bind)]" : (bind == "0.0.0.0" ? "127.0.0.1" : bind)
@@ -65,6 +66,7 @@ public final class MCPFrontEnd: Service {
                 logger.info("MCP front end serving", metadata: ["url": "\(url)"])
                 onServing(url)
             },
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger)
         let catalog = server.catalog
         let hub = self.hub
@@ -75,7 +77,7 @@ public final class MCPFrontEnd: Service {
                 group.addTask { await cancelWhenGracefulShutdown { await catalog.follow(controller.agents) } }
                 group.addTask { await cancelWhenGracefulShutdown { await hub.follow(controller.tasks) } }
                 do {
-                    try await application.run()
+                    try await http.run()
                 } catch {
                     if "\(error)".contains("Address already in use") {
                         throw MCPListenError(description: "the MCP port \(bind):\(port) is taken: free it, or choose another with --mcp-port")

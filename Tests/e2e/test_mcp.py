@@ -1,9 +1,12 @@
 """The MCP front end, judged by the official Python MCP SDK (PyPI `mcp`, `Client(url, mode="legacy")`) and by
 raw HTTP where the SDK hides what is checked (status codes, SSE framing). Against `conductor dev` as a
 process, with simulated agents (mcp_agent.SimAgent) that declare their capabilities' schemas."""
+import http.client
 import json
 import pathlib
+import re
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -623,3 +626,119 @@ def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expec
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert expected in run.stderr, run.stderr[-2000:]
+
+
+class KeptOpen:
+    """The connection's one reader, for a response parser that closes its file at the end of each answer."""
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    def __getattr__(self, name):
+        return getattr(self.reader, name)
+
+    def close(self) -> None:
+        pass
+
+
+class RawConnection:
+    """One HTTP/1.1 connection to the front end, read with the standard library's response parser, which stops at
+    the end of each answer (Content-Length or chunked), so that pipelined answers are read one by one."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.reader = self.sock.makefile("rb")
+
+    def makefile(self, *args, **kwargs):
+        return KeptOpen(self.reader)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self) -> http.client.HTTPResponse:
+        answer = http.client.HTTPResponse(self)
+        answer.begin()
+        answer.body = answer.read()
+        return answer
+
+    def closed_by_server(self) -> bool:
+        return self.sock.recv(1) == b""
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+def raw_post(message: dict, extra: str = "", path: str = "/mcp") -> bytes:
+    body = json.dumps(message).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n").encode() + body
+
+
+INITIALIZE = {"jsonrpc": "2.0", "method": "initialize",
+              "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+HTTP_DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
+
+
+def test_a_connection_answers_pipelined_requests_in_order_and_closes_when_asked(dev):
+    connection = RawConnection(dev.mcp_port)
+    try:
+        # Three requests in one write: answered one after another, in order, on the same connection.
+        connection.send(b"".join(raw_post({**INITIALIZE, "id": n}) for n in (1, 2, 3)))
+        for n in (1, 2, 3):
+            answer = connection.response()
+            assert answer.status == 200, answer.body
+            assert json.loads(answer.body)["id"] == n
+            assert answer.getheader("Server") == "mcp-conductor"
+            assert HTTP_DATE.match(answer.getheader("Date") or ""), answer.getheader("Date")
+            assert int(answer.getheader("Content-Length")) == len(answer.body)
+        # A path the front end does not serve, on the same connection.
+        connection.send(b"GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert connection.response().status == 404
+        # Connection: close is honoured after the answer.
+        connection.send(raw_post({**INITIALIZE, "id": 4}, extra="Connection: close\r\n"))
+        answer = connection.response()
+        assert answer.status == 200 and json.loads(answer.body)["id"] == 4
+        assert connection.closed_by_server()
+    finally:
+        connection.close()
+
+
+def test_a_request_that_does_not_parse_is_answered_400_and_its_connection_closed(dev):
+    connection = RawConnection(dev.mcp_port)
+    try:
+        connection.send(b"NOT HTTP AT ALL\r\n\r\n")
+        assert connection.response().status == 400
+        assert connection.closed_by_server()
+    finally:
+        connection.close()
+    # The front end goes on serving.
+    with httpx.Client(timeout=30) as client:
+        assert initialize(client, dev.url)
+
+
+def test_a_waiting_call_answers_in_chunks_when_its_wait_ends(dev, api):
+    """A call that waits writes its answer only when the wait ends; its length is not known before, so the answer
+    is chunked. Here the wait's own limit ends it (the task has no agent)."""
+    name = f"chunked-{uuid.uuid4().hex[:8]}"
+    r = api.post("/apis/mcp.io/v1/namespaces/default/tasks", json={
+        "apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name},
+        "spec": {"requiredCapabilities": ["nobody-offers-this"], "payload": {}}})
+    assert r.status_code == 201, r.text
+    with httpx.Client(timeout=30) as client:
+        session = initialize(client, dev.url)
+    connection = RawConnection(dev.mcp_port)
+    try:
+        connection.send(raw_post({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                                  "params": {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 0.5}}},
+                                 extra=f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n"))
+        answer = connection.response()
+        assert answer.status == 200 and answer.getheader("Transfer-Encoding") == "chunked", answer.headers
+        assert answer.getheader("Content-Type") == "application/json"
+        result = json.loads(answer.body)
+        assert result["id"] == 7 and result["result"]["structuredContent"]["done"] is False, result
+        # The connection is kept for the next request.
+        connection.send(raw_post({**INITIALIZE, "id": 8}))
+        assert json.loads(connection.response().body)["id"] == 8
+    finally:
+        connection.close()

@@ -34,7 +34,8 @@ struct MCPHTTPEndpoint: Sendable {
 
     // MARK: POST
 
-    /// How far a POST got in its own task: answered, or registered to wait for a task.
+    /// How far a POST got: answered, or registered to wait for a task with an answer whose HTTP status
+    /// depends on how the wait ends.
     enum PostStep: Sendable {
         case answered(Response)
         /// Parks until the wait ends, then answers.
@@ -49,10 +50,10 @@ struct MCPHTTPEndpoint: Sendable {
         }
     }
 
-    /// A POST: checked and handled in a task of its own (`post`), so that a call which then waits for its task
-    /// parks the connection's task with a shallow stack (`Reply`).
+    /// A POST. `RequestResponder` routes it in a task of its own; a call that waits for its task with a known
+    /// status answers with a body that waits (`json(whenReady:)`), so that it parks after routing has ended.
     func respond(to request: Request) async -> Response {
-        switch await inOwnTask({ await self.post(request) }) {
+        switch await post(request) {
         case .answered(let response): return response
         case .waiting(let answer): return await answer()
         }
@@ -123,8 +124,10 @@ struct MCPHTTPEndpoint: Sendable {
                 })
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
-            return .replying(await server.reply(to: id, method: method, params: params, context: context)) { answer in
-                Self.json(answer ?? JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel")), status: 200)
+            let cancelled = JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
+            switch await server.reply(to: id, method: method, params: params, context: context) {
+            case .now(let answer): return .answered(Self.json(answer ?? cancelled, status: 200))
+            case .later(let rest): return .answered(Self.json(whenReady: { await rest() ?? cancelled }))
             }
         }
     }
@@ -375,6 +378,16 @@ struct MCPHTTPEndpoint: Sendable {
     static func json(_ message: JSON, status: Int) -> Response {
         Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: message.serialized())))
+    }
+
+    /// A 200 JSON answer whose body is written when `answer` returns: the request has been routed, and only
+    /// the wait is left to hold memory (Tests/e2e/measure_mcp_waits.py). Its length is not known before, so it
+    /// goes out chunked.
+    static func json(whenReady answer: @escaping @Sendable () async -> JSON) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(bytes: await answer().serialized()))
+            try await writer.finish(nil)
+        })
     }
 
     /// A refusal with a JSON-RPC error without id, as the transport section allows for 4xx answers.

@@ -1,0 +1,44 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+
+/// Writes one answer onto its connection from the request's task. The head goes out with the first part of
+/// the body. A body of known length is flushed once, with its end; a streamed one (SSE) at every write, and
+/// each write waits until it is handed to the socket, so a slow reader holds back its stream's writer.
+struct ChannelResponseWriter: ResponseBodyWriter {
+    private let channel: any Channel
+    private var head: HTTPResponse?
+    private let flushesEachWrite: Bool
+
+    static func write(_ response: Response, to channel: any Channel) async throws {
+        let writer = ChannelResponseWriter(channel: channel, head: response.head, flushesEachWrite: response.body.contentLength == nil)
+        try await response.body.write(writer)
+    }
+
+    private init(channel: any Channel, head: HTTPResponse, flushesEachWrite: Bool) {
+        self.channel = channel
+        self.head = head
+        self.flushesEachWrite = flushesEachWrite
+    }
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        writeHeadIfPending()
+        if flushesEachWrite {
+            try await channel.writeAndFlush(HTTPResponsePart.body(buffer))
+        } else {
+            channel.write(HTTPResponsePart.body(buffer), promise: nil)
+        }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        writeHeadIfPending()
+        try await channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders))
+    }
+
+    private mutating func writeHeadIfPending() {
+        guard let head else { return }
+        channel.write(HTTPResponsePart.head(head), promise: nil)
+        self.head = nil
+    }
+}

@@ -1,0 +1,50 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+
+/// HTTP/1.1 for the MCP front end, with a Swift task for each request instead of one for each connection.
+///
+/// Most of the front end's connections sit waiting: a tool call parked until its task ends, an SSE stream
+/// between events. Hummingbird's `HTTP1Channel` gives every connection a task that reads its requests through
+/// an `NIOAsyncChannel`, about 11 KiB before it has read a byte, and the task keeps the deepest stack it ever
+/// reached. Here NIO's handlers read and frame the requests (`RequestDispatchHandler`), one at a time per
+/// connection (NIO's pipelining assistance holds the next request until the answer's end is written), and
+/// each request is answered in a task that ends with its answer (`RequestResponder`).
+///
+/// The connection's own task only waits for the connection to close, so that the server's graceful shutdown
+/// still waits for every connection: NIO's quiescing closes an idle one at once and a busy one after its answer.
+struct PerRequestHTTP1Channel: ServerChildChannel {
+    struct Value: ServerChildChannelValue {
+        let channel: any Channel
+    }
+
+    let responder: RequestResponder
+    /// A request body is kept up to one byte over this, so that the endpoint can refuse it as too large.
+    let bodyLimit: Int
+
+    /// Requests are a few hundred bytes: reads start at 512 bytes (NIO's default is 2 KiB), and the buffer
+    /// grows, up to 64 KiB, for a connection whose reads fill it, and shrinks back after.
+    static let readBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.setOption(ChannelOptions.recvAllocator, value: Self.readBuffer).flatMapThrowing {
+            let pipeline = channel.pipeline.syncOperations
+            // Error handling: a request that does not parse is answered 400 and its connection closed.
+            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder))
+            return Value(channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        let channel = value.channel
+        await withTaskCancellationHandler {
+            try? await channel.closeFuture.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+}

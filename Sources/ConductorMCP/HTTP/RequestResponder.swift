@@ -1,0 +1,47 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// Answers one request with the router and writes the answer onto the request's connection, with the headers
+/// every answer carries (Date, Server); closes the connection after it when the request asked to.
+///
+/// The routing runs in a task of its own (`inOwnTask`), which gives back its stack when it returns: the
+/// answering task keeps every stack slab it uses until it ends (see `Reply`), and a tool call's answer may be
+/// written only when its task ends, from a body that waits (`MCPHTTPEndpoint.json(whenReady:)`). That wait then
+/// holds the answering task's few frames, not the router's.
+struct RequestResponder: Sendable {
+    let router: RouterResponder<BasicRequestContext>
+    let serverName: String
+    let logger: Logger
+
+    func answer(_ handover: RequestHandover, closingAfter closes: Bool, on channel: any Channel) async {
+        let response = await inOwnTask { await route(handover.take(), on: channel) }
+        do {
+            try await ChannelResponseWriter.write(response, to: channel)
+        } catch {
+            // The client went away: nothing is left to answer.
+            logger.debug("answer not written", metadata: ["error": "\(error)"])
+            return
+        }
+        if closes {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func route(_ request: Request, on channel: any Channel) async -> Response {
+        let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+        var response: Response
+        do {
+            // The router answers its own errors (404, 405 and the handlers' HTTPErrors).
+            response = try await router.respond(to: request, context: context)
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            response = Response(status: .internalServerError)
+        }
+        response.headers[.date] = HTTPDate.now()
+        response.headers[.server] = serverName
+        return response
+    }
+}
