@@ -57,7 +57,9 @@ public final class MCPFrontEnd: Service {
         let onServing = self.onServing
         let logger = self.logger
         let responder = RequestResponder(router: router.buildResponder(), serverName: "mcp-conductor", logger: logger)
-        let http = PerRequestHTTP1Channel(responder: responder, bodyLimit: MCPConfiguration.maximumBodyBytes).server(
+        let connections = OpenConnections()
+        let http = PerRequestHTTP1Channel(responder: responder, connections: connections,
+                                          bodyLimit: MCPConfiguration.maximumBodyBytes).server(
             configuration: ServerConfiguration(address: .hostname(bind, port: port), serverName: "mcp-conductor"),
             onServerRunning: { channel in
                 let actualPort = channel.localAddress?.port ?? port
@@ -84,6 +86,8 @@ public final class MCPFrontEnd: Service {
                     }
                     throw error
                 }
+                // The server has stopped accepting; its connections close as their answers end.
+                await connections.allClosed()
                 group.cancelAll()
             }
         } onGracefulShutdown: {

@@ -13,14 +13,16 @@ import NIOHTTPTypesHTTP1
 /// connection (NIO's pipelining assistance holds the next request until the answer's end is written), and
 /// each request is answered in a task that ends with its answer (`RequestResponder`).
 ///
-/// The connection's own task only waits for the connection to close, so that the server's graceful shutdown
-/// still waits for every connection: NIO's quiescing closes an idle one at once and a busy one after its answer.
+/// A connection has no task of its own: between requests it costs only its channel and handlers (about 5 KiB,
+/// Tests/e2e/measure_mcp_waits.py --idle). Hummingbird's server therefore cannot wait for the connections when
+/// it shuts down; `connections` counts them for the front end, which waits for them instead.
 struct PerRequestHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let channel: any Channel
     }
 
     let responder: RequestResponder
+    let connections: OpenConnections
     /// A request body is kept up to one byte over this, so that the endpoint can refuse it as too large.
     let bodyLimit: Int
 
@@ -35,16 +37,11 @@ struct PerRequestHTTP1Channel: ServerChildChannel {
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder))
+            connections.opened(channel)
             return Value(channel: channel)
         }
     }
 
-    func handle(value: Value, logger: Logger) async {
-        let channel = value.channel
-        await withTaskCancellationHandler {
-            try? await channel.closeFuture.get()
-        } onCancel: {
-            channel.close(promise: nil)
-        }
-    }
+    /// Nothing to do: the handlers serve the connection.
+    func handle(value: Value, logger: Logger) async {}
 }
