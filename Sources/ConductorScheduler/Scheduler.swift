@@ -121,10 +121,14 @@ public struct Scheduler: Sendable {
     /// Frees the slot and resources a task holds: call it when its assignment write failed, and when it ended
     /// (Completed, Failed, back to Pending, deleted). Where the cluster still lists the task on the agent, the
     /// listing stops counting until a snapshot drops it. Idempotent; returns whether the task counted anywhere.
+    ///
+    /// A listing of the task on another agent that did not count, because this release's reservation was newer,
+    /// counts from now on: with two leaders for a moment, the other's assignment may be the one that was written.
     @discardableResult
     public mutating func release(_ task: TaskID) -> Bool {
-        guard let slot = book.release(task) else { return false }
-        refreshFitness(of: slot, noting: true)
+        guard let (freed, takenOver) = book.release(task, handingOver: true) else { return false }
+        refreshFitness(of: freed, noting: true)
+        if let takenOver { refreshFitness(of: takenOver, noting: false) }
         return true
     }
 
@@ -228,7 +232,7 @@ extension Scheduler {
     }
 
     private mutating func place(_ task: TaskRequest) -> SchedulingDecision {
-        if let previous = book.release(task.id) { refreshFitness(of: previous, noting: true) }
+        if let (previous, _) = book.release(task.id) { refreshFitness(of: previous, noting: true) }
         let needs = TaskNeeds(
             task, capabilityNames: capabilityNames, tagNames: tagNames, capabilityIndex: capabilityIndex)
         let search = findAgent(for: needs, scanStart: spreadCursor)

@@ -105,6 +105,42 @@ import Testing
         #expect(t2 == .agent("b"))
     }
 
+    @Test func aListingThatDeferredToAReservationCountsOnceTheReservationIsReleased() {
+        var s = scheduler(agent("a", slots: 1), agent("b", capabilities: ["other"], slots: 1))
+        _ = s.place(task("t1"))
+        // For a moment two replicas led: the other assigned t1 to b, and b's view lists it while this replica's
+        // reservation on a stands. The listing defers to the reservation.
+        s.updateAgent(agent("b", capabilities: ["run"], slots: 1, active: ["t1": .none]))
+        #expect(s.usage(ofAgent: "b")?.tasks == 0)
+        // This replica's write meets the other's (409): its reservation goes, and b's listing counts t1.
+        let released = s.release("t1")
+        #expect(released)
+        #expect(s.placement(of: "t1") == .active(agent: "b"))
+        #expect(s.usage(ofAgent: "a")?.tasks == 0)
+        #expect(s.usage(ofAgent: "b")?.tasks == 1)
+        // b is full, so t2 goes to a, and t3 finds no room: b is not overbooked.
+        let placed = s.place(task("t2"), task("t3"))
+        #expect(placed["t2"] == .agent("a"))
+        #expect(placed["t3"] == .refused(.allAgentsBusy))
+        // When b's view drops t1, its slot is free again.
+        s.updateAgent(agent("b", capabilities: ["run"], slots: 1))
+        #expect(s.usage(ofAgent: "b")?.tasks == 0)
+        #expect(s.placement(of: "t1") == nil)
+    }
+
+    @Test func aTaskPlacedAgainDoesNotHandItsCountToADeferredListing() {
+        var s = scheduler(agent("a", slots: 1), agent("b", capabilities: ["other"], slots: 1), agent("c", slots: 1))
+        let t1 = s.place(task("t1"))["t1"]
+        // b, which cannot run t1 now, lists it from the other leader's assignment.
+        s.updateAgent(agent("b", capabilities: ["other"], slots: 1, active: ["t1": .none]))
+        // Offered again (its agent was lost, say): it leaves its reservation for a new placement, not for b.
+        let again = s.place(task("t1"))["t1"]
+        #expect(again != nil && again != .refused(.allAgentsBusy))
+        #expect(s.usage(ofAgent: "b")?.tasks == 0)
+        let counted = ["a", "c"].compactMap { s.usage(ofAgent: $0)?.tasks }.reduce(0, +)
+        #expect(counted == 1, "t1 counts once, where it was placed again (first on \(String(describing: t1)))")
+    }
+
     @Test func aTaskPlacedAgainOnTheAgentStillListingItCountsOnce() {
         var s = scheduler(agent("a", slots: 1, active: ["t1": .none]))
         // t1's attempt failed and it went back to Pending; a's view still lists it.

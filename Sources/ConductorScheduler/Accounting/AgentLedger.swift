@@ -70,6 +70,13 @@ struct AgentLedger: Sendable {
         }
     }
 
+    /// Counts again a listing recorded as not counting (`observe(counted: false)`). Returns whether it now counts.
+    mutating func countListing(_ task: TaskID) -> Bool {
+        guard let listed = observed[task], released.remove(task) != nil else { return false }
+        usage.add(listed)
+        return true
+    }
+
     /// The cluster no longer lists the task here. Returns whether it was counted.
     mutating func forget(_ task: TaskID) -> Bool {
         guard let listed = observed.removeValue(forKey: task) else { return false }

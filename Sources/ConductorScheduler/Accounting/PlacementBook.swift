@@ -3,6 +3,11 @@
 struct PlacementBook: Sendable {
     private(set) var ledgers: [AgentLedger] = []
     private var countingAgent: [TaskID: Int32] = [:]
+    /// Listings that do not count because this scheduler's reservation of the same task on another agent is
+    /// newer (see `reconcile`): the agent listing it, the latest to arrive. When that reservation is released
+    /// without the task ending (its write lost to another replica's, for a moment two leaders), the listing is
+    /// the truth, and counts from then on.
+    private var deferredListing: [TaskID: Int32] = [:]
 
     func usage(of slot: Int32) -> AgentUsage {
         ledgers[Int(slot)].usage
@@ -27,6 +32,9 @@ struct PlacementBook: Sendable {
         for task in ledger.countedTasks where countingAgent[task] == slot {
             countingAgent[task] = nil
         }
+        for (task, agent) in deferredListing where agent == slot {
+            deferredListing[task] = nil
+        }
         ledgers[Int(slot)] = AgentLedger()
         return ledger.reserved.keys.sorted()
     }
@@ -37,6 +45,8 @@ struct PlacementBook: Sendable {
         precondition(countingAgent[task] == nil, "a task's previous placement is released before it is reserved")
         ledgers[Int(slot)].reserve(task, request: request)
         countingAgent[task] = slot
+        // Placed on the agent whose listing deferred: that listing counts it now (`AgentLedger.reserve`).
+        if deferredListing[task] == slot { deferredListing[task] = nil }
     }
 
     mutating func confirm(_ task: TaskID) -> Bool {
@@ -45,10 +55,18 @@ struct PlacementBook: Sendable {
     }
 
     /// Stops counting the task wherever it counts. Returns the agent whose room grew.
-    mutating func release(_ task: TaskID) -> Int32? {
+    ///
+    /// With `handingOver`, an agent whose listing of the task deferred to the reservation released here counts
+    /// the task from now on (returned as `takenOver`): the task was not placed again, so that listing is what
+    /// the cluster says. A task about to be placed again is released without it.
+    mutating func release(_ task: TaskID, handingOver: Bool = false) -> (freed: Int32, takenOver: Int32?)? {
         guard let slot = countingAgent.removeValue(forKey: task) else { return nil }
         ledgers[Int(slot)].release(task)
-        return slot
+        guard handingOver, let listing = deferredListing.removeValue(forKey: task), listing != slot,
+              ledgers[Int(listing)].countListing(task)
+        else { return (slot, nil) }
+        countingAgent[task] = listing
+        return (slot, listing)
     }
 
     /// Applies the cluster's list of an agent's active tasks. Returns the other agents that stopped counting a
@@ -63,12 +81,14 @@ struct PlacementBook: Sendable {
             if ledgers[Int(slot)].forget(task), countingAgent[task] == slot {
                 countingAgent[task] = nil
             }
+            if deferredListing[task] == slot { deferredListing[task] = nil }
         }
         var agentsThatLostTasks: [Int32] = []
         for (task, request) in activeTasks where previouslyListed[task] == nil {
             if let other = countingAgent[task], other != slot {
                 if ledgers[Int(other)].isReserved(task) {
                     ledgers[Int(slot)].observe(task, request: request, counted: false)
+                    deferredListing[task] = slot
                     continue
                 }
                 ledgers[Int(other)].release(task)
