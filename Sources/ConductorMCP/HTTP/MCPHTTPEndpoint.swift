@@ -50,8 +50,8 @@ struct MCPHTTPEndpoint: Sendable {
         }
     }
 
-    /// A POST. `RequestResponder` routes it in a task of its own; a call that waits for its task with a known
-    /// status answers with a body that waits (`json(whenReady:)`), so that it parks after routing has ended.
+    /// A POST. `RequestResponder` writes the answer from a task of its own; a call that waits for its task with
+    /// a known status answers with a body that waits (`json(whenReady:)`), so that it parks after routing ended.
     func respond(to request: Request) async -> Response {
         switch await post(request) {
         case .answered(let response): return response

@@ -11,7 +11,8 @@ import NIOHTTPTypesHTTP1
 /// an `NIOAsyncChannel`, about 11 KiB before it has read a byte, and the task keeps the deepest stack it ever
 /// reached. Here NIO's handlers read and frame the requests (`RequestDispatchHandler`), one at a time per
 /// connection (NIO's pipelining assistance holds the next request until the answer's end is written), and
-/// each request is answered in a task that ends with its answer (`RequestResponder`).
+/// each request is routed in a task of its own and answered from another that ends with the answer
+/// (`RequestResponder`).
 ///
 /// A connection has no task of its own: between requests it costs only its channel and handlers (about 5 KiB,
 /// Tests/e2e/measure_mcp_waits.py --idle). Hummingbird's server therefore cannot wait for the connections when

@@ -40,7 +40,7 @@ final class RequestDispatchHandler: ChannelInboundHandler, RemovableChannelHandl
             }
         case .end:
             guard let head else { return }
-            let request = RequestHandover(Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer())))
+            let request = Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer()))
             let closesAfter = head.headerFields[.connection]?.lowercased() == "close"
             self.head = nil
             body = nil

@@ -7,17 +7,21 @@ import NIOHTTPTypes
 /// Answers one request with the router and writes the answer onto the request's connection, with the headers
 /// every answer carries (Date, Server); closes the connection after it when the request asked to.
 ///
-/// The routing runs in a task of its own (`inOwnTask`), which gives back its stack when it returns: the
-/// answering task keeps every stack slab it uses until it ends (see `Reply`), and a tool call's answer may be
-/// written only when its task ends, from a body that waits (`MCPHTTPEndpoint.json(whenReady:)`). That wait then
-/// holds the answering task's few frames, not the router's.
+/// A request is routed in the task its connection's handler starts, and its answer written from a new task:
+/// a Swift task keeps every stack slab it has used until it ends (see `Reply`), and a tool call's answer may be
+/// written only when its task ends, from a body that waits (`MCPHTTPEndpoint.json(whenReady:)`). The wait then
+/// holds the writing task's few frames, not the router's, and neither the request nor the routing task.
 struct RequestResponder: Sendable {
     let router: RouterResponder<BasicRequestContext>
     let serverName: String
     let logger: Logger
 
-    func answer(_ handover: RequestHandover, closingAfter closes: Bool, on channel: any Channel) async {
-        let response = await inOwnTask { await route(handover.take(), on: channel) }
+    func answer(_ request: Request, closingAfter closes: Bool, on channel: any Channel) async {
+        let response = await route(request, on: channel)
+        Task { await write(response, closingAfter: closes, on: channel) }
+    }
+
+    private func write(_ response: Response, closingAfter closes: Bool, on channel: any Channel) async {
         do {
             try await ChannelResponseWriter.write(response, to: channel)
         } catch {

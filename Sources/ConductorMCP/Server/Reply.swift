@@ -3,9 +3,9 @@ import KubeJSON
 /// A request's answer, in one step or two: known at once, or made when a wait ends (a tool call waiting for its
 /// task). The first step goes deep (parsing, checks, creating the task); the second parks for as long as the
 /// task runs. A Swift task keeps every stack slab it has used until it ends, so a transport runs the first
-/// step in a task of its own (`inOwnTask`: an HTTP request's routing in `RequestResponder`, an SSE stream's
-/// through `Reply.settled`) and parks on the second with a shallow stack: a waiting call then costs less memory
-/// (Tests/e2e/measure_mcp_waits.py).
+/// step in one task and the wait in another (`RequestResponder` routes an HTTP request, then writes its answer
+/// from a new task; an SSE stream runs the first step through `Reply.settled`), and the wait parks with a
+/// shallow stack: a waiting call then costs less memory (Tests/e2e/measure_mcp_waits.py).
 enum Reply: Sendable {
     /// Nil: cancelled, no answer is due.
     case now(JSON?)
