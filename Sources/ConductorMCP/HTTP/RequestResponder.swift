@@ -25,8 +25,10 @@ struct RequestResponder: Sendable {
         do {
             try await ChannelResponseWriter.write(response, to: channel)
         } catch {
-            // The client went away: nothing is left to answer.
+            // The client went away, or the body failed part-way: the answer cannot be ended, and the connection
+            // cannot carry another one.
             logger.debug("answer not written", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
             return
         }
         if closes {
