@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 
-/// Writes one answer onto its connection from the request's task. The head goes out with the first part of
+/// Writes one answer onto its connection from the answering task. The head goes out with the first part of
 /// the body. A body of known length is flushed once, with its end; a streamed one (SSE) at every write, and
 /// each write waits until it is handed to the socket, so a slow reader holds back its stream's writer.
 struct ChannelResponseWriter: ResponseBodyWriter {
