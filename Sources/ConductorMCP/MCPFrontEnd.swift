@@ -56,11 +56,13 @@ public final class MCPFrontEnd: Service {
         let port = configuration.port
         let onServing = self.onServing
         let logger = self.logger
-        let responder = RequestResponder(router: router.buildResponder(), serverName: "mcp-conductor", logger: logger)
+        // The Server header of every answer.
+        let serverName = "mcp-conductor"
+        let responder = RequestResponder(router: router.buildResponder(), serverName: serverName, logger: logger)
         let connections = OpenConnections()
         let http = PerRequestHTTP1Channel(responder: responder, connections: connections,
                                           bodyLimit: MCPConfiguration.maximumBodyBytes).server(
-            configuration: ServerConfiguration(address: .hostname(bind, port: port), serverName: "mcp-conductor"),
+            configuration: ServerConfiguration(address: .hostname(bind, port: port), serverName: serverName),
             onServerRunning: { channel in
                 let actualPort = channel.localAddress?.port ?? port
                 let host = bind.contains(":") ? "[\(bind)]" : (bind == "0.0.0.0" ? "127.0.0.1" : bind)
