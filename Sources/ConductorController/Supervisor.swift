@@ -98,6 +98,28 @@ public actor Supervisor {
         }
     }
 
+    /// Like `awaitTerminal(created:endedBy:)`, but nothing parks: registers `deliver`, called once when the task
+    /// is final, when `early` ends the wait (`CancellationError`) or with `TaskAwaitError` (see
+    /// `TaskActor.whenTerminal`). Returns once registered.
+    public func whenTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?,
+                             deliver: @escaping @Sendable (Result<TaskResource, any Error>) -> Void) async {
+        while true {
+            let found: FinalOrActor
+            do {
+                found = try finalOrActor(created.key, created: created)
+            } catch {
+                return deliver(.failure(error))
+            }
+            switch found {
+            case .final(let task):
+                return deliver(.success(task))
+            case .actor(let actor):
+                // False: retired as idle after it was handed out; the next pass makes a new one.
+                if await actor.whenTerminal(endedBy: early, deliver: deliver) { return }
+            }
+        }
+    }
+
     private enum FinalOrActor {
         case final(TaskResource)
         case actor(TaskActor)

@@ -101,7 +101,10 @@ actor TaskActor {
         return logger
     }
 
-    private var waiters: [UInt64: CheckedContinuation<TaskResource, any Error>] = [:]
+    /// Answers a waiter once: a parked caller's continuation, or a registered callback (`whenTerminal`).
+    typealias Delivery = @Sendable (Result<TaskResource, any Error>) -> Void
+
+    private var waiters: [UInt64: Delivery] = [:]
     /// Why the actor was retired before its task was final: a caller that reaches it afterwards (it was handed
     /// the actor just before) gets this rather than parking where nothing will answer it.
     private var retiredWith: TaskAwaitError?
@@ -166,7 +169,7 @@ actor TaskActor {
                     continuation.resume(throwing: CancellationError())
                     letGoIfIdle()
                 } else {
-                    waiters[id] = continuation
+                    waiters[id] = { continuation.resume(with: $0) }
                     early?.whenParked { Task { await self.cancelWaiter(id) } }
                 }
             }
@@ -175,9 +178,32 @@ actor TaskActor {
         }
     }
 
+    /// Like `awaitTerminal`, but nothing parks: `deliver` is called once with the task when it is final (from
+    /// this actor), or with `CancellationError` when `early` ends the wait, or with `TaskAwaitError`. A waiting
+    /// call then holds no Swift task, only this closure (Tests/e2e/measure_mcp_waits.py). False: the actor was
+    /// retired as idle after it was handed out, `deliver` was not called, and the caller asks for a new one.
+    func whenTerminal(endedBy early: EarlyWaitEnd?, deliver: @escaping Delivery) -> Bool {
+        waitersOnTheirWay.subtract(1, ordering: .relaxed)
+        if latest.status.isFinal {
+            letGoIfIdle()
+            deliver(.success(latest))
+            return true
+        }
+        if let retiredWith {
+            deliver(.failure(retiredWith))
+            return true
+        }
+        if isRetired { return false }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        waiters[id] = deliver
+        early?.whenParked { Task { await self.cancelWaiter(id) } }
+        return true
+    }
+
     private func cancelWaiter(_ id: UInt64) {
         guard let waiter = waiters.removeValue(forKey: id) else { return }
-        waiter.resume(throwing: CancellationError())
+        waiter(.failure(CancellationError()))
         letGoIfIdle()
     }
 
@@ -187,10 +213,10 @@ actor TaskActor {
         if waiters.isEmpty { send(.recheck(timer: nil)) }
     }
 
-    /// Callers parked in `awaitTerminal`.
+    /// Callers parked in `awaitTerminal` or registered with `whenTerminal`.
     var waiterCount: Int { waiters.count }
 
-    /// Notes a caller that will call `awaitTerminal` next (the supervisor, as it hands the actor out).
+    /// Notes a caller that will call `awaitTerminal` or `whenTerminal` next (the supervisor, as it hands the actor out).
     nonisolated func expectWaiter() {
         waitersOnTheirWay.add(1, ordering: .relaxed)
     }
@@ -328,6 +354,6 @@ actor TaskActor {
     private func resumeWaiters(with result: Result<TaskResource, any Error>) {
         let parked = waiters.values
         waiters.removeAll()
-        for waiter in parked { waiter.resume(with: result) }
+        for waiter in parked { waiter(result) }
     }
 }

@@ -717,28 +717,39 @@ def test_a_request_that_does_not_parse_is_answered_400_and_its_connection_closed
         assert initialize(client, dev.url)
 
 
-def test_a_waiting_call_answers_in_chunks_when_its_wait_ends(dev, api):
-    """A call that waits writes its answer only when the wait ends; its length is not known before, so the answer
-    is chunked. Here the wait's own limit ends it (the task has no agent)."""
-    name = f"chunked-{uuid.uuid4().hex[:8]}"
+def test_a_waiting_call_answers_in_one_piece_when_its_wait_ends_and_holds_back_the_next_request(dev, api):
+    """A call that waits writes its answer only when the wait ends, in one piece with its length; a request
+    pipelined behind it on the same connection is answered after it. Here the wait's own limit ends it (the task
+    has no agent). With `Connection: close`, the connection closes after the late answer."""
+    name = f"late-{uuid.uuid4().hex[:8]}"
     r = api.post("/apis/mcp.io/v1/namespaces/default/tasks", json={
         "apiVersion": "mcp.io/v1", "kind": "Task", "metadata": {"name": name},
         "spec": {"requiredCapabilities": ["nobody-offers-this"], "payload": {}}})
     assert r.status_code == 201, r.text
     with httpx.Client(timeout=30) as client:
         session = initialize(client, dev.url)
+    headers = f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+    wait = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 0.5}}}
     connection = RawConnection(dev.mcp_port)
     try:
-        connection.send(raw_post({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                                  "params": {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 0.5}}},
-                                 extra=f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n"))
+        connection.send(raw_post(wait, extra=headers) + raw_post({**INITIALIZE, "id": 8}))
         answer = connection.response()
-        assert answer.status == 200 and answer.getheader("Transfer-Encoding") == "chunked", answer.headers
+        assert answer.status == 200 and answer.getheader("Transfer-Encoding") is None, answer.headers
+        assert int(answer.getheader("Content-Length")) == len(answer.body)
         assert answer.getheader("Content-Type") == "application/json"
+        assert HTTP_DATE.match(answer.getheader("Date")), answer.getheader("Date")
         result = json.loads(answer.body)
         assert result["id"] == 7 and result["result"]["structuredContent"]["done"] is False, result
-        # The connection is kept for the next request.
-        connection.send(raw_post({**INITIALIZE, "id": 8}))
+        # The pipelined request was held until the late answer was written, and the connection is kept.
         assert json.loads(connection.response().body)["id"] == 8
+    finally:
+        connection.close()
+    connection = RawConnection(dev.mcp_port)
+    try:
+        connection.send(raw_post({**wait, "id": 9}, extra=headers + "Connection: close\r\n"))
+        answer = connection.response()
+        assert answer.status == 200 and json.loads(answer.body)["id"] == 9
+        assert connection.closed_by_server()
     finally:
         connection.close()

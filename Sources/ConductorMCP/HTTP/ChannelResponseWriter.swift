@@ -5,21 +5,25 @@ import NIOHTTPTypes
 
 /// Writes one answer onto its connection from the answering task. The head goes out with the first part of
 /// the body. A body of known length is flushed once, with its end; a streamed one (SSE) at every write, and
-/// each write waits until it is handed to the socket, so a slow reader holds back its stream's writer.
+/// each write waits until it is handed to the socket, so a slow reader holds back its stream's writer. The
+/// connection is closed after the answer's end when the request asked for that.
 struct ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
     private var head: HTTPResponse?
     private let flushesEachWrite: Bool
+    private let closesAfterEnd: Bool
 
-    static func write(_ response: Response, to channel: any Channel) async throws {
-        let writer = ChannelResponseWriter(channel: channel, head: response.head, flushesEachWrite: response.body.contentLength == nil)
+    static func write(_ response: Response, to channel: any Channel, closingAfter closes: Bool) async throws {
+        let writer = ChannelResponseWriter(channel: channel, head: response.head, flushesEachWrite: response.body.contentLength == nil,
+                                           closesAfterEnd: closes)
         try await response.body.write(writer)
     }
 
-    private init(channel: any Channel, head: HTTPResponse, flushesEachWrite: Bool) {
+    private init(channel: any Channel, head: HTTPResponse, flushesEachWrite: Bool, closesAfterEnd: Bool) {
         self.channel = channel
         self.head = head
         self.flushesEachWrite = flushesEachWrite
+        self.closesAfterEnd = closesAfterEnd
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
@@ -34,6 +38,16 @@ struct ChannelResponseWriter: ResponseBodyWriter {
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         writeHeadIfPending()
         try await channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders))
+        if closesAfterEnd {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Hands the whole answer to a `LateAnswer`, which writes it when it is ready, with no task waiting for it;
+    /// the body then returns without writing or finishing. Nil when part of the answer is written already.
+    func answerLater() -> LateAnswer? {
+        guard let head else { return nil }
+        return LateAnswer(channel: channel, head: head, closesAfterEnd: closesAfterEnd)
     }
 
     private mutating func writeHeadIfPending() {

@@ -45,7 +45,7 @@ struct MCPHTTPEndpoint: Sendable {
         static func replying(_ reply: Reply, _ response: @escaping @Sendable (JSON?) -> Response) -> PostStep {
             switch reply {
             case .now(let answer): .answered(response(answer))
-            case .later(let rest): .waiting { response(await rest()) }
+            case .later, .whenReady: .waiting { response(await reply.value()) }
             }
         }
     }
@@ -125,10 +125,9 @@ struct MCPHTTPEndpoint: Sendable {
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
             let cancelled = JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
-            switch await server.reply(to: id, method: method, params: params, context: context) {
-            case .now(let answer): return .answered(Self.json(answer ?? cancelled, status: 200))
-            case .later(let rest): return .answered(Self.json(whenReady: { await rest() ?? cancelled }))
-            }
+            let reply = await server.reply(to: id, method: method, params: params, context: context)
+            if case .now(let answer) = reply { return .answered(Self.json(answer ?? cancelled, status: 200)) }
+            return .answered(Self.json(whenReady: reply, cancelled: cancelled))
         }
     }
 
@@ -380,12 +379,17 @@ struct MCPHTTPEndpoint: Sendable {
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: message.serialized())))
     }
 
-    /// A 200 JSON answer whose body is written when `answer` returns: the request has been routed, and only
-    /// the wait is left to hold memory (Tests/e2e/measure_mcp_waits.py). Its length is not known before, so it
-    /// goes out chunked.
-    static func json(whenReady answer: @escaping @Sendable () async -> JSON) -> Response {
+    /// A 200 JSON answer whose body is written when `reply`'s wait ends (`cancelled` if it was): the request has
+    /// been routed, and only the wait is left to hold memory (Tests/e2e/measure_mcp_waits.py). A reply that
+    /// answers by callback (`Reply.whenReady`) written by `RequestResponder` holds no task while it waits: the
+    /// answer goes out from the callback, in one piece. Otherwise the body waits, and goes out chunked.
+    static func json(whenReady reply: Reply, cancelled: JSON) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-            try await writer.write(ByteBuffer(bytes: await answer().serialized()))
+            if case .whenReady(let register) = reply, let late = (writer as? ChannelResponseWriter)?.answerLater() {
+                await register { answer in late.finish(ByteBuffer(bytes: (answer ?? cancelled).serialized())) }
+                return
+            }
+            try await writer.write(ByteBuffer(bytes: (await reply.value() ?? cancelled).serialized()))
             try await writer.finish(nil)
         })
     }

@@ -9,8 +9,8 @@ import NIOHTTPTypes
 ///
 /// A request is routed in the task its connection's handler starts, and its answer written from a new task:
 /// a Swift task keeps every stack slab it has used until it ends (see `Reply`), and a tool call's answer may be
-/// written only when its task ends, from a body that waits (`MCPHTTPEndpoint.json(whenReady:)`). The wait then
-/// holds the writing task's few frames, not the router's, and neither the request nor the routing task.
+/// written only when its task ends (`MCPHTTPEndpoint.json(whenReady:)`): its body registers the wait and hands
+/// the answer to a `LateAnswer`, so the writing task ends too, and the wait holds no task at all.
 struct RequestResponder: Sendable {
     let router: RouterResponder<BasicRequestContext>
     let serverName: String
@@ -23,15 +23,11 @@ struct RequestResponder: Sendable {
 
     private func write(_ response: Response, closingAfter closes: Bool, on channel: any Channel) async {
         do {
-            try await ChannelResponseWriter.write(response, to: channel)
+            try await ChannelResponseWriter.write(response, to: channel, closingAfter: closes)
         } catch {
             // The client went away, or the body failed part-way: the answer cannot be ended, and the connection
             // cannot carry another one.
             logger.debug("answer not written", metadata: ["error": "\(error)"])
-            channel.close(promise: nil)
-            return
-        }
-        if closes {
             channel.close(promise: nil)
         }
     }

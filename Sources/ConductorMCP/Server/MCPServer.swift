@@ -209,8 +209,8 @@ final class MCPServer: Sendable {
             return .now(ToolResult.error(tooManyCalls(task: created)))
         }
         let hasOutputSchema = tool.outputSchema != nil
-        return .later { [self] in
-            await answer(await wait(), task: created, hasOutputSchema: hasOutputSchema, waitedFor: callWaitedTheMost)
+        return wait.reply { [self] outcome in
+            await answer(outcome, task: created, hasOutputSchema: hasOutputSchema, waitedFor: callWaitedTheMost)
         }
     }
 
@@ -218,13 +218,11 @@ final class MCPServer: Sendable {
     /// by `request`) from now until it ends. Nil: the caller has `--mcp-max-calls-per-caller` waiting already.
     /// The wait must be run, or the call stays counted.
     func registeredWait(for task: TaskResource, request: String, caller: Caller, limit: Duration?, progress: ProgressTarget?)
-        -> (@Sendable () async -> WaitOutcome)?
+        -> RegisteredWait?
     {
         guard let cancellation = inFlight.register(request, caller: caller.username) else { return nil }
-        return { [self] in
-            defer { inFlight.unregister(request, signal: cancellation) }
-            return await waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation)
-        }
+        return RegisteredWait(task: task, request: request, limit: limit, progress: progress, cancellation: cancellation,
+                              calls: inFlight, waiter: waiter)
     }
 
     /// Why a call without a progress token was answered before its task ended.

@@ -11,12 +11,25 @@ enum Reply: Sendable {
     case now(JSON?)
     /// Waits, then answers (nil: cancelled).
     case later(@Sendable () async -> JSON?)
+    /// Answers when a wait ends with nothing parked meanwhile: registers `deliver`, called once with the answer
+    /// (nil: cancelled), and returns once registered. Made for waits that end by themselves (a limit, or the
+    /// client's cancellation): a reader that stops listening leaves the wait to run out.
+    case whenReady(@Sendable (_ deliver: @escaping @Sendable (JSON?) -> Void) async -> Void)
 
     /// The answer, waiting for it if it is not known yet.
     func value() async -> JSON? {
         switch self {
-        case .now(let answer): answer
-        case .later(let rest): await rest()
+        case .now(let answer): return answer
+        case .later(let rest): return await rest()
+        case .whenReady(let register):
+            let (answers, feed) = AsyncStream.makeStream(of: JSON?.self)
+            await register { answer in
+                feed.yield(answer)
+                feed.finish()
+            }
+            for await answer in answers { return answer }
+            // Cancelled while waiting.
+            return nil
         }
     }
 
@@ -25,6 +38,7 @@ enum Reply: Sendable {
         switch self {
         case .now(let answer): .now(answer.map(transform))
         case .later(let rest): .later { await rest().map(transform) }
+        case .whenReady(let register): .whenReady { deliver in await register { deliver($0.map(transform)) } }
         }
     }
 

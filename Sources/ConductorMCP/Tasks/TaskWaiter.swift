@@ -39,41 +39,44 @@ struct TaskWaiter: Sendable {
     let heartbeat: Duration
 
     func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?) async -> WaitOutcome {
+        // The call's own task parks on the actor.
+        let race = begin(for: created, limit: limit, cancellation: cancellation)
+        let relay = progress.map { target in Task { await relayProgress(of: created, to: target) } }
+        let result: Result<TaskResource, any Error>
+        do {
+            result = .success(try await supervisor.awaitTerminal(created: created, endedBy: race.early))
+        } catch {
+            result = .failure(error)
+        }
+        relay?.cancel()
+        // No progress may follow the answer: the relay has stopped sending when this returns.
+        await relay?.value
+        return race.finish(result)
+    }
+
+    /// Like `wait` without progress, but nothing parks: `deliver` is called once with the outcome, from
+    /// whichever ends the wait. Returns once the wait is registered.
+    func whenEnded(for created: TaskResource, limit: Duration?, cancellation: Signal?,
+                   deliver: @escaping @Sendable (WaitOutcome) -> Void) async {
+        let race = begin(for: created, limit: limit, cancellation: cancellation)
+        await supervisor.whenTerminal(created: created, endedBy: race.early) { result in deliver(race.finish(result)) }
+    }
+
+    /// Registers the wait's early ends: the limit, the client's cancellation and the shutdown each end it after
+    /// recording why (the first reason wins). Registered actions rather than a task apiece for them: a waiting
+    /// call costs memory (Tests/e2e/measure_mcp_waits.py), and a task costs some kilobytes.
+    private func begin(for created: TaskResource, limit: Duration?, cancellation: Signal?) -> WaitRace {
         let key = created.key
         let latest: @Sendable () -> TaskResource = { [cache] in cache.get(key) ?? created }
-        // The call's own task parks on the actor; the limit, the client's cancellation and the shutdown each
-        // end the wait early after recording why (the first reason wins). Registered actions rather than a
-        // task apiece for them: a waiting call costs memory (Tests/e2e/measure_mcp_waits.py), and a task
-        // costs some kilobytes.
         let reason = FirstReason()
         let early = EarlyWaitEnd()
         let end: @Sendable (WaitOutcome) -> Void = { outcome in
             if reason.record(outcome) { early.end() }
         }
-        let cancelled = cancellation?.onFire { end(.cancelled) }
-        let stopped = stopping.onFire { end(.stopping(latest())) }
-        let timer = limit.map { limit in timers.schedule(after: limit) { end(.timedOut(latest())) } }
-        let relay = progress.map { target in Task { await relayProgress(of: created, to: target) } }
-        let result: Result<TaskResource, any Error>
-        do {
-            result = .success(try await supervisor.awaitTerminal(created: created, endedBy: early))
-        } catch {
-            result = .failure(error)
-        }
-        if let timer { timers.cancel(timer) }
-        relay?.cancel()
-        // No progress may follow the answer: the relay has stopped sending when this returns.
-        await relay?.value
-        if let cancelled { cancellation?.remove(cancelled) }
-        stopping.remove(stopped)
-        // A task that became final as the limit passed is answered as final.
-        if case .success(let task) = result { return .final(task) }
-        if let recorded = reason.outcome { return recorded }
-        switch result {
-        case .success(let task): return .final(task)
-        case .failure(let error as TaskAwaitError): return .lost("\(error)")
-        case .failure(let error): return .lost("the wait for \(key) ended: \(error)")
-        }
+        return WaitRace(key: key, early: early, reason: reason, timers: timers, stopping: stopping, cancellation: cancellation,
+                        cancelled: cancellation?.onFire { end(.cancelled) },
+                        stopped: stopping.onFire { end(.stopping(latest())) },
+                        timer: limit.map { limit in timers.schedule(after: limit) { end(.timedOut(latest())) } })
     }
 
     /// Sends `notifications/progress` now, at each change of the task's phase or progress, and every
@@ -132,6 +135,34 @@ struct ProgressReporter: Sendable {
         var params: JSONObject = ["progressToken": target.token, "progress": .double(value), "message": .string(TaskSummary.line(task))]
         if let total = task.status.progress?.total, total >= value { params["total"] = .double(total) }
         await target.sink.send(JSONRPCMessage.notification("notifications/progress", .object(params)))
+    }
+}
+
+/// One wait's early ends, registered by `TaskWaiter.begin`, and how the wait ended.
+private struct WaitRace: Sendable {
+    let key: String
+    let early: EarlyWaitEnd
+    let reason: FirstReason
+    let timers: TimerQueue
+    let stopping: Signal
+    let cancellation: Signal?
+    let cancelled: UInt64?
+    let stopped: UInt64
+    let timer: TimerQueue.Entry?
+
+    /// Removes the early ends and says how the wait ended, given what the task's wait returned.
+    func finish(_ result: Result<TaskResource, any Error>) -> WaitOutcome {
+        if let timer { timers.cancel(timer) }
+        if let cancelled { cancellation?.remove(cancelled) }
+        stopping.remove(stopped)
+        // A task that became final as the limit passed is answered as final.
+        if case .success(let task) = result { return .final(task) }
+        if let recorded = reason.outcome { return recorded }
+        switch result {
+        case .success(let task): return .final(task)
+        case .failure(let error as TaskAwaitError): return .lost("\(error)")
+        case .failure(let error): return .lost("the wait for \(key) ended: \(error)")
+        }
     }
 }
 

@@ -7,6 +7,10 @@ import KubeClient
 protocol TerminalAwaiting: Sendable {
     /// The task once final; `CancellationError` when `early` ends the wait first.
     func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource
+    /// The same without a parked caller: `deliver` is called once, as `awaitTerminal` would return. Returns once
+    /// the wait is registered.
+    func whenTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?,
+                      deliver: @escaping @Sendable (Result<TaskResource, any Error>) -> Void) async
 }
 
 extension Supervisor: TerminalAwaiting {}
@@ -37,6 +41,18 @@ struct EventAwaiter: TerminalAwaiting {
             try await parked.value
         } onCancel: {
             parked.cancel()
+        }
+    }
+
+    func whenTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?,
+                      deliver: @escaping @Sendable (Result<TaskResource, any Error>) -> Void) async {
+        // A task of its own, as `awaitTerminal` has: cost does not matter here (see there).
+        Task {
+            do {
+                deliver(.success(try await awaitTerminal(created: created, endedBy: early)))
+            } catch {
+                deliver(.failure(error))
+            }
         }
     }
 }

@@ -151,7 +151,7 @@ struct ManagementTools {
         else {
             return .now(ToolResult.error(server.tooManyCalls(task: task)))
         }
-        return .later { Self.answer(await wait(), waitedFor: task) }
+        return wait.reply { outcome in Self.answer(outcome, waitedFor: task) }
     }
 
     /// conductor_wait's answer: the task as the wait left it.
