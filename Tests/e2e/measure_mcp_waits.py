@@ -1,14 +1,18 @@
 """Measures what a waiting MCP call costs the front end: N tasks are created first (the controller mirrors them
 either way), the replica's RSS is read; then N conductor_wait calls park on them over N connections, and RSS
-is read again. (B - A) / N is the memory of one waiting call: its HTTP connection and request, the wait's
-task group, its continuation on the task actor. No task is ever assigned (no agent), so every call waits.
+is read again. (B - A) / N is the memory of one waiting call: its HTTP connection, the wait's registrations
+(its limit, its cancellation, the shutdown) and its callback on the task actor. No task is ever assigned (no agent), so every call waits.
 With --idle the N connections are opened and send nothing: what a connection alone costs, the floor under a
 waiting call.
 With --as-tasks the N calls are made as MCP tasks (2025-11-25): each answers its handle at once and holds no
 connection while its Task waits. Each such call creates its Task, so the figure is set beside what N more Tasks
 made straight through the API cost the same replica: the difference is what a handle costs beyond its Task.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks]
+With --rate R the waiting calls arrive R a second (open loop) rather than all at once: a burst of N requests
+routed at once leaves the allocator's high-water mark of their transient memory resident after it is freed,
+which calls spread over time do not.
+
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | --rate 200]
 """
 import argparse
 import asyncio
@@ -52,7 +56,9 @@ async def create_tasks(server: APIServer, count: int, prefix: str = "wait-",
     return names
 
 
-async def park_calls(url: str, session: str, names: list[str]) -> list[asyncio.Task]:
+async def park_calls(url: str, session: str, names: list[str], rate: float | None) -> list[asyncio.Task]:
+    """Sends a conductor_wait call per name, each on its own connection: all at once, or `rate` a second (open loop:
+    a call is sent at its time whatever the replica has done with the ones before)."""
     limits = httpx.Limits(max_connections=len(names) + 10, max_keepalive_connections=0)
     client = httpx.AsyncClient(timeout=None, limits=limits)
     headers = {**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
@@ -61,7 +67,13 @@ async def park_calls(url: str, session: str, names: list[str]) -> list[asyncio.T
         return await client.post(url, headers=headers, json={
             "jsonrpc": "2.0", "id": n, "method": "tools/call",
             "params": {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 600}}})
-    return [asyncio.create_task(call(n, name)) for n, name in enumerate(names)]
+    if rate is None:
+        return [asyncio.create_task(call(n, name)) for n, name in enumerate(names)]
+    calls, started = [], time.monotonic()
+    for n, name in enumerate(names):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        calls.append(asyncio.create_task(call(n, name)))
+    return calls
 
 
 def register_agent(server: APIServer) -> None:
@@ -103,7 +115,7 @@ async def settled_rss(pid: int) -> int:
     return rss_kib(pid)
 
 
-async def main(calls: int, mode: str) -> None:
+async def main(calls: int, mode: str, rate: float | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -156,13 +168,14 @@ async def main(calls: int, mode: str) -> None:
                 connections = [socket.create_connection(("127.0.0.1", replica.mcp_port)) for _ in names]
                 pending = []
             else:
-                pending = await park_calls(replica.url, session, names)
+                pending = await park_calls(replica.url, session, names, rate)
             # Parked when the replica's connections are open and its memory stops growing.
             after = await settled_rss(replica.process.pid)
             done = sum(task.done() for task in pending)
             idle = mode == "idle"
             what = "idle connections" if idle else "calls waiting"
-            print(f"{calls} {what} in {time.monotonic() - started:.1f} s ({done} answered early: should be 0)")
+            arrival = f", sent {rate:g} a second" if rate and not idle else ", sent at once" if not idle else ""
+            print(f"{calls} {what} in {time.monotonic() - started:.1f} s{arrival} ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
             print(f"per {'idle connection' if idle else 'waiting call'}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
             if idle:
@@ -182,5 +195,6 @@ if __name__ == "__main__":
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--idle", action="store_true", help="open the connections and send nothing")
     modes.add_argument("--as-tasks", action="store_true", help="make the calls as MCP tasks, which hold no connection")
+    parser.add_argument("--rate", type=float, help="send the waiting calls this many a second rather than all at once")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls"))
+    asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate))

@@ -124,9 +124,12 @@ struct MCPHTTPEndpoint: Sendable {
                 })
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
-            let cancelled = JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
+            // Made only if needed: a waiting call keeps this closure, not the message.
+            let cancelled: @Sendable () -> JSON = {
+                JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
+            }
             let reply = await server.reply(to: id, method: method, params: params, context: context)
-            if case .now(let answer) = reply { return .answered(Self.json(answer ?? cancelled, status: 200)) }
+            if case .now(let answer) = reply { return .answered(Self.json(answer ?? cancelled(), status: 200)) }
             return .answered(Self.json(whenReady: reply, cancelled: cancelled))
         }
     }
@@ -379,17 +382,17 @@ struct MCPHTTPEndpoint: Sendable {
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: message.serialized())))
     }
 
-    /// A 200 JSON answer whose body is written when `reply`'s wait ends (`cancelled` if it was): the request has
+    /// A 200 JSON answer whose body is written when `reply`'s wait ends (`cancelled()` if it was): the request has
     /// been routed, and only the wait is left to hold memory (Tests/e2e/measure_mcp_waits.py). A reply that
     /// answers by callback (`Reply.whenReady`) written by `RequestResponder` holds no task while it waits: the
     /// answer goes out from the callback, in one piece. Otherwise the body waits, and goes out chunked.
-    static func json(whenReady reply: Reply, cancelled: JSON) -> Response {
+    static func json(whenReady reply: Reply, cancelled: @escaping @Sendable () -> JSON) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
             if case .whenReady(let register) = reply, let late = (writer as? ChannelResponseWriter)?.answerLater() {
-                await register { answer in late.finish(ByteBuffer(bytes: (answer ?? cancelled).serialized())) }
+                await register { answer in late.finish(ByteBuffer(bytes: (answer ?? cancelled()).serialized())) }
                 return
             }
-            try await writer.write(ByteBuffer(bytes: (await reply.value() ?? cancelled).serialized()))
+            try await writer.write(ByteBuffer(bytes: (await reply.value() ?? cancelled()).serialized()))
             try await writer.finish(nil)
         })
     }
