@@ -4,6 +4,7 @@ import ConductorTestSupport
 import Foundation
 import KubeClient
 import Logging
+import Synchronization
 import Testing
 
 /// Fenced writes against a real local API server.
@@ -236,6 +237,33 @@ import Testing
                 _ = try await harness.supervisor.awaitTerminal(created: created, endedBy: endedFirst)
             }
             #expect(await harness.supervisor.waiterCount(for: "default/long") == 0)
+        }
+    }
+
+    @Test func aCallbackWaiterIsCalledOnceWithTheFinalTaskOrWhenItsWaitEndsEarly() async throws {
+        try await ControllerHarness.run { harness in
+            // Registered right after the create: the controller then cancels the task, and the callback has it.
+            let cancelled = try await harness.createTask("cancelled", cancel: true)
+            let finals = Mutex<[Result<TaskResource, any Error>]>([])
+            await harness.supervisor.whenTerminal(created: cancelled, endedBy: nil) { result in finals.withLock { $0.append(result) } }
+            try await waitUntil("the callback had the final task") { finals.withLock { !$0.isEmpty } }
+            #expect(try finals.withLock { try $0[0].get() }.status.reason == .cancelled)
+
+            // Nothing parks on the actor but the callback; an early end calls it with CancellationError.
+            let created = try await harness.createTask("long")
+            try await harness.waitForOffer("long")
+            let early = EarlyWaitEnd()
+            let ended = Mutex<[Result<TaskResource, any Error>]>([])
+            await harness.supervisor.whenTerminal(created: created, endedBy: early) { result in ended.withLock { $0.append(result) } }
+            #expect(await harness.supervisor.waiterCount(for: "default/long") == 1)
+            #expect(ended.withLock { $0.isEmpty })
+            early.end()
+            try await waitUntil("the actor let the callback go") { await harness.supervisor.waiterCount(for: "default/long") == 0 }
+            #expect(ended.withLock { $0.count } == 1)
+            #expect(throws: CancellationError.self) { _ = try ended.withLock { try $0[0].get() } }
+            #expect(try await harness.tasks.get("long").status.effectivePhase == .pending)
+            // Each callback was called once.
+            #expect(finals.withLock { $0.count } == 1)
         }
     }
 
