@@ -388,6 +388,8 @@ struct MCPHTTPEndpoint: Sendable {
     /// answer goes out from the callback, in one piece. Otherwise the body waits, and goes out chunked.
     static func json(whenReady reply: Reply, cancelled: @escaping @Sendable () -> JSON) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            // Only the front end's own writer can be written after the body returns; a `later` reply, or another
+            // writer, is awaited here.
             if case .whenReady(let register) = reply, let late = (writer as? ChannelResponseWriter)?.answerLater() {
                 await register { answer in late.finish(ByteBuffer(bytes: (answer ?? cancelled()).serialized())) }
                 return

@@ -5,7 +5,8 @@ import KubeJSON
 /// task runs. A Swift task keeps every stack slab it has used until it ends, so a transport runs the first
 /// step in one task and the wait in another (`RequestResponder` routes an HTTP request, then writes its answer
 /// from a new task; an SSE stream runs the first step through `Reply.settled`), and the wait parks with a
-/// shallow stack: a waiting call then costs less memory (Tests/e2e/measure_mcp_waits.py).
+/// shallow stack: a waiting call then costs less memory (Tests/e2e/measure_mcp_waits.py). A wait that relays
+/// nothing meanwhile need not park at all (`whenReady`): an HTTP answer then holds no task while it waits.
 enum Reply: Sendable {
     /// Nil: cancelled, no answer is due.
     case now(JSON?)
