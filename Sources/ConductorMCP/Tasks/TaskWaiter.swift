@@ -25,9 +25,9 @@ struct ProgressTarget: Sendable {
 }
 
 /// Waits for a task on its actor (`Supervisor.awaitTerminal`: parked on a continuation, or `whenTerminal`: a
-/// callback, either woken by the watch event that makes it final; no polling), racing the call's limit, its cancellation and the front end's
-/// shutdown; meanwhile relays the task's progress and phase changes, and at least every `heartbeat`, to a
-/// caller that asked for progress.
+/// callback; either is woken by the watch event that makes the task final, no polling), racing the call's limit,
+/// its cancellation and the front end's shutdown; meanwhile relays the task's progress and phase changes, and at
+/// least every `heartbeat`, to a caller that asked for progress.
 struct TaskWaiter: Sendable {
     let supervisor: any TerminalAwaiting
     let cache: Informer<TaskResource>
