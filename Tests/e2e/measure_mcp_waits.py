@@ -12,7 +12,9 @@ With --rate R the waiting calls arrive R a second (open loop) rather than all at
 routed at once leaves the allocator's high-water mark of their transient memory resident after it is freed,
 which calls spread over time do not.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | --rate 200]
+With --stream each waiting call carries a progress token and is answered over SSE (as 2026-07-28 tool calls are).
+
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream]]
 """
 import argparse
 import asyncio
@@ -56,17 +58,19 @@ async def create_tasks(server: APIServer, count: int, prefix: str = "wait-",
     return names
 
 
-async def park_calls(url: str, session: str, names: list[str], rate: float | None) -> list[asyncio.Task]:
+async def park_calls(url: str, session: str, names: list[str], rate: float | None, stream: bool) -> list[asyncio.Task]:
     """Sends a conductor_wait call per name, each on its own connection: all at once, or `rate` a second (open loop:
-    a call is sent at its time whatever the replica has done with the ones before)."""
+    a call is sent at its time whatever the replica has done with the ones before). With `stream` each carries a
+    progress token, so that it is answered over SSE with its progress."""
     limits = httpx.Limits(max_connections=len(names) + 10, max_keepalive_connections=0)
     client = httpx.AsyncClient(timeout=None, limits=limits)
     headers = {**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
 
     async def call(n, name):
-        return await client.post(url, headers=headers, json={
-            "jsonrpc": "2.0", "id": n, "method": "tools/call",
-            "params": {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 600}}})
+        params = {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 600}}
+        if stream:
+            params["_meta"] = {"progressToken": n}
+        return await client.post(url, headers=headers, json={"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params})
     if rate is None:
         return [asyncio.create_task(call(n, name)) for n, name in enumerate(names)]
     calls, started = [], time.monotonic()
@@ -115,7 +119,7 @@ async def settled_rss(pid: int) -> int:
     return rss_kib(pid)
 
 
-async def main(calls: int, mode: str, rate: float | None) -> None:
+async def main(calls: int, mode: str, rate: float | None, stream: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -168,12 +172,12 @@ async def main(calls: int, mode: str, rate: float | None) -> None:
                 connections = [socket.create_connection(("127.0.0.1", replica.mcp_port)) for _ in names]
                 pending = []
             else:
-                pending = await park_calls(replica.url, session, names, rate)
+                pending = await park_calls(replica.url, session, names, rate, stream)
             # Parked when the replica's connections are open and its memory stops growing.
             after = await settled_rss(replica.process.pid)
             done = sum(task.done() for task in pending)
             idle = mode == "idle"
-            what = "idle connections" if idle else "calls waiting"
+            what = "idle connections" if idle else "calls waiting over SSE" if stream else "calls waiting"
             arrival = f", sent {rate:g} a second" if rate and not idle else ", sent at once" if not idle else ""
             print(f"{calls} {what} in {time.monotonic() - started:.1f} s{arrival} ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
@@ -196,5 +200,7 @@ if __name__ == "__main__":
     modes.add_argument("--idle", action="store_true", help="open the connections and send nothing")
     modes.add_argument("--as-tasks", action="store_true", help="make the calls as MCP tasks, which hold no connection")
     parser.add_argument("--rate", type=float, help="send the waiting calls this many a second rather than all at once")
+    parser.add_argument("--stream", action="store_true", help="give each waiting call a progress token (answered over SSE)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate))
+    asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate,
+                     arguments.stream))
