@@ -1,7 +1,8 @@
 """Measures what a waiting MCP call costs the front end: N tasks are created first (the controller mirrors them
 either way), the replica's RSS is read; then N conductor_wait calls park on them over N connections, and RSS
 is read again. (B - A) / N is the memory of one waiting call: its HTTP connection, the wait's registrations
-(its limit, its cancellation, the shutdown) and its callback on the task actor. No task is ever assigned (no agent), so every call waits.
+(its limit, its cancellation, the shutdown) and its callback on the task actor. No task is ever assigned (no
+agent), so every call waits.
 With --idle the N connections are opened and send nothing: what a connection alone costs, the floor under a
 waiting call.
 With --as-tasks the N calls are made as MCP tasks (2025-11-25): each answers its handle at once and holds no
