@@ -152,14 +152,7 @@ actor TaskActor {
     /// `CancellationError` when the calling task is cancelled or `early` ends the wait (which leaves the
     /// waiting task itself alone).
     func awaitTerminal(endedBy early: EarlyWaitEnd? = nil) async throws -> TaskResource {
-        waitersOnTheirWay.subtract(1, ordering: .relaxed)
-        if latest.status.isFinal {
-            letGoIfIdle()
-            return latest
-        }
-        if let retiredWith { throw retiredWith }
-        // Closed with no error to answer: retired as idle (`retireIfIdle`).
-        if isRetired { throw Retired() }
+        if let now = arrive() { return try now.get() }
         nextWaiterID += 1
         let id = nextWaiterID
         return try await withTaskCancellationHandler {
@@ -169,8 +162,7 @@ actor TaskActor {
                     continuation.resume(throwing: CancellationError())
                     letGoIfIdle()
                 } else {
-                    waiters[id] = { continuation.resume(with: $0) }
-                    early?.whenParked { Task { await self.cancelWaiter(id) } }
+                    park({ continuation.resume(with: $0) }, as: id, endedBy: early)
                 }
             }
         } onCancel: {
@@ -183,22 +175,34 @@ actor TaskActor {
     /// call then holds no Swift task, only this closure (Tests/e2e/measure_mcp_waits.py). False: the actor was
     /// retired as idle after it was handed out, `deliver` was not called, and the caller asks for a new one.
     func whenTerminal(endedBy early: EarlyWaitEnd?, deliver: @escaping Delivery) -> Bool {
+        if let now = arrive() {
+            if case .failure(let error) = now, error is Retired { return false }
+            deliver(now)
+            return true
+        }
+        nextWaiterID += 1
+        park(deliver, as: nextWaiterID, endedBy: early)
+        return true
+    }
+
+    /// What a caller the supervisor handed this actor gets without parking: the task when it is final, the error
+    /// the actor was retired with, or `Retired` when it was retired as idle. Nil: the caller parks.
+    private func arrive() -> Result<TaskResource, any Error>? {
         waitersOnTheirWay.subtract(1, ordering: .relaxed)
         if latest.status.isFinal {
             letGoIfIdle()
-            deliver(.success(latest))
-            return true
+            return .success(latest)
         }
-        if let retiredWith {
-            deliver(.failure(retiredWith))
-            return true
-        }
-        if isRetired { return false }
-        nextWaiterID += 1
-        let id = nextWaiterID
+        if let retiredWith { return .failure(retiredWith) }
+        // Closed with no error to answer: retired as idle (`retireIfIdle`).
+        if isRetired { return .failure(Retired()) }
+        return nil
+    }
+
+    /// Keeps `deliver` until the task is final, the actor retires, or `early` ends the wait.
+    private func park(_ deliver: @escaping Delivery, as id: UInt64, endedBy early: EarlyWaitEnd?) {
         waiters[id] = deliver
         early?.whenParked { Task { await self.cancelWaiter(id) } }
-        return true
     }
 
     private func cancelWaiter(_ id: UInt64) {
