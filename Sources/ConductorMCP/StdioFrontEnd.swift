@@ -4,6 +4,7 @@ import Foundation
 import KubeClient
 import KubeJSON
 import Logging
+import Synchronization
 
 /// MCP over stdio for desktop hosts (`conductor mcp`): newline-delimited JSON-RPC on stdin and stdout, logs
 /// on stderr only. It runs no controller: it mirrors the tasks of its namespace and the agents with its own
@@ -48,7 +49,7 @@ public final class StdioFrontEnd: Sendable {
             let changes = catalog.changes()
             group.addTask {
                 for await _ in changes {
-                    await output.write(JSONRPCMessage.notification("notifications/tools/list_changed", [:]))
+                    output.write(JSONRPCMessage.notification("notifications/tools/list_changed", [:]))
                 }
             }
             for await line in lines where !line.allSatisfy(\.isWhitespace) {
@@ -56,7 +57,7 @@ public final class StdioFrontEnd: Sendable {
                 do throws(JSONRPCError) {
                     message = try JSONRPCMessage.parse(Array(line.utf8))
                 } catch {
-                    await output.write(JSONRPCMessage.error(id: nil, error))
+                    output.write(JSONRPCMessage.error(id: nil, error))
                     continue
                 }
                 switch message {
@@ -64,15 +65,15 @@ public final class StdioFrontEnd: Sendable {
                     do throws(JSONRPCError) {
                         let (result, version) = try server.initialize(params)
                         session.protocolVersion = version
-                        await output.write(JSONRPCMessage.result(id: id, result))
+                        output.write(JSONRPCMessage.result(id: id, result))
                     } catch {
-                        await output.write(JSONRPCMessage.error(id: id, error))
+                        output.write(JSONRPCMessage.error(id: id, error))
                     }
                 case .request(let id, let method, let params):
-                    let context = RequestContext(session: session, caller: caller, sink: NotificationSink { await output.write($0) })
+                    let context = RequestContext(session: session, caller: caller, sink: NotificationSink { output.write($0) })
                     group.addTask {
                         if let answer = await self.server.handle(request: id, method: method, params: params, context: context) {
-                            await output.write(answer)
+                            output.write(answer)
                         }
                     }
                 case .notification(let method, let params):
@@ -89,12 +90,16 @@ public final class StdioFrontEnd: Sendable {
     }
 }
 
-/// Writes one JSON-RPC message per line on stdout, one at a time.
-private actor LineWriter {
+/// Writes one JSON-RPC message per line on stdout, one at a time, in the order they are sent: a call's progress
+/// comes from callbacks and must reach the client before its answer. A line is small and stdout a pipe its
+/// client reads, so the write is brief; it blocks its thread as the actor that did this before blocked its own.
+private final class LineWriter: Sendable {
+    private let lock = Mutex(())
+
     func write(_ message: JSON) {
         var bytes = message.serialized()
         bytes.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(Data(bytes))
+        lock.withLock { _ in FileHandle.standardOutput.write(Data(bytes)) }
     }
 }
 

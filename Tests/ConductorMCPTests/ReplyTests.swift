@@ -1,22 +1,9 @@
 import KubeJSON
-import Synchronization
 import Testing
 
 @testable import ConductorMCP
 
 struct ReplyTests {
-    @Test func aLaterReplyRunsItsWaitOnceWhenItsValueIsAskedAndMapsItsAnswer() async {
-        let runs = Mutex(0)
-        let reply = Reply.later {
-            runs.withLock { $0 += 1 }
-            return ["done": true]
-        }.map { answer in ["wrapped": answer] }
-        #expect(runs.withLock { $0 } == 0)
-        #expect(await reply.value() == ["wrapped": ["done": true]])
-        #expect(runs.withLock { $0 } == 1)
-        #expect(await Reply.now(nil).map { _ in ["never": true] }.value() == nil)
-    }
-
     @Test func aReplyAnsweredByCallbackGivesItsMappedAnswerToAWaitingReader() async {
         // The callback is called later, from another task, as a wait's end calls it.
         let reply = Reply.whenReady { deliver in Task { deliver(["done": true]) } }.map { answer in ["wrapped": answer] }
@@ -24,6 +11,7 @@ struct ReplyTests {
         #expect(await reader.value == ["wrapped": ["done": true]])
         // Nil (cancelled) stays nil through map.
         #expect(await Reply.whenReady { deliver in deliver(nil) }.map { _ in ["never": true] }.value() == nil)
+        #expect(await Reply.now(nil).map { _ in ["never": true] }.value() == nil)
     }
 
     @Test func theFirstStepRunsInATaskOfItsOwnThatTheCallersCancellationReaches() async {
@@ -36,10 +24,5 @@ struct ReplyTests {
         }
         outer.cancel()
         #expect(await outer.value)
-    }
-
-    @Test func settledAnswersWithTheReplyOfTheFirstStep() async {
-        #expect(await Reply.settled { .later { ["n": 1] } } == ["n": 1])
-        #expect(await Reply.settled { .now(["n": 2]) } == ["n": 2])
     }
 }

@@ -612,6 +612,54 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
                what="the refused call's task completed")
 
 
+def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(dev, api, echo_agent):
+    """A call with a progress token is answered on its own SSE stream, with no task of the server's parked for it:
+    a client that closes the stream ends the call's wait at the next write (a progress heartbeat here), so the
+    call no longer counts against the caller's limit, and its task is not cancelled (2025-11-25: a dropped
+    connection is no cancellation)."""
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+
+        def call(n, payload, meta=None):
+            params = {"name": echo_agent.tool, "arguments": payload}
+            if meta:
+                params["_meta"] = meta
+            return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params}
+
+        streams, held = [], []
+        for n in range(MAX_CALLS_PER_CALLER):
+            stream = http.stream("POST", dev.url, headers=session_headers(session),
+                                 json=call(f"left-{n}", {"text": "left", "waitForCancel": True}, {"progressToken": n}))
+            response = stream.__enter__()
+            events = sse_events(response)
+            next(events)  # the priming event
+            assert json.loads(next(events)[1])["method"] == "notifications/progress"
+            streams.append(stream)
+            held.append(events)
+        refused = http.post(dev.url, headers=session_headers(session), json=call("extra", {"text": "extra"})).json()["result"]
+        # Each held stream's next event (a heartbeat comes every second) says how it stands, should this fail.
+        assert "Too many calls waiting" in refused["content"][0]["text"], (refused, [next(events, None) for events in held])
+        for stream in streams:
+            stream.__exit__(None, None, None)
+
+        def answered():
+            result = http.post(dev.url, headers=session_headers(session), json=call("after", {"text": "after"})).json()["result"]
+            return not result.get("isError") and result["structuredContent"]["echo"] == "after"
+        wait_until(answered, what="a call answered once the left calls stopped waiting")
+
+    def left_tasks():
+        return [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+                if (t["spec"].get("payload") or {}).get("text") == "left"
+                and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))]
+    tasks = left_tasks()
+    assert len(tasks) == MAX_CALLS_PER_CALLER
+    assert all(not t["spec"].get("cancel") and t["status"].get("phase") == "Running" for t in tasks), tasks
+    for task in tasks:
+        api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
+                  headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
 def _nonce(session: str) -> str:
     import base64
     claims = session.split(".")[1]

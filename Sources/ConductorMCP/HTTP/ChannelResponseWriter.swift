@@ -50,6 +50,14 @@ struct ChannelResponseWriter: ResponseBodyWriter {
         return LateAnswer(channel: channel, head: head, closesAfterEnd: closesAfterEnd)
     }
 
+    /// Hands a streamed answer to a `LateStream`, written from callbacks and ended by them, with no task waiting
+    /// for it; the body then returns without finishing. `failed`: a write failed, the reader left. Nil when part
+    /// of the answer is written already.
+    func streamLater(failed: @escaping @Sendable () -> Void) -> LateStream? {
+        guard let head else { return nil }
+        return LateStream(channel: channel, head: head, closesAfterEnd: closesAfterEnd, failed: failed)
+    }
+
     private mutating func writeHeadIfPending() {
         guard let head else { return }
         channel.write(HTTPResponsePart.head(head), promise: nil)

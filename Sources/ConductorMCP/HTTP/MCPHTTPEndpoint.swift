@@ -45,7 +45,7 @@ struct MCPHTTPEndpoint: Sendable {
         static func replying(_ reply: Reply, _ response: @escaping @Sendable (JSON?) -> Response) -> PostStep {
             switch reply {
             case .now(let answer): .answered(response(answer))
-            case .later, .whenReady: .waiting { response(await reply.value()) }
+            case .whenReady: .waiting { response(await reply.value()) }
             }
         }
     }
@@ -152,53 +152,46 @@ struct MCPHTTPEndpoint: Sendable {
 
     /// The answer as SSE: priming event, the call's notifications, its answer, end; keep-alive comments
     /// between them, so that proxies and clients do not take a long wait (tasks/result) for a dead stream. A
-    /// client that goes away stops the wait at the next write; the task goes on (a dropped connection is not
-    /// a cancellation), except for the call `cancelOnDisconnect` names (2026-07-28, where closing the stream
-    /// is the cancellation): that call is cancelled, and its handler runs on to cancel its task.
+    /// client that goes away (a write fails: at the latest the next keep-alive's) ends the call's wait; the task
+    /// goes on (a dropped connection is not a cancellation), except for the call `cancelOnDisconnect` names
+    /// (2026-07-28, where closing the stream is the cancellation): that call is cancelled, its task too.
+    ///
+    /// Written from callbacks (`EventStream`): a call that waits for its task holds no Swift task meanwhile, only
+    /// its connection, its wait's registrations and its progress relay (Tests/e2e/measure_mcp_waits.py --stream).
     func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?,
                 handler: @escaping @Sendable (RequestContext) async -> Reply) -> Response {
         let server = self.server
         let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
-            try await writer.write(ByteBuffer(string: ServerSentEvent.priming(stream: streamID)))
-            // nil: a keep-alive comment.
-            let (messages, feed) = AsyncStream.makeStream(of: JSON?.self)
-            let sink = NotificationSink { message in feed.yield(message) }
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask {
-                    let context = RequestContext(session: session, caller: caller, sink: sink)
-                    if let answer = await Reply.settled({ await handler(context) }) {
-                        feed.yield(answer)
-                    }
-                    feed.finish()
+            let readerLeft = Signal()
+            if let cancelOnDisconnect { readerLeft.onFire { _ = server.inFlight.cancel(cancelOnDisconnect) } }
+            let answer = { @Sendable (output: any EventStreamOutput) async in
+                let events = EventStream(id: streamID, output: output, keepAlive: keepAlive, timers: server.waiter.timers)
+                let context = RequestContext(session: session, caller: caller, sink: NotificationSink { events.send($0) },
+                                             readerLeft: cancelOnDisconnect == nil ? readerLeft : nil)
+                let reply = await inOwnTask { await handler(context) }
+                // A client that left before the call registered: its cancellation is repeated now that it has.
+                if readerLeft.hasFired, let cancelOnDisconnect { _ = server.inFlight.cancel(cancelOnDisconnect) }
+                switch reply {
+                case .now(let answer): events.finish(answer)
+                case .whenReady(let register): await register { events.finish($0) }
                 }
-                group.addTask { await ServerSentEvent.keepAlives(every: keepAlive, into: feed) }
-                var sequence = 0
-                var connected = true
-                for await message in messages {
-                    // Once the client is gone, the messages are drained unwritten while the handler finishes its
-                    // cancellation; the cancel is repeated in case the call had not registered yet when it left.
-                    if !connected, let cancelOnDisconnect {
-                        _ = server.inFlight.cancel(cancelOnDisconnect)
-                        continue
-                    }
-                    let text: String
-                    if let message {
-                        sequence += 1
-                        text = ServerSentEvent.message(message, stream: streamID, sequence: sequence)
-                    } else {
-                        text = ServerSentEvent.keepAlive
-                    }
-                    do {
-                        try await writer.write(ByteBuffer(string: text))
-                    } catch {
-                        guard let cancelOnDisconnect else { throw error }
-                        connected = false
-                        _ = server.inFlight.cancel(cancelOnDisconnect)
-                    }
-                }
-                group.cancelAll()
             }
+            if let late = (writer as? ChannelResponseWriter)?.streamLater(failed: { readerLeft.fire() }) {
+                await answer(late)
+                return
+            }
+            // Another writer is written by this task, which waits for the stream's end.
+            let (texts, output) = AsyncStream.makeStream(of: String.self)
+            async let answered: Void = answer(output)
+            do {
+                for await text in texts { try await writer.write(ByteBuffer(string: text)) }
+            } catch {
+                readerLeft.fire()
+                await answered
+                throw error
+            }
+            await answered
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: ServerSentEvent.headers, body: body)

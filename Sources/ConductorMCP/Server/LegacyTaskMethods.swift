@@ -86,13 +86,13 @@ struct LegacyTaskMethods: Sendable {
         var handle = try await lookup.handle(Self.taskID(params), caller: context.caller)
         if !handle.status.isTerminal {
             let key = InFlightCalls.key(session: context.session.nonce, request: id)
-            guard let wait = server.registeredWait(for: handle.task, request: key, caller: context.caller, limit: nil, progress: nil) else {
+            guard let wait = server.registeredWait(for: handle.task, request: key, context: context, limit: nil, progress: nil) else {
                 throw .internalError(server.tooManyCalls(task: handle.task))
             }
             switch await wait() {
             case .final(let final):
                 handle = TaskHandle(task: final, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
-            case .cancelled:
+            case .cancelled, .abandoned:
                 return nil
             case .stopping, .timedOut:
                 throw .internalError("this replica of the front end is shutting down: ask tasks/result again (any replica answers)")

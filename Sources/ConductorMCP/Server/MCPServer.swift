@@ -203,7 +203,7 @@ final class MCPServer: Sendable {
         } catch {
             return .now(ToolResult.error("Could not create the task: \(error)."))
         }
-        guard let wait = registeredWait(for: created, request: request, caller: call.context.caller,
+        guard let wait = registeredWait(for: created, request: request, context: call.context,
                                         limit: call.progress == nil ? configuration.maxCallWait : nil, progress: call.progress)
         else {
             return .now(ToolResult.error(tooManyCalls(task: created)))
@@ -215,14 +215,13 @@ final class MCPServer: Sendable {
     }
 
     /// A wait for `task` on behalf of the call `request`, counted among its caller's waiting calls (and cancellable
-    /// by `request`) from now until it ends. Nil: the caller has `--mcp-max-calls-per-caller` waiting already.
-    /// The wait must be run, or the call stays counted.
-    func registeredWait(for task: TaskResource, request: String, caller: Caller, limit: Duration?, progress: ProgressTarget?)
-        -> RegisteredWait?
-    {
-        guard let cancellation = inFlight.register(request, caller: caller.username) else { return nil }
+    /// by `request`, ended when `context`'s reader leaves) from now until it ends. Nil: the caller has
+    /// `--mcp-max-calls-per-caller` waiting already. The wait must be run, or the call stays counted.
+    func registeredWait(for task: TaskResource, request: String, context: RequestContext, limit: Duration?,
+                        progress: ProgressTarget?) -> RegisteredWait? {
+        guard let cancellation = inFlight.register(request, caller: context.caller.username) else { return nil }
         return RegisteredWait(task: task, request: request, limit: limit, progress: progress, cancellation: cancellation,
-                              calls: inFlight, waiter: waiter)
+                              readerLeft: context.readerLeft, calls: inFlight, waiter: waiter)
     }
 
     /// Why a call without a progress token was answered before its task ended.
@@ -236,7 +235,7 @@ final class MCPServer: Sendable {
         let tool = task.spec.requiredCapabilities.first.flatMap(catalog.tool(named:))
         let progress = token.progressToken.flatMap { progressToken in context.sink.map { ProgressTarget(token: progressToken, sink: $0) } }
         let key = InFlightCalls.key(session: context.session.nonce, request: token.request)
-        guard let wait = registeredWait(for: task, request: key, caller: context.caller,
+        guard let wait = registeredWait(for: task, request: key, context: context,
                                         limit: progress == nil ? configuration.maxCallWait : nil, progress: progress)
         else {
             return JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task)))
@@ -272,7 +271,8 @@ final class MCPServer: Sendable {
             + "Task \(task.name) was created and goes on: fetch its result later with conductor_wait or conductor_get."
     }
 
-    /// Turns a wait's outcome into the call's result; nil for a cancelled call (cancelling its task first).
+    /// Turns a wait's outcome into the call's result; nil for a cancelled call (cancelling its task first) and for one
+    /// whose client left.
     func answer(_ outcome: WaitOutcome, task: TaskResource, hasOutputSchema: Bool, waitedFor: String) async -> JSON? {
         switch outcome {
         case .final(let final):
@@ -283,6 +283,8 @@ final class MCPServer: Sendable {
             return ToolResult.stillRunning(seen, why: "This replica of the front end is shutting down.", toolHasOutputSchema: hasOutputSchema)
         case .lost(let why):
             return ToolResult.error("Lost track of task \(task.key): \(why).")
+        case .abandoned:
+            return nil
         case .cancelled:
             do {
                 _ = try await submitter.cancel(task.name)

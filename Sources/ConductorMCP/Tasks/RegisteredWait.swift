@@ -10,30 +10,31 @@ struct RegisteredWait: Sendable {
     let limit: Duration?
     let progress: ProgressTarget?
     let cancellation: Signal
+    /// Fires when the client stops reading the answer's stream: the wait ends, and the task goes on.
+    let readerLeft: Signal?
     let calls: InFlightCalls
     let waiter: TaskWaiter
 
     /// Parks the calling task until the wait ends, relaying progress if the call asked for it.
     func callAsFunction() async -> WaitOutcome {
         defer { calls.unregister(request, signal: cancellation) }
-        return await waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation)
+        return await waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation, readerLeft: readerLeft)
     }
 
-    /// Registers `deliver`, called once with the outcome; nothing parks meanwhile. Only for a call that did not
-    /// ask for progress: relaying it needs a task (`callAsFunction`).
+    /// Registers `deliver`, called once with the outcome after the last progress notification; nothing parks
+    /// meanwhile.
     func whenEnded(deliver: @escaping @Sendable (WaitOutcome) -> Void) async {
-        precondition(progress == nil, "a wait that relays progress parks a task: callAsFunction()")
-        await waiter.whenEnded(for: task, limit: limit, cancellation: cancellation) { [calls, request, cancellation] outcome in
+        await waiter.whenEnded(for: task, limit: limit, progress: progress, cancellation: cancellation,
+                               readerLeft: readerLeft) { [calls, request, cancellation] outcome in
             calls.unregister(request, signal: cancellation)
             deliver(outcome)
         }
     }
 
-    /// The call's reply, answered by `answer` from the outcome: without a parked task when the call relays no
-    /// progress (a held HTTP connection then costs its connection and this wait's registrations).
+    /// The call's reply, answered by `answer` from the outcome, with no task parked while it waits (a held HTTP
+    /// connection then costs its connection, this wait's registrations and its progress relay).
     func reply(_ answer: @escaping @Sendable (WaitOutcome) async -> JSON?) -> Reply {
-        guard progress == nil else { return .later { await answer(await self()) } }
-        return .whenReady { deliver in
+        .whenReady { deliver in
             await whenEnded { outcome in
                 // A task of its own for the answer, which ends once it is made: a cancelled call first asks its
                 // task to cancel.

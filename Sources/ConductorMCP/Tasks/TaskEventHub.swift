@@ -6,8 +6,17 @@ import Synchronization
 /// a session's MCP task handles to that session's GET stream (for `notifications/tasks/status`), from one
 /// subscription to the task informer: a listener costs a dictionary entry, not a stream of every task's events.
 final class TaskEventHub: Sendable {
+    /// Called with each new version, on the thread that delivers it: it must be quick.
+    typealias Listener = @Sendable (TaskResource) -> Void
+
+    /// A listener's registration, to `remove`.
+    struct Listening: Sendable {
+        fileprivate let key: String
+        fileprivate let id: UInt64
+    }
+
     private struct State {
-        var listeners: [String: [UInt64: AsyncStream<TaskResource>.Continuation]] = [:]
+        var listeners: [String: [UInt64: Listener]] = [:]
         /// By session nonce (`TaskSubmitter.sessionAnnotation`).
         var sessionListeners: [String: [UInt64: AsyncStream<TaskResource>.Continuation]] = [:]
         var nextID: UInt64 = 0
@@ -26,12 +35,12 @@ final class TaskEventHub: Sendable {
 
     func deliver(_ task: TaskResource) {
         let session = task.metadata.annotations?[TaskSubmitter.sessionAnnotation]
-        let listeners = state.withLock { state -> [AsyncStream<TaskResource>.Continuation] in
-            var found = state.listeners[task.key].map { Array($0.values) } ?? []
-            if let session, let ofSession = state.sessionListeners[session] { found += ofSession.values }
-            return found
+        let (listeners, ofSession) = state.withLock { state in
+            (state.listeners[task.key].map { Array($0.values) } ?? [],
+             session.flatMap { state.sessionListeners[$0].map { Array($0.values) } } ?? [])
         }
-        for listener in listeners { listener.yield(task) }
+        for listener in listeners { listener(task) }
+        for listener in ofSession { listener.yield(task) }
     }
 
     /// The versions of the task handles the session `nonce` created, from now on; ends when the reader stops.
@@ -55,18 +64,26 @@ final class TaskEventHub: Sendable {
     /// the reader stops iterating.
     func versions(of key: String) -> AsyncStream<TaskResource> {
         let (stream, continuation) = AsyncStream.makeStream(of: TaskResource.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { state in
-            state.nextID += 1
-            state.listeners[key, default: [:]][state.nextID] = continuation
-            return state.nextID
-        }
-        continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { state in
-                state.listeners[key]?[id] = nil
-                if state.listeners[key]?.isEmpty == true { state.listeners[key] = nil }
-            }
-        }
+        let listening = listen(to: key) { continuation.yield($0) }
+        continuation.onTermination = { [weak self] _ in self?.remove(listening) }
         return stream
+    }
+
+    /// Calls `listener` with each new version of the task `key` until removed: a follower with no task of its own
+    /// (a waiting call's progress, `ProgressRelay`).
+    func listen(to key: String, _ listener: @escaping Listener) -> Listening {
+        state.withLock { state in
+            state.nextID += 1
+            state.listeners[key, default: [:]][state.nextID] = listener
+            return Listening(key: key, id: state.nextID)
+        }
+    }
+
+    func remove(_ listening: Listening) {
+        state.withLock { state in
+            state.listeners[listening.key]?[listening.id] = nil
+            if state.listeners[listening.key]?.isEmpty == true { state.listeners[listening.key] = nil }
+        }
     }
 
     /// Tasks followed now, for tests.

@@ -146,7 +146,7 @@ struct ManagementTools {
         var limit = most
         if let seconds = call.arguments["timeoutSeconds"]?.double { limit = min(most, .milliseconds(Int64(seconds * 1000))) }
         let request = InFlightCalls.key(session: call.context.session.nonce, request: call.id)
-        guard let wait = server.registeredWait(for: task, request: request, caller: call.context.caller, limit: limit,
+        guard let wait = server.registeredWait(for: task, request: request, context: call.context, limit: limit,
                                                progress: call.progress)
         else {
             return .now(ToolResult.error(server.tooManyCalls(task: task)))
@@ -159,7 +159,7 @@ struct ManagementTools {
         let latest: TaskResource
         switch outcome {
         case .final(let found), .timedOut(let found), .stopping(let found): latest = found
-        case .cancelled: return nil  // the wait was cancelled, not the task
+        case .cancelled, .abandoned: return nil  // the wait was cancelled or left, not the task
         case .lost(let why): return ToolResult.error("Lost track of task \(task.name): \(why).")
         }
         var summary = TaskSummary.json(latest)
