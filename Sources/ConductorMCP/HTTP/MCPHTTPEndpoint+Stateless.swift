@@ -9,35 +9,38 @@ extension MCPHTTPEndpoint {
     /// a nonce of its own, which keys its cancellation). A capability tool call that is no task waits on an SSE
     /// stream that carries its progress, and closing that stream cancels it (its task too), unless it carries an
     /// idempotency key: then it detaches, and a retry with the key attaches to the same task.
-    func stateless(id: JSONRPCID, method: String, params: JSON?, headers: HTTPFields, caller: Caller) async -> PostStep {
+    func stateless(id: JSONRPCID, method: String, params: JSON?, headers: HTTPFields, caller: Caller) async -> Response {
         let meta: RequestMeta
         do {
             meta = try ModernRequestCheck.check(method: method, params: params, headers: headers)
         } catch {
-            return .answered(Self.json(JSONRPCMessage.error(id: id, error), status: error.statelessHTTPStatus))
+            return Self.json(JSONRPCMessage.error(id: id, error), status: error.statelessHTTPStatus)
         }
         let nonce = Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
         let session = SessionClaims(nonce: nonce, protocolVersion: meta.protocolVersion, caller: caller.username,
                                     issuedAt: Int64(Date().timeIntervalSince1970))
         if method == "subscriptions/listen" {
-            return .answered(await listen(id: id, params: params, meta: meta, session: session, caller: caller))
+            return await listen(id: id, params: params, meta: meta, session: session, caller: caller)
         }
         let methods = ModernMethods(server: server)
         if method == "tools/call", !ModernMethods.answersAtOnce(params: params, meta: meta) {
             let detaches = params?[path: ["_meta", CallOptions.metaPrefix + "idempotencyKey"]] != nil
             let streamID = "r" + Base64URL.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
-            return .answered(stream(streamID: streamID, session: session, caller: caller,
-                                    cancelOnDisconnect: detaches ? nil : InFlightCalls.key(session: nonce, request: id)) { context in
+            return stream(streamID: streamID, session: session, caller: caller,
+                          cancelOnDisconnect: detaches ? nil : InFlightCalls.key(session: nonce, request: id)) { context in
                 await methods.reply(to: id, method: method, params: params, meta: meta, context: context)
-            })
+            }
         }
         let reply = await methods.reply(to: id, method: method, params: params, meta: meta,
                                         context: RequestContext(session: session, caller: caller, sink: nil))
-        return .replying(reply) { answer in
-            let answer = answer ?? JSONRPCMessage.error(id: id, .requestCancelled("the request was cancelled"))
-            let status = answer[path: ["error", "code"]]?.int.map { JSONRPCError.statelessHTTPStatus(code: Int($0)) } ?? 200
-            return Self.json(answer, status: status)
+        let cancelled: @Sendable () -> JSON = { JSONRPCMessage.error(id: id, .requestCancelled("the request was cancelled")) }
+        guard case .now(let answer) = reply else {
+            // Only a tool call waits here (conductor_wait): its answer is a result or a cancellation, both 200.
+            return Self.json(whenReady: reply, cancelled: cancelled)
         }
+        let message = answer ?? cancelled()
+        let status = message[path: ["error", "code"]]?.int.map { JSONRPCError.statelessHTTPStatus(code: Int($0)) } ?? 200
+        return Self.json(message, status: status)
     }
 
     /// `subscriptions/listen`; its task ids need the tasks extension (-32021 without it) and are followed only

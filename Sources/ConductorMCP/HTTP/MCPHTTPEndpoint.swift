@@ -27,73 +27,51 @@ struct MCPHTTPEndpoint: Sendable {
     var keepAliveInterval: Duration = .seconds(25)
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post(RouterPath(Self.path)) { request, _ in await self.respond(to: request) }
+        router.post(RouterPath(Self.path)) { request, _ in await self.post(request) }
         router.get(RouterPath(Self.path)) { request, _ in await self.get(request) }
         router.delete(RouterPath(Self.path)) { request, _ in await self.delete(request) }
     }
 
     // MARK: POST
 
-    /// How far a POST got: answered, or registered to wait for a task with an answer whose HTTP status
-    /// depends on how the wait ends.
-    enum PostStep: Sendable {
-        case answered(Response)
-        /// Parks until the wait ends, then answers.
-        case waiting(@Sendable () async -> Response)
-
-        /// A JSON-RPC reply as the HTTP `response` made from its answer: now, or when its wait ends.
-        static func replying(_ reply: Reply, _ response: @escaping @Sendable (JSON?) -> Response) -> PostStep {
-            switch reply {
-            case .now(let answer): .answered(response(answer))
-            case .whenReady: .waiting { response(await reply.value()) }
-            }
-        }
-    }
-
-    /// A POST. `RequestResponder` writes the answer from a task of its own; a call that waits for its task with
-    /// a known status answers with a body that waits (`json(whenReady:)`), so that it parks after routing ended.
-    func respond(to request: Request) async -> Response {
-        switch await post(request) {
-        case .answered(let response): return response
-        case .waiting(let answer): return await answer()
-        }
-    }
-
-    func post(_ request: Request) async -> PostStep {
+    /// A POST. `RequestResponder` writes the answer from a task of its own; a call that waits for its task
+    /// answers with a body that registers the wait and writes the answer when it ends (`json(whenReady:)`,
+    /// `stream`), so that nothing parks in the router meanwhile.
+    func post(_ request: Request) async -> Response {
         let caller: Caller
         switch await admit(request) {
-        case .refused(let response): return .answered(response)
+        case .refused(let response): return response
         case .admitted(let admitted): caller = admitted
         }
         let accept = request.headers[values: .accept].joined(separator: ",").lowercased()
         guard accept.contains("application/json") || accept.contains("*/*"), accept.contains("text/event-stream") || accept.contains("*/*") else {
-            return .answered(Self.refusal(.notAcceptable, .invalidRequest("Accept must list both application/json and text/event-stream")))
+            return Self.refusal(.notAcceptable, .invalidRequest("Accept must list both application/json and text/event-stream"))
         }
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            return .answered(Self.refusal(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json")))
+            return Self.refusal(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json"))
         }
         let limit = MCPConfiguration.maximumBodyBytes
         let tooLarge = JSONRPCError.invalidRequest(
             "the request body is over \(limit) bytes: a tool call's arguments become a Task's spec.payload, which is capped at "
                 + "\(Limits.payloadCap) (Limits.maximumPayloadBytes); pass large data by reference (a URL) instead")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            return .answered(Self.refusal(.contentTooLarge, tooLarge))
+            return Self.refusal(.contentTooLarge, tooLarge)
         }
         var body = request
         let bytes: ByteBuffer
         do {
             bytes = try await body.collectBody(upTo: limit)
         } catch {
-            return .answered(Self.refusal(.contentTooLarge, tooLarge))
+            return Self.refusal(.contentTooLarge, tooLarge)
         }
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage.parse(bytes.readableBytesView)
         } catch {
-            return .answered(Self.refusal(.badRequest, error))
+            return Self.refusal(.badRequest, error)
         }
         if case .request(let id, "initialize", let params) = message {
-            return .answered(initialize(id: id, params: params, caller: caller))
+            return initialize(id: id, params: params, caller: caller)
         }
         if case .request(let id, let method, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
@@ -102,26 +80,26 @@ struct MCPHTTPEndpoint: Sendable {
         if case .notification(_, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
             // 2026-07-28 has no notification a client sends this server: closing a stream is its cancellation.
-            return .answered(Response(status: .accepted))
+            return Response(status: .accepted)
         }
         let session: SessionClaims
         switch checkedSession(of: request, caller: caller) {
-        case .refused(let response): return .answered(response)
+        case .refused(let response): return response
         case .admitted(let claims): session = claims
         }
         switch message {
         case .notification(let method, let params):
             await server.handle(notification: method, params: params, context: RequestContext(session: session, caller: caller, sink: nil))
-            return .answered(Response(status: .accepted))
+            return Response(status: .accepted)
         case .response:
-            return .answered(Response(status: .accepted))
+            return Response(status: .accepted)
         case .request(let id, let method, let params):
             if MCPServer.streamsNotifications(method: method, params: params) {
                 let server = self.server
-                return .answered(stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
-                                        session: session, caller: caller, cancelOnDisconnect: nil) { context in
+                return stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
+                              session: session, caller: caller, cancelOnDisconnect: nil) { context in
                     await server.reply(to: id, method: method, params: params, context: context)
-                })
+                }
             }
             let context = RequestContext(session: session, caller: caller, sink: nil)
             // Made only if needed: a waiting call keeps this closure, not the message.
@@ -129,8 +107,8 @@ struct MCPHTTPEndpoint: Sendable {
                 JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
             }
             let reply = await server.reply(to: id, method: method, params: params, context: context)
-            if case .now(let answer) = reply { return .answered(Self.json(answer ?? cancelled(), status: 200)) }
-            return .answered(Self.json(whenReady: reply, cancelled: cancelled))
+            if case .now(let answer) = reply { return Self.json(answer ?? cancelled(), status: 200) }
+            return Self.json(whenReady: reply, cancelled: cancelled)
         }
     }
 

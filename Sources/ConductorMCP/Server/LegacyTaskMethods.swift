@@ -79,31 +79,39 @@ struct LegacyTaskMethods: Sendable {
         return try await lookup.handle(Self.taskID(params), caller: context.caller).legacyJSON
     }
 
-    /// Blocks until the task is terminal (the specification's MUST), then answers what the call would have,
-    /// with the related-task `_meta`. Nil: the client cancelled this request (the task goes on).
-    func result(id: JSONRPCID, _ params: JSON?, context: RequestContext) async throws(JSONRPCError) -> JSON? {
+    /// Answers, once the task is terminal (the specification's MUST: it blocks until then), what the call would
+    /// have, with the related-task `_meta`; as JSON-RPC messages with the request's `id`. Nil: the client
+    /// cancelled this request or left (the task goes on). The wait is a callback: nothing parks meanwhile.
+    func result(id: JSONRPCID, _ params: JSON?, context: RequestContext) async throws(JSONRPCError) -> Reply {
         try await authorize(context.caller, "get")
-        var handle = try await lookup.handle(Self.taskID(params), caller: context.caller)
-        if !handle.status.isTerminal {
-            let key = InFlightCalls.key(session: context.session.nonce, request: id)
-            guard let wait = server.registeredWait(for: handle.task, request: key, context: context, limit: nil, progress: nil) else {
-                throw .internalError(server.tooManyCalls(task: handle.task))
-            }
-            switch await wait() {
+        let handle = try await lookup.handle(Self.taskID(params), caller: context.caller)
+        if handle.status.isTerminal { return .now(JSONRPCMessage.result(id: id, Self.result(of: handle))) }
+        let key = InFlightCalls.key(session: context.session.nonce, request: id)
+        guard let wait = server.registeredWait(for: handle.task, request: key, context: context, limit: nil, progress: nil) else {
+            throw .internalError(server.tooManyCalls(task: handle.task))
+        }
+        return wait.reply { outcome in
+            switch outcome {
             case .final(let final):
-                handle = TaskHandle(task: final, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
+                let handle = TaskHandle(task: final, lifetime: handle.lifetime, pollInterval: handle.pollInterval)
+                return JSONRPCMessage.result(id: id, Self.result(of: handle))
             case .cancelled, .abandoned:
                 return nil
             case .stopping, .timedOut:
-                throw .internalError("this replica of the front end is shutting down: ask tasks/result again (any replica answers)")
+                return JSONRPCMessage.error(id: id, .internalError(
+                    "this replica of the front end is shutting down: ask tasks/result again (any replica answers)"))
             case .lost(let why):
-                throw .internalError("lost track of task \(handle.id): \(why)")
+                return JSONRPCMessage.error(id: id, .internalError("lost track of task \(handle.id): \(why)"))
             }
         }
+    }
+
+    /// What a terminal handle's call would have answered, with the related-task `_meta`.
+    private static func result(of handle: TaskHandle) -> JSON {
         var result = handle.status == .cancelled
             ? ToolResult.error("Task \(handle.id) was cancelled: \(handle.statusMessage).")
             : ToolResult.finished(handle.task)
-        result["_meta"] = [Self.relatedTaskKey: ["taskId": .string(handle.id)]]
+        result["_meta"] = [relatedTaskKey: ["taskId": .string(handle.id)]]
         return result
     }
 

@@ -90,13 +90,13 @@ final class MCPServer: Sendable {
             case "tasks/get", "tasks/result", "tasks/list", "tasks/cancel":
                 guard ProtocolVersion.hasTasks(context.session.protocolVersion) else { throw JSONRPCError.methodNotFound(method) }
                 let methods = LegacyTaskMethods(server: self)
-                let result: JSON? = switch method {
+                if method == "tasks/result" { return try await methods.result(id: id, params, context: context) }
+                let result: JSON = switch method {
                 case "tasks/get": try await methods.get(params, context: context)
-                case "tasks/result": try await methods.result(id: id, params, context: context)
                 case "tasks/list": try await methods.list(params, context: context)
                 default: try await methods.cancel(params, context: context)
                 }
-                return .now(result.map { JSONRPCMessage.result(id: id, $0) })
+                return .now(JSONRPCMessage.result(id: id, result))
             default:
                 throw JSONRPCError.methodNotFound(method)
             }
