@@ -11,10 +11,11 @@ struct LateAnswer: Sendable {
     let closesAfterEnd: Bool
 
     func finish(_ body: ByteBuffer) {
-        var head = head
-        head.headerFields[.contentLength] = "\(body.readableBytes)"
+        var sent = head
+        sent.headerFields[.contentLength] = "\(body.readableBytes)"
         // The head was made when the request was routed; the answer originates now.
-        if head.headerFields[.date] != nil { head.headerFields[.date] = HTTPDate.now() }
+        if sent.headerFields[.date] != nil { sent.headerFields[.date] = HTTPDate.now() }
+        let head = sent
         let channel = channel
         let closesAfterEnd = closesAfterEnd
         channel.eventLoop.execute {
