@@ -57,6 +57,18 @@ import Testing
         #expect(output.writes.count == 4 && output.ends == 1)
     }
 
+    @Test func aStreamIsFreedOnceItEnded() {
+        // Its keep-alive timer holds it while it runs; a stream kept after its end would keep its connection.
+        let timers = TimerQueue(clock: ManualClock())
+        weak var freed: EventStream?
+        do {
+            let events = EventStream(id: "s", output: Recorded(), keepAlive: .seconds(25), timers: timers)
+            freed = events
+            events.finish(["result": 1])
+        }
+        #expect(freed == nil)
+    }
+
     @Test func aCancelledRequestEndsItsStreamWithoutAnAnswer() {
         let output = Recorded()
         let events = EventStream(id: "s", output: output, keepAlive: .seconds(25), timers: TimerQueue(clock: ManualClock()))

@@ -42,4 +42,19 @@ import Testing
         clock.advance(by: .seconds(60))
         #expect(sent.withLock { $0.count } == 3)
     }
+
+    @Test func aStoppedRelayIsFreed() {
+        // Its hub listener and heartbeat hold it while it runs; a relay kept after its stop would keep the call's stream.
+        let timers = TimerQueue(clock: ManualClock())
+        let hub = TaskEventHub()
+        let task = TaskHandleTests.task(phase: .pending)
+        weak var freed: ProgressRelay?
+        do {
+            let relay = ProgressRelay(of: task.key, latest: { task }, to: ProgressTarget(token: "p", sink: NotificationSink { _ in }),
+                                      hub: hub, timers: timers, heartbeat: .seconds(15))
+            freed = relay
+            relay.stop()
+        }
+        #expect(freed == nil)
+    }
 }

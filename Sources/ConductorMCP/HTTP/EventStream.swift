@@ -49,6 +49,8 @@ final class EventStream: Sendable {
             }
             output.end()
             state.ended = true
+            // The timer's action holds this stream: dropping the timer here ends the cycle.
+            defer { state.keepAlives = nil }
             return state.keepAlives
         }
         keepAlives?.stop()

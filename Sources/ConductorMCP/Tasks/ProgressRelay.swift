@@ -37,6 +37,8 @@ final class ProgressRelay: Sendable {
     func stop() {
         let (listening, heartbeats) = state.withLock { state in
             state.stopped = true
+            // The listener and the timer hold this relay: dropping them here ends the cycle.
+            defer { (state.listening, state.heartbeats) = (nil, nil) }
             return (state.listening, state.heartbeats)
         }
         if let listening { hub.remove(listening) }
