@@ -3,6 +3,7 @@ raw HTTP where the SDK hides what is checked (status codes, SSE framing). Agains
 process, with simulated agents (mcp_agent.SimAgent) that declare their capabilities' schemas."""
 import http.client
 import json
+import os
 import pathlib
 import re
 import signal
@@ -658,6 +659,39 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
     for task in tasks:
         api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
                   headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
+def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answered_first(dev):
+    """Hummingbird's server allows half-closure, so a client's end of input alone closes nothing: the front end
+    closes such a connection itself, at once when nothing is being answered, after the answer otherwise. Counted
+    through /proc: a connection left open would hold its file descriptor (and its memory) for good."""
+    def open_descriptors():
+        return len(os.listdir(f"/proc/{dev.process.pid}/fd"))
+
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+    wait_until(lambda: open_descriptors() < 1000, what="the descriptors listed")
+    before = open_descriptors()
+    idle = [socket.create_connection(("127.0.0.1", dev.mcp_port)) for _ in range(40)]
+    wait_until(lambda: open_descriptors() >= before + 40, what="the idle connections accepted")
+    for connection in idle:
+        connection.close()
+
+    # A client that sends its request and closes its side answers no less.
+    body = json.dumps({"jsonrpc": "2.0", "id": "half", "method": "ping"}).encode()
+    half = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Accept: application/json, text/event-stream\r\nMCP-Session-Id: {session}\r\n"
+            f"MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    half.sendall(head + body)
+    half.shutdown(socket.SHUT_WR)
+    half.settimeout(20)
+    answer = b""
+    while chunk := half.recv(65536):
+        answer += chunk
+    half.close()
+    assert answer.startswith(b"HTTP/1.1 200") and b'"id":"half"' in answer, answer
+    wait_until(lambda: open_descriptors() <= before + 2, what="every closed connection closed by the server too")
 
 
 def _nonce(session: str) -> str:

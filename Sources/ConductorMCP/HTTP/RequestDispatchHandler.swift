@@ -4,17 +4,24 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end) and
-/// answers it in a task of its own, so that a connection between requests costs only its channel.
+/// answers it in a task of its own, so that a connection between requests costs only its channel; and closes the
+/// connection once its client has closed its side and nothing is left to answer.
 ///
 /// Runs on the connection's event loop. NIO's `HTTPServerPipelineHandler`, before it, passes on a request only
 /// once the answer to the one before has ended, so at most one request of a connection is in hand here.
-final class RequestDispatchHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     private let bodyLimit: Int
     private let responder: RequestResponder
     private var head: HTTPRequest?
     private var body: ByteBuffer?
+    /// A request was handed over and its answer's end is not written yet.
+    private var answering = false
+    /// The client closed its side of the connection.
+    private var inputClosed = false
 
     init(bodyLimit: Int, responder: RequestResponder) {
         self.bodyLimit = bodyLimit
@@ -44,10 +51,42 @@ final class RequestDispatchHandler: ChannelInboundHandler, RemovableChannelHandl
             let closesAfter = head.headerFields[.connection]?.lowercased() == "close"
             self.head = nil
             body = nil
+            answering = true
             let channel = context.channel
             let responder = self.responder
             Task { await responder.answer(request, closingAfter: closesAfter, on: channel) }
         }
+    }
+
+    /// Hummingbird's server allows half-closure, so a client's end of input does not close the connection: closed
+    /// here, at once when nothing is being answered, else after the answer's end (a client may half-close once it
+    /// has sent its request). Otherwise a connection its client left stays open for good, its file descriptor
+    /// and its memory with it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            if !answering { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        // Before the write: writing the end lets NIO's pipelining hand over the next request, which starts answering.
+        answering = false
+        guard inputClosed else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = promise ?? context.eventLoop.makePromise()
+        context.write(data, promise: written)
+        let channel = context.channel
+        // NIO's pipelining holds the client's end of input behind the requests it sent before: none is left now.
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// A request that did not parse has had its 400 from NIO's error handler, before this one: no later request
