@@ -15,7 +15,11 @@ which calls spread over time do not.
 
 With --stream each waiting call carries a progress token and is answered over SSE (as 2026-07-28 tool calls are).
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream]]
+With --limit S each call waits at most S seconds (600 otherwise), and once every call has been answered at its limit
+the same calls are made a second time: the allocator keeps freed memory resident, so RSS after the first round
+does not fall, but a second round that finds its memory free costs little, where one that leaked costs as much again.
+
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream] [--limit 90]]
 """
 import argparse
 import asyncio
@@ -59,7 +63,8 @@ async def create_tasks(server: APIServer, count: int, prefix: str = "wait-",
     return names
 
 
-async def park_calls(url: str, session: str, names: list[str], rate: float | None, stream: bool) -> list[asyncio.Task]:
+async def park_calls(url: str, session: str, names: list[str], rate: float | None, stream: bool,
+                     limit: float) -> list[asyncio.Task]:
     """Sends a conductor_wait call per name, each on its own connection: all at once, or `rate` a second (open loop:
     a call is sent at its time whatever the replica has done with the ones before). With `stream` each carries a
     progress token, so that it is answered over SSE with its progress."""
@@ -68,7 +73,7 @@ async def park_calls(url: str, session: str, names: list[str], rate: float | Non
     headers = {**HEADERS, "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
 
     async def call(n, name):
-        params = {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": 600}}
+        params = {"name": "conductor_wait", "arguments": {"name": name, "timeoutSeconds": limit}}
         if stream:
             params["_meta"] = {"progressToken": n}
         return await client.post(url, headers=headers, json={"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params})
@@ -120,7 +125,7 @@ async def settled_rss(pid: int) -> int:
     return rss_kib(pid)
 
 
-async def main(calls: int, mode: str, rate: float | None, stream: bool) -> None:
+async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: float | None, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -173,7 +178,7 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool) -> None:
                 connections = [socket.create_connection(("127.0.0.1", replica.mcp_port)) for _ in names]
                 pending = []
             else:
-                pending = await park_calls(replica.url, session, names, rate, stream)
+                pending = await park_calls(replica.url, session, names, rate, stream, limit or 600)
             # Parked when the replica's connections are open and its memory stops growing.
             after = await settled_rss(replica.process.pid)
             done = sum(task.done() for task in pending)
@@ -186,6 +191,18 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool) -> None:
             if idle:
                 for connection in connections:
                     connection.close()
+            if limit and pending:
+                answers = await asyncio.gather(*pending)
+                assert all(a.status_code == 200 for a in answers), answers[0].text
+                for round in range(2, rounds + 1):
+                    ended = await settled_rss(replica.process.pid)
+                    pending = await park_calls(replica.url, session, names, rate, stream, limit)
+                    again = await settled_rss(replica.process.pid)
+                    answers = await asyncio.gather(*pending)
+                    assert all(a.status_code == 200 for a in answers), answers[0].text
+                    print(f"round {round}: replica RSS once every call of the round before was answered at its {limit:g} s "
+                          f"limit: {ended / 1024:.1f} MiB; with the same calls waiting again: {again / 1024:.1f} MiB "
+                          f"({(again - ended) * 1024 / calls / 1024:.1f} KiB per call more)")
             for task in pending:
                 task.cancel()
         finally:
@@ -202,6 +219,8 @@ if __name__ == "__main__":
     modes.add_argument("--as-tasks", action="store_true", help="make the calls as MCP tasks, which hold no connection")
     parser.add_argument("--rate", type=float, help="send the waiting calls this many a second rather than all at once")
     parser.add_argument("--stream", action="store_true", help="give each waiting call a progress token (answered over SSE)")
+    parser.add_argument("--limit", type=float, help="each call waits at most this many seconds; then the calls are made again")
+    parser.add_argument("--rounds", type=int, default=2, help="with --limit: how many times the calls are made")
     arguments = parser.parse_args()
     asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate,
-                     arguments.stream))
+                     arguments.stream, arguments.limit, arguments.rounds))
