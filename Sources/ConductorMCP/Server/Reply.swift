@@ -39,7 +39,7 @@ enum Reply: Sendable {
     }
 }
 
-/// `work` in a task of its own (cancelled with the caller), for a deep step after which the caller parks long.
+/// `work` in a task of its own (cancelled with the caller), for a deep step whose stack should not stay with the caller.
 func inOwnTask<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) async -> Value {
     let task = Task(operation: work)
     return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
