@@ -80,6 +80,7 @@ public final class TimerQueue: Sendable {
     public func cancel(_ entry: Entry) -> Bool {
         state.withLock { state in
             guard state.actions.removeValue(forKey: entry.id) != nil else { return false }
+            state.actions.shrinkIfSparse()
             // The driver sleeps for this entry: wake it to sleep until the next live one instead.
             if entry.instant == state.sleepingUntil {
                 state.sleepingUntil = nil
@@ -97,6 +98,9 @@ public final class TimerQueue: Sendable {
     /// Entries waiting to run.
     var pendingCount: Int { state.withLock { $0.actions.count } }
 
+    /// Room the table of entries keeps: it shrinks back once most entries are gone.
+    var actionCapacity: Int { state.withLock { $0.actions.capacity } }
+
     /// Entries the heap holds, cancelled ones included.
     var heapCount: Int { state.withLock { $0.heap.count } }
 
@@ -112,6 +116,8 @@ public final class TimerQueue: Sendable {
                     state.heap.removeMin()
                     if let action = state.actions.removeValue(forKey: first.id) { due.append(action) }
                 }
+                state.actions.shrinkIfSparse()
+                if state.heap.isEmpty { state.heap = Heap() }
                 guard let next = state.heap.min?.instant else {
                     // The driver ends on a pass with nothing to run, so that actions never run on two drivers.
                     if due.isEmpty {

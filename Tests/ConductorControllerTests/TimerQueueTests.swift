@@ -90,4 +90,18 @@ import Testing
         queue.cancel(kept)
         try await waitUntil("the driver ended with nothing left") { !queue.isDriving }
     }
+
+    @Test func theTableOfEntriesShrinksBackAfterALoad() async throws {
+        let clock = ManualClock()
+        let queue = TimerQueue(clock: clock)
+        // Ten thousand calls' limits at once, then all cancelled (their tasks ended) or run (their limits passed).
+        let entries = (0..<10_000).map { n in queue.schedule(after: .seconds(n % 2 == 0 ? 60 : 3600)) {} }
+        let loaded = queue.actionCapacity
+        #expect(loaded >= 10_000)
+        for entry in entries.enumerated() where entry.offset % 2 == 1 { queue.cancel(entry.element) }
+        clock.advance(by: .seconds(60))
+        try await waitUntil("every entry ran or was cancelled") { queue.pendingCount == 0 }
+        #expect(queue.actionCapacity <= 64, "room for \(queue.actionCapacity) entries kept after the load (\(loaded) at its peak)")
+        try await waitUntil("the driver ended with nothing left") { !queue.isDriving }
+    }
 }

@@ -24,6 +24,15 @@ struct SignalTests {
         #expect(counter.count == 2)
     }
 
+    @Test func itsTableOfActionsShrinksBackOnceTheyAreRemoved() {
+        // The shutdown signal holds an action per waiting call; a burst of calls must not leave its room behind.
+        let signal = Signal()
+        let registrations = (0..<10_000).map { _ in signal.onFire {} }
+        #expect(signal.actionCapacity >= 10_000)
+        for registration in registrations { signal.remove(registration) }
+        #expect(signal.actionCapacity <= 64)
+    }
+
     @Test func waitersReturnWhenItFires() async {
         let signal = Signal()
         await withDiscardingTaskGroup { group in

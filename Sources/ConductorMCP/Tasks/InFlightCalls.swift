@@ -1,3 +1,4 @@
+import KubeClient
 import Synchronization
 
 /// The calls waiting on this replica, by session and request id, so that `notifications/cancelled` finds
@@ -12,6 +13,7 @@ final class InFlightCalls: Sendable {
         mutating func release(_ caller: String) {
             let left = (perCaller[caller] ?? 1) - 1
             perCaller[caller] = left > 0 ? left : nil
+            perCaller.shrinkIfSparse()
         }
     }
 
@@ -40,6 +42,7 @@ final class InFlightCalls: Sendable {
         state.withLock { state in
             guard let entry = state.calls[key], entry.signal === signal else { return }
             state.calls[key] = nil
+            state.calls.shrinkIfSparse()
             state.release(entry.caller)
         }
     }

@@ -1,3 +1,4 @@
+import KubeClient
 import Synchronization
 
 /// A one-shot event: a call's cancellation, the front end's shutdown. Tasks can wait for it, or register an
@@ -16,6 +17,9 @@ final class Signal: Sendable {
     init() {}
 
     var hasFired: Bool { state.withLock { $0.fired } }
+
+    /// Room the table of registered actions keeps: it shrinks back once most are removed.
+    var actionCapacity: Int { state.withLock { $0.actions.capacity } }
 
     func fire() {
         let (waiters, actions) = state.withLock { state -> ([AsyncStream<Void>.Continuation], [@Sendable () -> Void]) in
@@ -49,7 +53,11 @@ final class Signal: Sendable {
     }
 
     func remove(_ registration: UInt64) {
-        _ = state.withLock { $0.actions.removeValue(forKey: registration) }
+        state.withLock { state in
+            state.actions.removeValue(forKey: registration)
+            // The shutdown signal holds an action per waiting call: its table shrinks back after a burst of them.
+            state.actions.shrinkIfSparse()
+        }
     }
 
     /// Returns once the signal fired, or at once if the calling task is cancelled.
@@ -63,7 +71,10 @@ final class Signal: Sendable {
         }
         guard let id else { return }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.waiters.removeValue(forKey: id) }
+            self?.state.withLock { state in
+                state.waiters.removeValue(forKey: id)
+                state.waiters.shrinkIfSparse()
+            }
         }
         for await _ in stream {}
     }

@@ -82,7 +82,10 @@ final class TaskEventHub: Sendable {
     func remove(_ listening: Listening) {
         state.withLock { state in
             state.listeners[listening.key]?[listening.id] = nil
-            if state.listeners[listening.key]?.isEmpty == true { state.listeners[listening.key] = nil }
+            if state.listeners[listening.key]?.isEmpty == true {
+                state.listeners[listening.key] = nil
+                state.listeners.shrinkIfSparse()
+            }
         }
     }
 
