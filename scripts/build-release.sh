@@ -62,9 +62,13 @@ strays=$(awk '$2 == "=>" && ($1 ~ /^libswift|^libFoundation|^lib_Foundation|^lib
 [[ -z $strays ]] || fail "Swift runtime libraries not taken from $out:"$'\n'"$strays"
 libcurl=$(awk '$1 ~ /^libcurl\.so/ { print $3 }' <<<"$links")
 [[ -n $libcurl ]] || fail "conductor does not link libcurl"
-ldd "$libcurl" | grep -q "libnghttp2" || fail "$libcurl is built without HTTP/2 (it does not link libnghttp2)"
+curl_links=$(ldd "$libcurl")
+grep -q "libnghttp2" <<<"$curl_links" || fail "$libcurl is built without HTTP/2 (it does not link libnghttp2)"
 if command -v curl-config >/dev/null; then
-  curl-config --features | grep -qx "HTTP2" || fail "curl-config --features lacks HTTP2"
+  # Read whole first: `grep -q` leaves at its first match, and curl-config, still writing, would then die of
+  # SIGPIPE, failing the pipeline under pipefail.
+  features=$(curl-config --features)
+  grep -qx "HTTP2" <<<"$features" || fail "curl-config --features lacks HTTP2"
 fi
 LD_LIBRARY_PATH=$out "$out/conductor" --help >/dev/null || fail "$out/conductor --help failed"
 

@@ -663,23 +663,21 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
 
 def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answered_first(dev):
     """Hummingbird's server allows half-closure, so a client's end of input alone closes nothing: the front end
-    closes such a connection itself, at once when nothing is being answered, after the answer otherwise. Counted
-    through /proc: a connection left open would hold its file descriptor (and its memory) for good."""
-    def open_descriptors():
-        return len(os.listdir(f"/proc/{dev.process.pid}/fd"))
-
+    closes such a connection itself, at once when nothing is being answered, after the answer otherwise. Read from
+    the kernel's table of TCP sockets: the server's end of a connection it left open stays in CLOSE_WAIT for good,
+    holding its descriptor (and its memory)."""
     with httpx.Client(timeout=30) as http:
         session = initialize(http, dev.url)
-    wait_until(lambda: open_descriptors() < 1000, what="the descriptors listed")
-    before = open_descriptors()
     idle = [socket.create_connection(("127.0.0.1", dev.mcp_port)) for _ in range(40)]
-    wait_until(lambda: open_descriptors() >= before + 40, what="the idle connections accepted")
+    ports = {connection.getsockname()[1] for connection in idle}
+    wait_until(lambda: ports <= set(_server_ends(dev.mcp_port)), what="the idle connections accepted")
     for connection in idle:
         connection.close()
 
     # A client that sends its request and closes its side answers no less.
     body = json.dumps({"jsonrpc": "2.0", "id": "half", "method": "ping"}).encode()
     half = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    ports.add(half.getsockname()[1])
     head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Accept: application/json, text/event-stream\r\nMCP-Session-Id: {session}\r\n"
             f"MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {len(body)}\r\n\r\n").encode()
@@ -691,7 +689,29 @@ def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answe
         answer += chunk
     half.close()
     assert answer.startswith(b"HTTP/1.1 200") and b'"id":"half"' in answer, answer
-    wait_until(lambda: open_descriptors() <= before + 2, what="every closed connection closed by the server too")
+
+    def left_open():
+        return {port: state for port, state in _server_ends(dev.mcp_port).items() if port in ports}
+    wait_until(lambda: not left_open(), what="every closed connection closed by the server too")
+
+
+_TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN"}
+
+
+def _server_ends(port: int) -> dict[int, str]:
+    """The sockets on this machine whose local port is `port` (a server's ends of its connections), by the peer's
+    port, with their TCP state (/proc/net/tcp: addresses as hex ip:port)."""
+    ends = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = pathlib.Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, remote, state = line.split()[1:4]
+            if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
+                ends[int(remote.rsplit(":", 1)[1], 16)] = _TCP_STATES.get(state, state)
+    return ends
 
 
 def _nonce(session: str) -> str:
