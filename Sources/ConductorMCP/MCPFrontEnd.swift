@@ -45,7 +45,7 @@ public final class MCPFrontEnd: Service {
     }
 
     public func run() async throws {
-        let router = Router()
+        let router = Router(context: ConnectionRequestContext.self)
         MCPHTTPEndpoint(server: server, signer: SessionSigner(key: configuration.sessionKey), ended: EndedSessions(),
                         origins: OriginPolicy(loopbackBound: configuration.isLoopback, allowed: configuration.allowedOrigins),
                         stopping: stopping, logger: logger).register(on: router)

@@ -661,6 +661,57 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
                   headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
 
 
+def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goes_on(dev, api, echo_agent):
+    """A call answered with plain JSON writes nothing while it waits, so only its connection tells that its client
+    left: the client's end of input (a close, or a half-close, taken as nginx takes it) ends the call's wait at once
+    and the connection closes with no answer, so the call no longer counts against the caller's limit; its task
+    is not cancelled (a dropped connection is no cancellation). Before, such a call held its place until its limit."""
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+
+        def call(n, payload):
+            return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": echo_agent.tool, "arguments": payload}}
+
+        def sent(n):
+            body = json.dumps(call(n, {"text": "plain-left", "waitForCancel": True})).encode()
+            connection = socket.create_connection(("127.0.0.1", dev.mcp_port))
+            connection.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                f"Accept: application/json, text/event-stream\r\nMCP-Session-Id: {session}\r\n"
+                                f"MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+            return connection
+
+        def left_tasks():
+            return [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+                    if (t["spec"].get("payload") or {}).get("text") == "plain-left"
+                    and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))]
+
+        held = [sent(f"plain-left-{n}") for n in range(MAX_CALLS_PER_CALLER)]
+        wait_until(lambda: len(left_tasks()) == MAX_CALLS_PER_CALLER
+                   and all(t["status"].get("phase") == "Running" for t in left_tasks()), what="the held calls' tasks running")
+        refused = http.post(dev.url, headers=session_headers(session), json=call("extra", {"text": "extra"})).json()["result"]
+        assert "Too many calls waiting" in refused["content"][0]["text"], refused
+
+        # A client that half-closes gets no answer: its wait ends, and the server closes the connection.
+        held[0].shutdown(socket.SHUT_WR)
+        held[0].settimeout(20)
+        assert held[0].recv(65536) == b""
+        for connection in held:
+            connection.close()
+
+        def answered():
+            result = http.post(dev.url, headers=session_headers(session), json=call("after", {"text": "after"})).json()["result"]
+            return not result.get("isError") and result["structuredContent"]["echo"] == "after"
+        wait_until(answered, what="a call answered once the left calls stopped waiting")
+
+    tasks = left_tasks()
+    assert len(tasks) == MAX_CALLS_PER_CALLER
+    assert all(not t["spec"].get("cancel") and t["status"].get("phase") == "Running" for t in tasks), tasks
+    for task in tasks:
+        api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
+                  headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
 def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answered_first(dev):
     """Hummingbird's server allows half-closure, so a client's end of input alone closes nothing: the front end
     closes such a connection itself, at once when nothing is being answered, after the answer otherwise. Read from

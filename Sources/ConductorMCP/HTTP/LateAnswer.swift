@@ -29,4 +29,10 @@ struct LateAnswer: Sendable {
             }
         }
     }
+
+    /// No answer: the client left before it was ready (`RequestDispatchHandler` closes such a connection once its
+    /// answer's end is written, and none will be).
+    func abandon() {
+        channel.close(promise: nil)
+    }
 }

@@ -9,7 +9,8 @@ extension MCPHTTPEndpoint {
     /// a nonce of its own, which keys its cancellation). A capability tool call that is no task waits on an SSE
     /// stream that carries its progress, and closing that stream cancels it (its task too), unless it carries an
     /// idempotency key: then it detaches, and a retry with the key attaches to the same task.
-    func stateless(id: JSONRPCID, method: String, params: JSON?, headers: HTTPFields, caller: Caller) async -> Response {
+    func stateless(id: JSONRPCID, method: String, params: JSON?, headers: HTTPFields, caller: Caller,
+                   clientLeft: Signal?) async -> Response {
         let meta: RequestMeta
         do {
             meta = try ModernRequestCheck.check(method: method, params: params, headers: headers)
@@ -27,16 +28,17 @@ extension MCPHTTPEndpoint {
             let detaches = params?[path: ["_meta", CallOptions.metaPrefix + "idempotencyKey"]] != nil
             let streamID = "r" + Base64URL.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
             return stream(streamID: streamID, session: session, caller: caller,
-                          cancelOnDisconnect: detaches ? nil : InFlightCalls.key(session: nonce, request: id)) { context in
+                          cancelOnDisconnect: detaches ? nil : InFlightCalls.key(session: nonce, request: id),
+                          clientLeft: clientLeft) { context in
                 await methods.reply(to: id, method: method, params: params, meta: meta, context: context)
             }
         }
         let reply = await methods.reply(to: id, method: method, params: params, meta: meta,
-                                        context: RequestContext(session: session, caller: caller, sink: nil))
+                                        context: RequestContext(session: session, caller: caller, sink: nil, readerLeft: clientLeft))
         let cancelled: @Sendable () -> JSON = { JSONRPCMessage.error(id: id, .requestCancelled("the request was cancelled")) }
         guard case .now(let answer) = reply else {
             // Only a tool call waits here (conductor_wait): its answer is a result or a cancellation, both 200.
-            return Self.json(whenReady: reply, cancelled: cancelled)
+            return Self.json(whenReady: reply, cancelled: cancelled, clientLeft: clientLeft)
         }
         let message = answer ?? cancelled()
         let status = message[path: ["error", "code"]]?.int.map { JSONRPCError.statelessHTTPStatus(code: Int($0)) } ?? 200

@@ -26,8 +26,8 @@ struct MCPHTTPEndpoint: Sendable {
     /// Between keep-alive comments on a GET stream.
     var keepAliveInterval: Duration = .seconds(25)
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post(RouterPath(Self.path)) { request, _ in await self.post(request) }
+    func register(on router: Router<ConnectionRequestContext>) {
+        router.post(RouterPath(Self.path)) { request, context in await self.post(request, clientLeft: context.clientLeft) }
         router.get(RouterPath(Self.path)) { request, _ in await self.get(request) }
         router.delete(RouterPath(Self.path)) { request, _ in await self.delete(request) }
     }
@@ -36,8 +36,9 @@ struct MCPHTTPEndpoint: Sendable {
 
     /// A POST. `RequestResponder` writes the answer from a task of its own; a call that waits for its task
     /// answers with a body that registers the wait and writes the answer when it ends (`json(whenReady:)`,
-    /// `stream`), so that nothing parks in the router meanwhile.
-    func post(_ request: Request) async -> Response {
+    /// `stream`), so that nothing parks in the router meanwhile. `clientLeft` (the connection's, for this request)
+    /// ends such a wait when its client goes away.
+    func post(_ request: Request, clientLeft: Signal?) async -> Response {
         let caller: Caller
         switch await admit(request) {
         case .refused(let response): return response
@@ -75,7 +76,8 @@ struct MCPHTTPEndpoint: Sendable {
         }
         if case .request(let id, let method, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
-            return await stateless(id: id, method: method, params: params, headers: request.headers, caller: caller)
+            return await stateless(id: id, method: method, params: params, headers: request.headers, caller: caller,
+                                   clientLeft: clientLeft)
         }
         if case .notification(_, let params) = message,
            RequestMeta.isStateless(versionHeader: request.headers[Self.versionHeader], params: params) {
@@ -97,18 +99,18 @@ struct MCPHTTPEndpoint: Sendable {
             if MCPServer.streamsNotifications(method: method, params: params) {
                 let server = self.server
                 return stream(streamID: server.streamID(for: id, method: method, params: params, session: session, caller: caller),
-                              session: session, caller: caller, cancelOnDisconnect: nil) { context in
+                              session: session, caller: caller, cancelOnDisconnect: nil, clientLeft: clientLeft) { context in
                     await server.reply(to: id, method: method, params: params, context: context)
                 }
             }
-            let context = RequestContext(session: session, caller: caller, sink: nil)
+            let context = RequestContext(session: session, caller: caller, sink: nil, readerLeft: clientLeft)
             // Made only if needed: a waiting call keeps this closure, not the message.
             let cancelled: @Sendable () -> JSON = {
                 JSONRPCMessage.error(id: id, .requestCancelled("the client cancelled it; its task was asked to cancel"))
             }
             let reply = await server.reply(to: id, method: method, params: params, context: context)
             if case .now(let answer) = reply { return Self.json(answer ?? cancelled(), status: 200) }
-            return Self.json(whenReady: reply, cancelled: cancelled)
+            return Self.json(whenReady: reply, cancelled: cancelled, clientLeft: clientLeft)
         }
     }
 
@@ -130,19 +132,20 @@ struct MCPHTTPEndpoint: Sendable {
 
     /// The answer as SSE: priming event, the call's notifications, its answer, end; keep-alive comments
     /// between them, so that proxies and clients do not take a long wait (tasks/result) for a dead stream. A
-    /// client that goes away (a write fails: at the latest the next keep-alive's) ends the call's wait; the task
-    /// goes on (a dropped connection is not a cancellation), except for the call `cancelOnDisconnect` names
+    /// client that goes away (it closes the connection, `clientLeft`, or a write fails: at the latest the next
+    /// keep-alive's) ends the call's wait; the task goes on (a dropped connection is not a cancellation), except for the call `cancelOnDisconnect` names
     /// (2026-07-28, where closing the stream is the cancellation): that call is cancelled, its task too.
     ///
     /// Written from callbacks (`EventStream`): a call that waits for its task holds no Swift task meanwhile, only
     /// its connection, its wait's registrations and its progress relay (Tests/e2e/measure_mcp_waits.py --stream).
-    func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?,
+    func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?, clientLeft: Signal?,
                 handler: @escaping @Sendable (RequestContext) async -> Reply) -> Response {
         let server = self.server
         let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
             let readerLeft = Signal()
             if let cancelOnDisconnect { readerLeft.onFire { _ = server.inFlight.cancel(cancelOnDisconnect) } }
+            clientLeft?.onFire { readerLeft.fire() }
             let answer = { @Sendable (output: any EventStreamOutput) async in
                 let events = EventStream(id: streamID, output: output, keepAlive: keepAlive, timers: server.waiter.timers)
                 let context = RequestContext(session: session, caller: caller, sink: NotificationSink { events.send($0) },
@@ -359,12 +362,19 @@ struct MCPHTTPEndpoint: Sendable {
     /// been routed, and only the wait is left to hold memory (Tests/e2e/measure_mcp_waits.py). A reply that
     /// answers by callback (`Reply.whenReady`) written by `RequestResponder` holds no task while it waits: the
     /// answer goes out from the callback, in one piece. Otherwise the body waits, and goes out chunked.
-    static func json(whenReady reply: Reply, cancelled: @escaping @Sendable () -> JSON) -> Response {
+    /// A wait its client left (`clientLeft` fired) has no answer: the connection is closed.
+    static func json(whenReady reply: Reply, cancelled: @escaping @Sendable () -> JSON, clientLeft: Signal?) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
             // Only the front end's own writer can be written after the body returns; a `later` reply, or another
             // writer, is awaited here.
             if case .whenReady(let register) = reply, let late = (writer as? ChannelResponseWriter)?.answerLater() {
-                await register { answer in late.finish(ByteBuffer(bytes: (answer ?? cancelled()).serialized())) }
+                await register { answer in
+                    if answer == nil, clientLeft?.hasFired == true {
+                        late.abandon()
+                    } else {
+                        late.finish(ByteBuffer(bytes: (answer ?? cancelled()).serialized()))
+                    }
+                }
                 return
             }
             try await writer.write(ByteBuffer(bytes: (await reply.value() ?? cancelled()).serialized()))

@@ -10,7 +10,7 @@ struct ProtectedResourceMetadata: Sendable {
     static let path = "/.well-known/oauth-protected-resource"
     let issuer: String
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ConnectionRequestContext>) {
         for path in [Self.path, Self.path + MCPHTTPEndpoint.path] {
             router.get(RouterPath(path)) { request, _ in
                 Response(status: .ok, headers: [.contentType: "application/json"],

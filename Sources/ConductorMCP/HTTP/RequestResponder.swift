@@ -12,12 +12,13 @@ import NIOHTTPTypes
 /// written only when its task ends (`MCPHTTPEndpoint.json(whenReady:)`): its body registers the wait and hands
 /// the answer to a `LateAnswer`, so the writing task ends too, and the wait holds no task at all.
 struct RequestResponder: Sendable {
-    let router: RouterResponder<BasicRequestContext>
+    let router: RouterResponder<ConnectionRequestContext>
     let serverName: String
     let logger: Logger
 
-    func answer(_ request: Request, closingAfter closes: Bool, on channel: any Channel) async {
-        let response = await route(request, on: channel)
+    /// `clientLeft` fires when the client leaves while the request is answered: a call that waits then stops.
+    func answer(_ request: Request, closingAfter closes: Bool, clientLeft: Signal, on channel: any Channel) async {
+        let response = await route(request, clientLeft: clientLeft, on: channel)
         Task { await write(response, closingAfter: closes, on: channel) }
     }
 
@@ -32,8 +33,9 @@ struct RequestResponder: Sendable {
         }
     }
 
-    private func route(_ request: Request, on channel: any Channel) async -> Response {
-        let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+    private func route(_ request: Request, clientLeft: Signal, on channel: any Channel) async -> Response {
+        var context = ConnectionRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+        context.clientLeft = clientLeft
         var response: Response
         do {
             // The router answers its own errors (404, 405 and the handlers' HTTPErrors).

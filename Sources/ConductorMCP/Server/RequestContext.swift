@@ -4,7 +4,7 @@ struct RequestContext: Sendable {
     var session: SessionClaims
     var caller: Caller
     var sink: NotificationSink?
-    /// Fires when the client stops reading the request's answer (its SSE stream broke): a wait for a task then
-    /// ends, and the task goes on. Nil where the transport does not tell.
+    /// Fires when the client stops reading the request's answer (it closed the connection, or its SSE stream
+    /// broke): a wait for a task then ends, and the task goes on. Nil where the transport does not tell.
     var readerLeft: Signal? = nil
 }
