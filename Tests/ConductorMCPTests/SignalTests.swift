@@ -24,6 +24,22 @@ struct SignalTests {
         #expect(counter.count == 2)
     }
 
+    @Test func oneActionNeedsNoTableAndEveryRegistrationStaysItsOwn() {
+        // A call's own signals get one action each: that one is kept without a dictionary.
+        let signal = Signal()
+        let counter = Counter()
+        let first = signal.onFire { counter.add() }
+        #expect(signal.actionCapacity == 0)
+        let second = signal.onFire { counter.add(); counter.add() }
+        #expect(signal.actionCapacity > 0)
+        signal.remove(first)
+        signal.remove(first)  // removing twice removes nothing else
+        let third = signal.onFire { counter.add(); counter.add(); counter.add() }
+        #expect(first != second && second != third && first != third)
+        signal.fire()
+        #expect(counter.count == 5)  // the second and the third, once each
+    }
+
     @Test func itsTableOfActionsShrinksBackOnceTheyAreRemoved() {
         // The shutdown signal holds an action per waiting call; a burst of calls must not leave its room behind.
         let signal = Signal()

@@ -1,13 +1,16 @@
 import KubeClient
 import Synchronization
 
-/// A one-shot event: a call's cancellation, the front end's shutdown. Tasks can wait for it, or register an
-/// action it runs when it fires; a registered action costs a dictionary entry, where a waiting task costs a
-/// task (a waiting call registers actions: it must cost as little as possible).
+/// A one-shot event: a call's cancellation, its client leaving, the front end's shutdown. Tasks can wait for it,
+/// or register an action it runs when it fires; a registered action costs a dictionary entry, where a waiting task
+/// costs a task (a waiting call registers actions: it must cost as little as possible).
 final class Signal: Sendable {
     private struct State {
         var fired = false
         var waiters: [UInt64: AsyncStream<Void>.Continuation] = [:]
+        /// Most signals are a call's own and get one action: kept here, it needs no dictionary (one per waiting
+        /// call, ~100 bytes each).
+        var onlyAction: (id: UInt64, action: @Sendable () -> Void)?
         var actions: [UInt64: @Sendable () -> Void] = [:]
         var nextID: UInt64 = 0
     }
@@ -27,9 +30,10 @@ final class Signal: Sendable {
             state.fired = true
             defer {
                 state.waiters.removeAll()
+                state.onlyAction = nil
                 state.actions.removeAll()
             }
-            return (Array(state.waiters.values), Array(state.actions.values))
+            return (Array(state.waiters.values), (state.onlyAction.map { [$0.action] } ?? []) + Array(state.actions.values))
         }
         for waiter in waiters { waiter.finish() }
         for action in actions { action() }
@@ -42,7 +46,11 @@ final class Signal: Sendable {
         let id: UInt64? = state.withLock { state in
             guard !state.fired else { return nil }
             state.nextID += 1
-            state.actions[state.nextID] = action
+            if state.onlyAction == nil && state.actions.isEmpty {
+                state.onlyAction = (state.nextID, action)
+            } else {
+                state.actions[state.nextID] = action
+            }
             return state.nextID
         }
         guard let id else {
@@ -54,6 +62,10 @@ final class Signal: Sendable {
 
     func remove(_ registration: UInt64) {
         state.withLock { state in
+            if state.onlyAction?.id == registration {
+                state.onlyAction = nil
+                return
+            }
             state.actions.removeValue(forKey: registration)
             // The shutdown signal holds an action per waiting call: its table shrinks back after a burst of them.
             state.actions.shrinkIfSparse()
