@@ -615,9 +615,9 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
 
 def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(dev, api, echo_agent):
     """A call with a progress token is answered on its own SSE stream, with no task of the server's parked for it:
-    a client that closes the stream ends the call's wait at the next write (a progress heartbeat here), so the
-    call no longer counts against the caller's limit, and its task is not cancelled (2025-11-25: a dropped
-    connection is no cancellation)."""
+    a client that closes the stream ends the call's wait (at once: the connection's end tells), so the call no
+    longer counts against the caller's limit, and its task is not cancelled (2025-11-25: a dropped connection is no
+    cancellation)."""
     with httpx.Client(timeout=30) as http:
         session = initialize(http, dev.url)
         wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
@@ -659,6 +659,47 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
     for task in tasks:
         api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
                   headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
+def test_a_resumed_stream_numbers_on_from_the_last_event_seen_and_answers_the_call(dev, api, echo_agent):
+    """GET with Last-Event-ID resumes a call's stream where its client left it: the priming event and the
+    progress go on numbering from the last id seen, and the call's answer comes with the call's own id. Leaving a
+    resumed stream ends that wait too: the same call resumed once more than the caller's limit still gets a stream."""
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+        request = {"jsonrpc": "2.0", "id": "resumed", "method": "tools/call",
+                   "params": {"name": echo_agent.tool, "arguments": {"text": "resumed", "waitForCancel": True},
+                              "_meta": {"progressToken": "t"}}}
+        with http.stream("POST", dev.url, headers=session_headers(session), json=request) as response:
+            events = sse_events(response)
+            primed, _ = next(events)
+            stream, first = primed.rsplit("-", 1)
+            assert first == "0"
+            last, message = next(events)
+            assert json.loads(message)["method"] == "notifications/progress" and last == f"{stream}-1"
+
+        for _ in range(MAX_CALLS_PER_CALLER + 1):
+            with http.stream("GET", dev.url, headers={**session_headers(session), "Last-Event-ID": last}) as response:
+                assert response.status_code == 200
+                events = sse_events(response)
+                sequence = int(last.rsplit("-", 1)[1])
+                primed, data = next(events)
+                assert primed == f"{stream}-{sequence + 1}" and data == ""
+                last, message = next(events)
+                assert last == f"{stream}-{sequence + 2}", last
+                assert json.loads(message)["params"]["progressToken"] == "t"
+
+        task = next(t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+                    if (t["spec"].get("payload") or {}).get("text") == "resumed"
+                    and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session)))
+        with http.stream("GET", dev.url, headers={**session_headers(session), "Last-Event-ID": last}) as response:
+            events = sse_events(response)
+            next(events)
+            api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
+                      headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+            answer = next(json.loads(data) for _, data in events if "result" in json.loads(data))
+            assert answer["id"] == "resumed" and answer["result"]["isError"], answer
 
 
 def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goes_on(dev, api, echo_agent):

@@ -16,18 +16,22 @@ final class EventStream: Sendable {
     private let output: any EventStreamOutput
     private let state = Mutex(State())
 
-    /// Writes the priming event, and keeps the stream alive on `timers` until it ends.
-    init(id: String, output: any EventStreamOutput, keepAlive: Duration, timers: TimerQueue) {
+    /// Writes the priming event, numbered `primedAt` (a resumed stream goes on from where its client left it), and
+    /// keeps the stream alive on `timers` until it ends.
+    init(id: String, output: any EventStreamOutput, keepAlive: Duration, timers: TimerQueue, primedAt first: Int = 0) {
         self.id = id
         self.output = output
-        output.write(ServerSentEvent.priming(stream: id), droppable: false)
+        output.write(ServerSentEvent.priming(stream: id, sequence: first), droppable: false)
         let keepAlives = RepeatingTimer(on: timers, every: keepAlive) { [self] in
             state.withLock { state in
                 guard !state.ended else { return }
                 output.write(ServerSentEvent.keepAlive, droppable: true)
             }
         }
-        state.withLock { $0.keepAlives = keepAlives }
+        state.withLock { state in
+            state.sequence = first
+            state.keepAlives = keepAlives
+        }
     }
 
     /// A notification: progress, which a later one supersedes, so a reader that is behind may miss it.

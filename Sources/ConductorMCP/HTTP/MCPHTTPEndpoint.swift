@@ -28,7 +28,7 @@ struct MCPHTTPEndpoint: Sendable {
 
     func register(on router: Router<ConnectionRequestContext>) {
         router.post(RouterPath(Self.path)) { request, context in await self.post(request, clientLeft: context.clientLeft) }
-        router.get(RouterPath(Self.path)) { request, _ in await self.get(request) }
+        router.get(RouterPath(Self.path)) { request, context in await self.get(request, clientLeft: context.clientLeft) }
         router.delete(RouterPath(Self.path)) { request, _ in await self.delete(request) }
     }
 
@@ -139,7 +139,7 @@ struct MCPHTTPEndpoint: Sendable {
     /// Written from callbacks (`EventStream`): a call that waits for its task holds no Swift task meanwhile, only
     /// its connection, its wait's registrations and its progress relay (Tests/e2e/measure_mcp_waits.py --stream).
     func stream(streamID: String, session: SessionClaims, caller: Caller, cancelOnDisconnect: String?, clientLeft: Signal?,
-                handler: @escaping @Sendable (RequestContext) async -> Reply) -> Response {
+                primedAt first: Int = 0, handler: @escaping @Sendable (RequestContext) async -> Reply) -> Response {
         let server = self.server
         let keepAlive = keepAliveInterval
         let body = ResponseBody { writer in
@@ -147,7 +147,8 @@ struct MCPHTTPEndpoint: Sendable {
             if let cancelOnDisconnect { readerLeft.onFire { _ = server.inFlight.cancel(cancelOnDisconnect) } }
             clientLeft?.onFire { readerLeft.fire() }
             let answer = { @Sendable (output: any EventStreamOutput) async in
-                let events = EventStream(id: streamID, output: output, keepAlive: keepAlive, timers: server.waiter.timers)
+                let events = EventStream(id: streamID, output: output, keepAlive: keepAlive, timers: server.waiter.timers,
+                                         primedAt: first)
                 let context = RequestContext(session: session, caller: caller, sink: NotificationSink { events.send($0) },
                                              readerLeft: cancelOnDisconnect == nil ? readerLeft : nil)
                 // The deep first step in a task of its own: a burst of SSE calls left less memory resident this way than
@@ -182,7 +183,7 @@ struct MCPHTTPEndpoint: Sendable {
 
     // MARK: GET
 
-    func get(_ request: Request) async -> Response {
+    func get(_ request: Request, clientLeft: Signal?) async -> Response {
         let caller: Caller
         switch await admit(request) {
         case .refused(let response): return response
@@ -198,7 +199,7 @@ struct MCPHTTPEndpoint: Sendable {
         }
         if let last = request.headers[Self.lastEventIDHeader] {
             if let (token, sequence) = ResumeToken.parse(lastEventID: last) {
-                return await resume(token, after: sequence, session: session, caller: caller)
+                return await resume(token, after: sequence, session: session, caller: caller, clientLeft: clientLeft)
             }
             if last.hasPrefix("r") {
                 return Self.refusal(.notFound, .invalidRequest("the stream \(last) cannot be resumed: send the request again"))
@@ -246,7 +247,10 @@ struct MCPHTTPEndpoint: Sendable {
 
     /// A tools/call's answer on a new stream after its first broke: the call's task is awaited again here,
     /// whichever replica took the call, and answered with the call's id. Numbering goes on after `sequence`.
-    private func resume(_ token: ResumeToken, after sequence: Int, session: SessionClaims, caller: Caller) async -> Response {
+    /// A tool call's SSE stream resumed (`Last-Event-ID`): the call's wait again, on a stream numbered on from the
+    /// last event its client saw, kept alive and left as the call's first stream is (`stream`).
+    private func resume(_ token: ResumeToken, after sequence: Int, session: SessionClaims, caller: Caller,
+                        clientLeft: Signal?) async -> Response {
         let namespace = server.configuration.taskNamespace
         do {
             try await server.authority.authorize(caller, verb: "get", resource: "tasks", namespace: namespace)
@@ -256,28 +260,12 @@ struct MCPHTTPEndpoint: Sendable {
         guard let task = await server.readTask(token.task) else {
             return Self.refusal(.notFound, .invalidRequest("cannot resume: no task \(token.task) in namespace \(namespace)"))
         }
-        let server = self.server
-        let streamID = token.streamID
-        let body = ResponseBody { writer in
-            try await writer.write(ByteBuffer(string: "id: \(streamID)-\(sequence + 1)\ndata: \n\n"))
-            let (messages, feed) = AsyncStream.makeStream(of: JSON.self)
-            let sink = NotificationSink { message in feed.yield(message) }
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask {
-                    let context = RequestContext(session: session, caller: caller, sink: sink)
-                    if let answer = await server.resume(token, task: task, context: context) { feed.yield(answer) }
-                    feed.finish()
-                }
-                var next = sequence + 1
-                for await message in messages {
-                    next += 1
-                    try await writer.write(ByteBuffer(string: ServerSentEvent.message(message, stream: streamID, sequence: next)))
-                }
-            }
-            try await writer.finish(nil)
-        }
         logger.info("call resumed", metadata: ["task": "\(task.key)", "request": "\(token.request)"])
-        return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
+        let server = self.server
+        return stream(streamID: token.streamID, session: session, caller: caller, cancelOnDisconnect: nil, clientLeft: clientLeft,
+                      primedAt: sequence + 1) { context in
+            server.resume(token, task: task, context: context)
+        }
     }
 
     // MARK: DELETE

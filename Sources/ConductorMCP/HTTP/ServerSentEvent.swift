@@ -6,8 +6,8 @@ import KubeJSON
 /// the stream it belongs to, as 2025-11-25 asks for resumption.
 enum ServerSentEvent {
     /// The priming event: an id and empty data, sent first so that a client has an id to resume from.
-    static func priming(stream: String) -> String {
-        "id: \(stream)-0\ndata: \n\n"
+    static func priming(stream: String, sequence: Int = 0) -> String {
+        "id: \(stream)-\(sequence)\ndata: \n\n"
     }
 
     /// One JSON-RPC message. Compact JSON has no raw newlines (they are escaped in strings), so one data line.

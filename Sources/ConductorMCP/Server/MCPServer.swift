@@ -230,19 +230,21 @@ final class MCPServer: Sendable {
     }
 
     /// Resumes a tools/call whose SSE stream broke (GET with Last-Event-ID, on any replica): waits for its
-    /// task again and answers with the call's own id. Nil: cancelled.
-    func resume(_ token: ResumeToken, task: TaskResource, context: RequestContext) async -> JSON? {
+    /// task again and answers with the call's own id (none if the call is cancelled or its client leaves again).
+    func resume(_ token: ResumeToken, task: TaskResource, context: RequestContext) -> Reply {
         let tool = task.spec.requiredCapabilities.first.flatMap(catalog.tool(named:))
         let progress = token.progressToken.flatMap { progressToken in context.sink.map { ProgressTarget(token: progressToken, sink: $0) } }
         let key = InFlightCalls.key(session: context.session.nonce, request: token.request)
         guard let wait = registeredWait(for: task, request: key, context: context,
                                         limit: progress == nil ? configuration.maxCallWait : nil, progress: progress)
         else {
-            return JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task)))
+            return .now(JSONRPCMessage.result(id: token.request, ToolResult.error(tooManyCalls(task: task))))
         }
-        guard let result = await answer(await wait(), task: task, hasOutputSchema: tool?.outputSchema != nil, waitedFor: callWaitedTheMost)
-        else { return nil }
-        return JSONRPCMessage.result(id: token.request, result)
+        let hasOutputSchema = tool?.outputSchema != nil
+        return wait.reply { [self] outcome in
+            await answer(outcome, task: task, hasOutputSchema: hasOutputSchema, waitedFor: callWaitedTheMost)
+                .map { JSONRPCMessage.result(id: token.request, $0) }
+        }
     }
 
     /// The task `name` of the task namespace: from the cache, else from the API server.

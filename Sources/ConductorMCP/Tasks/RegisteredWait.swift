@@ -2,8 +2,7 @@ import ConductorAPI
 import KubeJSON
 
 /// A call's wait for a task, counted among its caller's waiting calls (`InFlightCalls`, which can cancel it) from
-/// when it is made until it ends. It must be run once, parked (`callAsFunction`) or as a callback
-/// (`whenEnded`), or the call stays counted.
+/// when it is made until it ends. It must be run once (`whenEnded`, or through `reply`), or the call stays counted.
 struct RegisteredWait: Sendable {
     let task: TaskResource
     let request: String
@@ -14,12 +13,6 @@ struct RegisteredWait: Sendable {
     let readerLeft: Signal?
     let calls: InFlightCalls
     let waiter: TaskWaiter
-
-    /// Parks the calling task until the wait ends, relaying progress if the call asked for it.
-    func callAsFunction() async -> WaitOutcome {
-        defer { calls.unregister(request, signal: cancellation) }
-        return await waiter.wait(for: task, limit: limit, progress: progress, cancellation: cancellation, readerLeft: readerLeft)
-    }
 
     /// Registers `deliver`, called once with the outcome after the last progress notification; nothing parks
     /// meanwhile.

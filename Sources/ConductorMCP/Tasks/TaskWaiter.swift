@@ -26,8 +26,8 @@ struct ProgressTarget: Sendable {
     var sink: NotificationSink
 }
 
-/// Waits for a task on its actor (`Supervisor.awaitTerminal`: parked on a continuation, or `whenTerminal`: a
-/// callback; either is woken by the watch event that makes the task final, no polling), racing the call's limit,
+/// Waits for a task on its actor (`Supervisor.whenTerminal`: a callback, woken by the watch event that makes the
+/// task final, no polling; no Swift task parks meanwhile), racing the call's limit,
 /// its cancellation, its client's leaving and the front end's shutdown; meanwhile relays the task's progress and
 /// phase changes, and at least every `heartbeat`, to a caller that asked for progress (`ProgressRelay`).
 struct TaskWaiter: Sendable {
@@ -40,24 +40,8 @@ struct TaskWaiter: Sendable {
     /// Clients reset their timeouts on progress; 15 s is well under the shortest common limit (60 s).
     let heartbeat: Duration
 
-    func wait(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?,
-              readerLeft: Signal?) async -> WaitOutcome {
-        // The call's own task parks on the actor.
-        let race = begin(for: created, limit: limit, cancellation: cancellation, readerLeft: readerLeft)
-        let relay = progress.map { startRelay(of: created, to: $0) }
-        let result: Result<TaskResource, any Error>
-        do {
-            result = .success(try await supervisor.awaitTerminal(created: created, endedBy: race.early))
-        } catch {
-            result = .failure(error)
-        }
-        // No progress may follow the answer.
-        relay?.stop()
-        return race.finish(result)
-    }
-
-    /// Like `wait`, but nothing parks: `deliver` is called once with the outcome, from whichever ends the wait,
-    /// after the last progress notification. Returns once the wait is registered.
+    /// Registers the wait: nothing parks, `deliver` is called once with the outcome, from whichever ends the wait,
+    /// after the last progress notification (none may follow the answer). Returns once the wait is registered.
     func whenEnded(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?,
                    readerLeft: Signal?, deliver: @escaping @Sendable (WaitOutcome) -> Void) async {
         let race = begin(for: created, limit: limit, cancellation: cancellation, readerLeft: readerLeft)

@@ -2,13 +2,11 @@ import ConductorAPI
 import ConductorController
 import KubeClient
 
-/// Parks a caller until a task is final. The controller's `Supervisor` does it on the task's actor; a
+/// Tells a caller when a task is final. The controller's `Supervisor` does it on the task's actor; a
 /// front end without a controller (`conductor mcp` over stdio) does it on its own task events.
 protocol TerminalAwaiting: Sendable {
-    /// The task once final; `CancellationError` when `early` ends the wait first.
-    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource
-    /// The same without a parked caller: `deliver` is called once, as `awaitTerminal` would return. Returns once
-    /// the wait is registered.
+    /// Calls `deliver` once: with the task once final, or `CancellationError` when `early` ends the wait first.
+    /// Returns once the wait is registered; no caller parks.
     func whenTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?,
                       deliver: @escaping @Sendable (Result<TaskResource, any Error>) -> Void) async
 }
@@ -21,7 +19,7 @@ struct EventAwaiter: TerminalAwaiting {
     let cache: Informer<TaskResource>
     let hub: TaskEventHub
 
-    func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
+    private func awaitTerminal(created: TaskResource, endedBy early: EarlyWaitEnd?) async throws -> TaskResource {
         let key = created.key
         // Subscribed before the cache is read, so that no version falls between the two.
         let versions = hub.versions(of: key)
