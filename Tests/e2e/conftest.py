@@ -57,6 +57,25 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
+_TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN"}
+
+
+def server_ends(port: int) -> dict[int, str]:
+    """The sockets on this machine whose local port is `port` (a server's ends of its connections), by the peer's
+    port, with their TCP state (/proc/net/tcp: addresses as hex ip:port)."""
+    ends = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = pathlib.Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, remote, state = line.split()[1:4]
+            if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
+                ends[int(remote.rsplit(":", 1)[1], 16)] = _TCP_STATES.get(state, state)
+    return ends
+
+
 class APIServer:
     """One `conductor apiserver` process with its data directory."""
 

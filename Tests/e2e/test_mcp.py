@@ -17,7 +17,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port, running_cleanly, wait_for
+from conftest import ROOT, DevProcess, conductor_binary, free_port, running_cleanly, server_ends, wait_for
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -762,7 +762,7 @@ def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answe
         session = initialize(http, dev.url)
     idle = [socket.create_connection(("127.0.0.1", dev.mcp_port)) for _ in range(40)]
     ports = {connection.getsockname()[1] for connection in idle}
-    wait_until(lambda: ports <= set(_server_ends(dev.mcp_port)), what="the idle connections accepted")
+    wait_until(lambda: ports <= set(server_ends(dev.mcp_port)), what="the idle connections accepted")
     for connection in idle:
         connection.close()
 
@@ -783,27 +783,26 @@ def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answe
     assert answer.startswith(b"HTTP/1.1 200") and b'"id":"half"' in answer, answer
 
     def left_open():
-        return {port: state for port, state in _server_ends(dev.mcp_port).items() if port in ports}
+        return {port: state for port, state in server_ends(dev.mcp_port).items() if port in ports}
     wait_until(lambda: not left_open(), what="every closed connection closed by the server too")
 
 
-_TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN"}
-
-
-def _server_ends(port: int) -> dict[int, str]:
-    """The sockets on this machine whose local port is `port` (a server's ends of its connections), by the peer's
-    port, with their TCP state (/proc/net/tcp: addresses as hex ip:port)."""
-    ends = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = pathlib.Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            local, remote, state = line.split()[1:4]
-            if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
-                ends[int(remote.rsplit(":", 1)[1], 16)] = _TCP_STATES.get(state, state)
-    return ends
+def test_a_get_stream_its_client_closes_ends_at_once(dev):
+    """The GET stream writes only a keep-alive every 25 s while nothing happens: its client's close ends it (and
+    its tasks) at once, rather than at the next keep-alive that fails."""
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+    connection = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    port = connection.getsockname()[1]
+    connection.sendall((f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                        f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n\r\n").encode())
+    connection.settimeout(20)
+    seen = b""
+    while b"data: \n\n" not in seen:  # the priming event
+        seen += connection.recv(65536)
+    assert seen.startswith(b"HTTP/1.1 200"), seen
+    connection.close()
+    wait_until(lambda: port not in server_ends(dev.mcp_port), timeout=10, what="the server's end of the GET stream closed")
 
 
 def _nonce(session: str) -> str:

@@ -5,6 +5,7 @@ raw HTTP for the rules the SDK never breaks (header mismatches, unsupported vers
 import base64
 import json
 import pathlib
+import socket
 from typing import Any, Literal
 
 import anyio
@@ -15,7 +16,7 @@ from mcp import Client
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.client.subscriptions import ToolsListChanged
 
-from conftest import DevProcess, running_cleanly, wait_for
+from conftest import DevProcess, running_cleanly, server_ends, wait_for
 from mcp_agent import SimAgent
 from test_mcp import HEADERS, echo_capability, unique
 
@@ -323,6 +324,25 @@ def test_a_subscription_follows_the_callers_tasks_with_the_tasks_extension(dev, 
                     assert message["params"]["result"]["structuredContent"]["echo"] == "followed"
                     break
     assert statuses[-1] == "completed" and set(statuses[:-1]) <= {"working"}, statuses
+
+
+def test_a_subscription_its_client_closes_ends_at_once(dev):
+    """A subscription with nothing to say writes only a keep-alive every 25 s: its client's close ends it (and its
+    tasks) at once, rather than at the next keep-alive that fails."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
+                       "params": {"notifications": {"toolsListChanged": True}, "_meta": envelope()}}).encode()
+    connection = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    port = connection.getsockname()[1]
+    connection.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {VERSION}\r\n"
+                        f"Mcp-Method: subscriptions/listen\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+    connection.settimeout(20)
+    seen = b""
+    while b"notifications/subscriptions/acknowledged" not in seen:
+        seen += connection.recv(65536)
+    assert seen.startswith(b"HTTP/1.1 200"), seen
+    connection.close()
+    wait_for(lambda: port not in server_ends(dev.mcp_port), 10, "the server's end of the subscription closed", interval=0.05)
 
 
 def test_header_annotations_of_an_agents_schema_are_not_published_to_the_stateless_revision(dev, api):

@@ -21,7 +21,7 @@ extension MCPHTTPEndpoint {
         let session = SessionClaims(nonce: nonce, protocolVersion: meta.protocolVersion, caller: caller.username,
                                     issuedAt: Int64(Date().timeIntervalSince1970))
         if method == "subscriptions/listen" {
-            return await listen(id: id, params: params, meta: meta, session: session, caller: caller)
+            return await listen(id: id, params: params, meta: meta, session: session, caller: caller, clientLeft: clientLeft)
         }
         let methods = ModernMethods(server: server)
         if method == "tools/call", !ModernMethods.answersAtOnce(params: params, meta: meta) {
@@ -47,7 +47,8 @@ extension MCPHTTPEndpoint {
 
     /// `subscriptions/listen`; its task ids need the tasks extension (-32021 without it) and are followed only
     /// when they are the caller's.
-    private func listen(id: JSONRPCID, params: JSON?, meta: RequestMeta, session: SessionClaims, caller: Caller) async -> Response {
+    private func listen(id: JSONRPCID, params: JSON?, meta: RequestMeta, session: SessionClaims, caller: Caller,
+                        clientLeft: Signal?) async -> Response {
         var tasks: [TaskHandle] = []
         if let ids = params?[path: ["notifications", "taskIds"]] {
             do throws(JSONRPCError) {
@@ -63,6 +64,7 @@ extension MCPHTTPEndpoint {
             }
         }
         return SubscriptionStream(catalog: server.catalog, hub: server.waiter.hub, stopping: stopping, keepAlive: keepAliveInterval)
-            .response(id: id, params: params, tasks: tasks, pollInterval: server.configuration.taskPollInterval.milliseconds)
+            .response(id: id, params: params, tasks: tasks, pollInterval: server.configuration.taskPollInterval.milliseconds,
+                      clientLeft: clientLeft)
     }
 }

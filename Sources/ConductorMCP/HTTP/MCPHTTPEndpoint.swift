@@ -237,6 +237,13 @@ struct MCPHTTPEndpoint: Sendable {
                     await stopping.wait()
                     feed.finish()
                 }
+                if let clientLeft {
+                    // Its tasks end with its client, not at the next keep-alive that fails.
+                    group.addTask {
+                        await clientLeft.wait()
+                        feed.finish()
+                    }
+                }
                 try await ServerSentEvent.write(events, stream: streamID, after: 0, to: &writer)
                 group.cancelAll()
             }

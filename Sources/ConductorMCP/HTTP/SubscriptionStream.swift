@@ -18,8 +18,9 @@ struct SubscriptionStream: Sendable {
     let stopping: Signal
     let keepAlive: Duration
 
-    /// `tasks`: the handles to follow, already checked to be the caller's (`TasksExtension.followable`).
-    func response(id: JSONRPCID, params: JSON?, tasks: [TaskHandle], pollInterval: Int64) -> Response {
+    /// `tasks`: the handles to follow, already checked to be the caller's (`TasksExtension.followable`). The stream
+    /// ends when `clientLeft` fires (its connection's client left), with no result.
+    func response(id: JSONRPCID, params: JSON?, tasks: [TaskHandle], pollInterval: Int64, clientLeft: Signal?) -> Response {
         let meta: JSON = [Self.subscriptionIDKey: id.json]
         let wantsTools = params?[path: ["notifications", "toolsListChanged"]]?.bool == true
         var honored: JSONObject = [:]
@@ -68,6 +69,12 @@ struct SubscriptionStream: Sendable {
                     await stopping.wait()
                     feed.yield(JSONRPCMessage.result(id: id, ["resultType": "complete", "_meta": meta]))
                     feed.finish()
+                }
+                if let clientLeft {
+                    group.addTask {
+                        await clientLeft.wait()
+                        feed.finish()
+                    }
                 }
                 try await ServerSentEvent.write(events, stream: streamID, after: 1, to: &writer)
                 group.cancelAll()
