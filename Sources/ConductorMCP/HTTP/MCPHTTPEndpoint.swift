@@ -133,8 +133,9 @@ struct MCPHTTPEndpoint: Sendable {
     /// The answer as SSE: priming event, the call's notifications, its answer, end; keep-alive comments
     /// between them, so that proxies and clients do not take a long wait (tasks/result) for a dead stream. A
     /// client that goes away (it closes the connection, `clientLeft`, or a write fails: at the latest the next
-    /// keep-alive's) ends the call's wait; the task goes on (a dropped connection is not a cancellation), except for the call `cancelOnDisconnect` names
-    /// (2026-07-28, where closing the stream is the cancellation): that call is cancelled, its task too.
+    /// keep-alive's) ends the call's wait; the task goes on (a dropped connection is not a cancellation), except
+    /// for the call `cancelOnDisconnect` names (2026-07-28, where closing the stream is the cancellation): that
+    /// call is cancelled, its task too. `primedAt`: where a resumed stream's numbering goes on.
     ///
     /// Written from callbacks (`EventStream`): a call that waits for its task holds no Swift task meanwhile, only
     /// its connection, its wait's registrations and its progress relay (Tests/e2e/measure_mcp_waits.py --stream).
@@ -252,10 +253,9 @@ struct MCPHTTPEndpoint: Sendable {
         return Response(status: .ok, headers: ServerSentEvent.headers, body: body)
     }
 
-    /// A tools/call's answer on a new stream after its first broke: the call's task is awaited again here,
-    /// whichever replica took the call, and answered with the call's id. Numbering goes on after `sequence`.
-    /// A tool call's SSE stream resumed (`Last-Event-ID`): the call's wait again, on a stream numbered on from the
-    /// last event its client saw, kept alive and left as the call's first stream is (`stream`).
+    /// A tools/call's answer on a new stream after its first broke (`Last-Event-ID`): the call's task is awaited
+    /// again here, whichever replica took the call, and answered with the call's id. Numbering goes on after
+    /// `sequence`, the last event its client saw; the stream is kept alive and left as the call's first is (`stream`).
     private func resume(_ token: ResumeToken, after sequence: Int, session: SessionClaims, caller: Caller,
                         clientLeft: Signal?) async -> Response {
         let namespace = server.configuration.taskNamespace
