@@ -727,6 +727,8 @@ def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goe
                     if (t["spec"].get("payload") or {}).get("text") == "plain-left"
                     and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))]
 
+        # Quick from here to the half-close: each held call answers at its limit (MAX_CALL_WAIT) otherwise. Their
+        # tasks running says the calls registered their waits (right after creating them).
         held = [sent(f"plain-left-{n}") for n in range(MAX_CALLS_PER_CALLER)]
         wait_until(lambda: len(left_tasks()) == MAX_CALLS_PER_CALLER
                    and all(t["status"].get("phase") == "Running" for t in left_tasks()), what="the held calls' tasks running")
@@ -745,9 +747,10 @@ def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goe
             return not result.get("isError") and result["structuredContent"]["echo"] == "after"
         wait_until(answered, what="a call answered once the left calls stopped waiting")
 
+    wait_until(lambda: len(left_tasks()) == MAX_CALLS_PER_CALLER
+               and all(t["status"].get("phase") == "Running" for t in left_tasks()), what="the left calls' tasks running")
     tasks = left_tasks()
-    assert len(tasks) == MAX_CALLS_PER_CALLER
-    assert all(not t["spec"].get("cancel") and t["status"].get("phase") == "Running" for t in tasks), tasks
+    assert all(not t["spec"].get("cancel") for t in tasks), tasks
     for task in tasks:
         api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
                   headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
