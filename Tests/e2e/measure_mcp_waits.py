@@ -15,16 +15,22 @@ which calls spread over time do not.
 
 With --stream each waiting call carries a progress token and is answered over SSE (as 2026-07-28 tool calls are).
 
+With --malloc-stats the replica's heap is read as well, through glibc's malloc_stats() (gdb attaches to the replica):
+the bytes in use per call are what the calls hold; the bytes the arenas took from the system include what the
+allocator keeps free after a burst.
+
 With --limit S each call waits at most S seconds (600 otherwise), and once every call has been answered at its limit
 the same calls are made a second time: the allocator keeps freed memory resident, so RSS after the first round
 does not fall, but a second round that finds its memory free costs little, where one that leaked costs as much again.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream] [--limit 90]]
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream] [--limit 90]] [--malloc-stats]
 """
 import argparse
 import asyncio
 import pathlib
+import re
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -114,6 +120,16 @@ async def call_as_tasks(url: str, session: str, count: int) -> None:
                 assert answer.json()["result"]["task"]["status"] == "working", answer.text
 
 
+def heap_bytes(pid: int, log: pathlib.Path) -> tuple[int, int]:
+    """(taken from the system, in use) over all of the process's arenas: glibc's malloc_stats(), called through gdb,
+    prints them to the process's stderr, here its log."""
+    subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (void)malloc_stats()"], capture_output=True, check=True, timeout=120)
+    totals = re.findall(r"Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)", log.read_text())
+    assert totals, f"no malloc_stats() in {log}"
+    system, in_use = totals[-1]
+    return int(system), int(in_use)
+
+
 async def settled_rss(pid: int) -> int:
     """The process's RSS once it stops growing (under 256 KiB in a second, five seconds running)."""
     previous, steady = 0, 0
@@ -125,7 +141,8 @@ async def settled_rss(pid: int) -> int:
     return rss_kib(pid)
 
 
-async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: float | None, rounds: int) -> None:
+async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: float | None, rounds: int,
+               malloc_stats: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -160,6 +177,7 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: f
                     await asyncio.sleep(0.2)
             await asyncio.sleep(2)
             before = rss_kib(replica.process.pid)
+            heap_before = heap_bytes(replica.process.pid, replica.log_path) if malloc_stats else None
             started = time.monotonic()
             if mode == "tasks":
                 # The N Tasks made first warmed the replica's tables; N more through the API give a Task's own cost.
@@ -188,6 +206,10 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: f
             print(f"{calls} {what} in {time.monotonic() - started:.1f} s{arrival} ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
             print(f"per {'idle connection' if idle else 'waiting call'}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
+            if heap_before:
+                system, in_use = heap_bytes(replica.process.pid, replica.log_path)
+                print(f"heap per {'idle connection' if idle else 'waiting call'}: {(in_use - heap_before[1]) / calls / 1024:.1f} KiB in use, "
+                      f"{(system - heap_before[0]) / calls / 1024:.1f} KiB taken from the system")
             if idle:
                 for connection in connections:
                     connection.close()
@@ -221,6 +243,7 @@ if __name__ == "__main__":
     parser.add_argument("--stream", action="store_true", help="give each waiting call a progress token (answered over SSE)")
     parser.add_argument("--limit", type=float, help="each call waits at most this many seconds; then the calls are made again")
     parser.add_argument("--rounds", type=int, default=2, help="with --limit: how many times the calls are made")
+    parser.add_argument("--malloc-stats", action="store_true", help="also read the replica's heap through gdb (malloc_stats)")
     arguments = parser.parse_args()
     asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate,
-                     arguments.stream, arguments.limit, arguments.rounds))
+                     arguments.stream, arguments.limit, arguments.rounds, arguments.malloc_stats))
