@@ -594,9 +594,7 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
                                                                  "params": {"name": echo_agent.tool, "arguments": payload}})
             held = [asyncio.ensure_future(call(n, {"text": "held", "waitForCancel": True})) for n in range(MAX_CALLS_PER_CALLER)]
             await anyio.to_thread.run_sync(lambda: wait_until(
-                lambda: sum(1 for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
-                            if t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))) == MAX_CALLS_PER_CALLER,
-                what="the held calls' tasks"))
+                lambda: len(_session_tasks(api, session)) == MAX_CALLS_PER_CALLER, what="the held calls' tasks"))
             refused = (await call(99, {"text": "extra"})).json()["result"]
             assert refused["isError"] and "Too many calls waiting" in refused["content"][0]["text"], refused
             name = refused["content"][0]["text"].split("Task ")[1].split(" ")[0]
@@ -623,10 +621,7 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
         wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
 
         def call(n, payload, meta=None):
-            params = {"name": echo_agent.tool, "arguments": payload}
-            if meta:
-                params["_meta"] = meta
-            return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params}
+            return _tool_call(echo_agent.tool, n, payload, meta)
 
         streams, held = [], []
         for n in range(MAX_CALLS_PER_CALLER):
@@ -643,22 +638,13 @@ def test_a_streamed_call_whose_client_leaves_stops_waiting_and_its_task_goes_on(
         assert "Too many calls waiting" in refused["content"][0]["text"], (refused, [next(events, None) for events in held])
         for stream in streams:
             stream.__exit__(None, None, None)
+        wait_until(lambda: _answers_a_call(http, dev.url, session, echo_agent.tool),
+                   what="a call answered once the left calls stopped waiting")
 
-        def answered():
-            result = http.post(dev.url, headers=session_headers(session), json=call("after", {"text": "after"})).json()["result"]
-            return not result.get("isError") and result["structuredContent"]["echo"] == "after"
-        wait_until(answered, what="a call answered once the left calls stopped waiting")
-
-    def left_tasks():
-        return [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
-                if (t["spec"].get("payload") or {}).get("text") == "left"
-                and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))]
-    tasks = left_tasks()
+    tasks = _session_tasks(api, session, "left")
     assert len(tasks) == MAX_CALLS_PER_CALLER
     assert all(not t["spec"].get("cancel") and t["status"].get("phase") == "Running" for t in tasks), tasks
-    for task in tasks:
-        api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
-                  headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    _cancel_tasks(api, tasks)
 
 
 def test_a_resumed_stream_numbers_on_from_the_last_event_seen_and_answers_the_call(dev, api, echo_agent):
@@ -668,9 +654,7 @@ def test_a_resumed_stream_numbers_on_from_the_last_event_seen_and_answers_the_ca
     with httpx.Client(timeout=30) as http:
         session = initialize(http, dev.url)
         wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
-        request = {"jsonrpc": "2.0", "id": "resumed", "method": "tools/call",
-                   "params": {"name": echo_agent.tool, "arguments": {"text": "resumed", "waitForCancel": True},
-                              "_meta": {"progressToken": "t"}}}
+        request = _tool_call(echo_agent.tool, "resumed", {"text": "resumed", "waitForCancel": True}, {"progressToken": "t"})
         with http.stream("POST", dev.url, headers=session_headers(session), json=request) as response:
             events = sse_events(response)
             primed, _ = next(events)
@@ -690,14 +674,10 @@ def test_a_resumed_stream_numbers_on_from_the_last_event_seen_and_answers_the_ca
                 assert last == f"{stream}-{sequence + 2}", last
                 assert json.loads(message)["params"]["progressToken"] == "t"
 
-        task = next(t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
-                    if (t["spec"].get("payload") or {}).get("text") == "resumed"
-                    and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session)))
         with http.stream("GET", dev.url, headers={**session_headers(session), "Last-Event-ID": last}) as response:
             events = sse_events(response)
             next(events)
-            api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
-                      headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+            _cancel_tasks(api, _session_tasks(api, session, "resumed"))
             answer = next(json.loads(data) for _, data in events if "result" in json.loads(data))
             assert answer["id"] == "resumed" and answer["result"]["isError"], answer
 
@@ -711,28 +691,20 @@ def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goe
         session = initialize(http, dev.url)
         wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
 
-        def call(n, payload):
-            return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": echo_agent.tool, "arguments": payload}}
-
         def sent(n):
-            body = json.dumps(call(n, {"text": "plain-left", "waitForCancel": True})).encode()
-            connection = socket.create_connection(("127.0.0.1", dev.mcp_port))
-            connection.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                                f"Accept: application/json, text/event-stream\r\nMCP-Session-Id: {session}\r\n"
-                                f"MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
-            return connection
+            return sent_raw(dev.mcp_port, _tool_call(echo_agent.tool, n, {"text": "plain-left", "waitForCancel": True}),
+                            extra=f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n")
 
         def left_tasks():
-            return [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
-                    if (t["spec"].get("payload") or {}).get("text") == "plain-left"
-                    and t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))]
+            return _session_tasks(api, session, "plain-left")
 
         # Quick from here to the half-close: each held call answers at its limit (MAX_CALL_WAIT) otherwise. Their
         # tasks running says the calls registered their waits (right after creating them).
         held = [sent(f"plain-left-{n}") for n in range(MAX_CALLS_PER_CALLER)]
         wait_until(lambda: len(left_tasks()) == MAX_CALLS_PER_CALLER
                    and all(t["status"].get("phase") == "Running" for t in left_tasks()), what="the held calls' tasks running")
-        refused = http.post(dev.url, headers=session_headers(session), json=call("extra", {"text": "extra"})).json()["result"]
+        refused = http.post(dev.url, headers=session_headers(session),
+                            json=_tool_call(echo_agent.tool, "extra", {"text": "extra"})).json()["result"]
         assert "Too many calls waiting" in refused["content"][0]["text"], refused
 
         # A client that half-closes gets no answer: its wait ends, and the server closes the connection.
@@ -741,19 +713,14 @@ def test_a_plain_call_whose_client_leaves_stops_waiting_at_once_and_its_task_goe
         assert held[0].recv(65536) == b""
         for connection in held:
             connection.close()
-
-        def answered():
-            result = http.post(dev.url, headers=session_headers(session), json=call("after", {"text": "after"})).json()["result"]
-            return not result.get("isError") and result["structuredContent"]["echo"] == "after"
-        wait_until(answered, what="a call answered once the left calls stopped waiting")
+        wait_until(lambda: _answers_a_call(http, dev.url, session, echo_agent.tool),
+                   what="a call answered once the left calls stopped waiting")
 
     wait_until(lambda: len(left_tasks()) == MAX_CALLS_PER_CALLER
                and all(t["status"].get("phase") == "Running" for t in left_tasks()), what="the left calls' tasks running")
     tasks = left_tasks()
     assert all(not t["spec"].get("cancel") for t in tasks), tasks
-    for task in tasks:
-        api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
-                  headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    _cancel_tasks(api, tasks)
 
 
 def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answered_first(dev):
@@ -770,13 +737,9 @@ def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answe
         connection.close()
 
     # A client that sends its request and closes its side answers no less.
-    body = json.dumps({"jsonrpc": "2.0", "id": "half", "method": "ping"}).encode()
-    half = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    half = sent_raw(dev.mcp_port, {"jsonrpc": "2.0", "id": "half", "method": "ping"},
+                    extra=f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n")
     ports.add(half.getsockname()[1])
-    head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json, text/event-stream\r\nMCP-Session-Id: {session}\r\n"
-            f"MCP-Protocol-Version: 2025-11-25\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-    half.sendall(head + body)
     half.shutdown(socket.SHUT_WR)
     half.settimeout(20)
     answer = b""
@@ -806,6 +769,41 @@ def test_a_get_stream_its_client_closes_ends_at_once(dev):
     assert seen.startswith(b"HTTP/1.1 200"), seen
     connection.close()
     wait_until(lambda: port not in server_ends(dev.mcp_port), timeout=10, what="the server's end of the GET stream closed")
+
+
+def _session_tasks(api: httpx.Client, session: str, text: str | None = None) -> list[dict]:
+    """The Tasks this session's calls made (their request annotation starts with its nonce); with `text`, only
+    those whose payload's text it is."""
+    return [t for t in api.get("/apis/mcp.io/v1/namespaces/default/tasks").json()["items"]
+            if t["metadata"].get("annotations", {}).get("mcp.io/request", "").startswith(_nonce(session))
+            and (text is None or (t["spec"].get("payload") or {}).get("text") == text)]
+
+
+def _cancel_tasks(api: httpx.Client, tasks: list[dict]) -> None:
+    for task in tasks:
+        api.patch(f"/apis/mcp.io/v1/namespaces/default/tasks/{task['metadata']['name']}", json={"spec": {"cancel": True}},
+                  headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
+def _tool_call(tool: str, n, payload: dict, meta: dict | None = None) -> dict:
+    params = {"name": tool, "arguments": payload}
+    if meta:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params}
+
+
+def _answers_a_call(http: httpx.Client, url: str, session: str, tool: str) -> bool:
+    """Whether a new call of the echo tool is answered with its echo (not refused for the caller's limit)."""
+    result = http.post(url, headers=session_headers(session), json=_tool_call(tool, "after", {"text": "after"})).json()["result"]
+    return not result.get("isError") and result["structuredContent"]["echo"] == "after"
+
+
+def sent_raw(port: int, message: dict, extra: str = "") -> socket.socket:
+    """A connection that has sent `message` in a POST written by hand (`raw_post`): its client can then half-close
+    or leave as a test needs."""
+    connection = socket.create_connection(("127.0.0.1", port))
+    connection.sendall(raw_post(message, extra=extra))
+    return connection
 
 
 def _nonce(session: str) -> str:

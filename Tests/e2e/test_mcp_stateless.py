@@ -5,7 +5,6 @@ raw HTTP for the rules the SDK never breaks (header mismatches, unsupported vers
 import base64
 import json
 import pathlib
-import socket
 from typing import Any, Literal
 
 import anyio
@@ -18,7 +17,7 @@ from mcp.client.subscriptions import ToolsListChanged
 
 from conftest import DevProcess, running_cleanly, server_ends, wait_for
 from mcp_agent import SimAgent
-from test_mcp import HEADERS, echo_capability, unique
+from test_mcp import HEADERS, echo_capability, sent_raw, unique
 
 TASKS = "io.modelcontextprotocol/tasks"
 VERSION = "2026-07-28"
@@ -329,13 +328,10 @@ def test_a_subscription_follows_the_callers_tasks_with_the_tasks_extension(dev, 
 def test_a_subscription_its_client_closes_ends_at_once(dev):
     """A subscription with nothing to say writes only a keep-alive every 25 s: its client's close ends it (and its
     tasks) at once, rather than at the next keep-alive that fails."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
-                       "params": {"notifications": {"toolsListChanged": True}, "_meta": envelope()}}).encode()
-    connection = socket.create_connection(("127.0.0.1", dev.mcp_port))
+    connection = sent_raw(dev.mcp_port, {"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen",
+                                         "params": {"notifications": {"toolsListChanged": True}, "_meta": envelope()}},
+                          extra=f"MCP-Protocol-Version: {VERSION}\r\nMcp-Method: subscriptions/listen\r\n")
     port = connection.getsockname()[1]
-    connection.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                        f"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {VERSION}\r\n"
-                        f"Mcp-Method: subscriptions/listen\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
     connection.settimeout(20)
     seen = b""
     while b"notifications/subscriptions/acknowledged" not in seen:
