@@ -111,8 +111,8 @@ import Testing
             let back = try await harness.waitForAgent("lost", "Ready again") { $0.status.phase == .ready }
             #expect(back.status.conditions[.ready]?.status == .true && back.status.conditions[.ready]?.reason == .heartbeatRenewed)
             // The monitor counts a write once its answer is back, a moment after the server shows it.
-            try await waitUntil("the monitor counted its writes") { (await harness.monitor?.statusWrites ?? 0) >= 2 }
-            #expect(await harness.monitor?.statusWrites == 2)
+            try await waitUntil("the monitor counted its writes") { (harness.monitor?.statusWrites ?? 0) >= 2 }
+            #expect(harness.monitor?.statusWrites == 2)
         }
     }
 }

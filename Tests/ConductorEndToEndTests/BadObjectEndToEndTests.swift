@@ -16,7 +16,7 @@ import Testing
     @Test func aTaskAndAnAgentTheModelsCannotReadAreLeftOutAndTheRestFlows() async throws {
         try await ControlPlane.run { plane in
             try await plane.startAgent("worker")
-            try plane.kubectl(["apply", "-f", "-"], input: """
+            try await plane.kubectl(["apply", "-f", "-"], input: """
                 apiVersion: mcp.io/v1
                 kind: Task
                 metadata: {name: unreadable, namespace: \(ControlPlane.namespace)}
@@ -28,7 +28,7 @@ import Testing
                 spec: {capabilities: [echo], resources: {cpu: "\(Self.unreadableCPU)"}}
                 """)
             // A fractional exponent, which a quantity parser refuses, the CRD refuses too now.
-            let refused = try plane.kubectl(["apply", "-f", "-"], input: """
+            let refused = try await plane.kubectl(["apply", "-f", "-"], input: """
                 apiVersion: mcp.io/v1
                 kind: Task
                 metadata: {name: fractional, namespace: \(ControlPlane.namespace)}
@@ -48,11 +48,11 @@ import Testing
             #expect(try await replica.metric("informer_undecodable_objects_total{resource=\"agents\"}") == 1)
 
             // Once fixed, the task is read and runs.
-            try plane.kubectl(["patch", "task", "unreadable", "-n", ControlPlane.namespace, "--type=merge",
+            try await plane.kubectl(["patch", "task", "unreadable", "-n", ControlPlane.namespace, "--type=merge",
                                "-p", #"{"spec":{"resources":{"cpu":"100m"}}}"#])
             #expect(try await plane.waitForFinal("unreadable").status.phase == .completed)
             // A restarted replica lists past the agent that still cannot be read, becomes ready and schedules.
-            #expect(replica.terminate() == 0)
+            #expect(await replica.terminate() == 0)
             try await replica.start()
             try await plane.createTask("after-restart")
             #expect(try await plane.waitForFinal("after-restart").status.phase == .completed)
@@ -64,14 +64,14 @@ import Testing
 extension ControlPlane {
     /// Runs kubectl against the plane's API server; returns what it printed (standard output and error).
     @discardableResult
-    func kubectl(_ arguments: [String], input: String? = nil, expectFailure: Bool = false) throws -> String {
+    func kubectl(_ arguments: [String], input: String? = nil, expectFailure: Bool = false) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["kubectl", "--kubeconfig", server.kubeconfigPath, "--request-timeout=30s"] + arguments
         // Output to a file, not a pipe: a child that a parallel test started at the same moment may hold a pipe's
         // write end, and reading to its end would then wait for that child.
         let outputPath = NSTemporaryDirectory() + "kubectl-" + UUID().uuidString
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let stdin = Pipe()
@@ -82,13 +82,14 @@ extension ControlPlane {
         try output.close()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
-        guard process.waitForExit(within: .seconds(60)) else {
+        guard await process.exited(within: .seconds(60)) else {
             process.terminate()
             throw TestFailure("kubectl \(arguments.joined(separator: " ")) did not exit within 60 s")
         }
         let printed = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        if expectFailure != (process.terminationStatus != 0) {
-            throw TestFailure("kubectl \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(printed)")
+        let status = process.status ?? 0
+        if expectFailure != (status != 0) {
+            throw TestFailure("kubectl \(arguments.joined(separator: " ")) exited \(status): \(printed)")
         }
         return printed
     }

@@ -42,9 +42,6 @@ struct ControlPlane {
             let plane = ControlPlane(server: server, client: client, controllers: controllers,
                                      tasks: client.resource(TaskResource.self, namespace: namespace),
                                      agents: client.resource(Agent.self, namespace: Installation.systemNamespace), fleet: fleet)
-            defer {
-                for controller in controllers { controller.kill() }
-            }
             do {
                 for controller in controllers { try await controller.start() }
                 try await body(plane)
@@ -53,9 +50,11 @@ struct ControlPlane {
                     print("--- \(controller.identity) log (tail) ---\n\(controller.log.suffix(6000))")
                 }
                 await fleet.stopAll()
+                for controller in controllers { await controller.kill() }
                 throw error
             }
             await fleet.stopAll()
+            for controller in controllers { await controller.kill() }
         }
     }
 

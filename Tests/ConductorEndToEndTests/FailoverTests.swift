@@ -41,7 +41,7 @@ import Testing
             try await waitUntil("a third of the tasks are completed", timeout: .seconds(60)) {
                 try await plane.completedCount() >= total / 3
             }
-            leader.kill()
+            await leader.kill()
             let newLeader = try await plane.waitForLeader(other: leader.identity)
             #expect(newLeader.identity == follower.identity)
             try await creating.value
@@ -61,7 +61,7 @@ import Testing
             #expect(try await newLeader.metric("conductor_agent_loss_requeues_total") == nil)
 
             // A graceful stop gives the Lease up.
-            #expect(newLeader.terminate() == 0)
+            #expect(await newLeader.terminate() == 0)
             try await waitUntil("the Lease is released") {
                 try await plane.leaseHolder() == nil
             }

@@ -19,7 +19,7 @@ import Testing
             try await plane.createTask("across-a-restart")
             try await plane.waitForTask("across-a-restart", "running") { $0.status.phase == .running }
 
-            plane.server.kill()
+            await plane.server.kill()
             work.release()
             // The work ended; its report cannot reach the server, and is tried again rather than dropped.
             try await waitUntil("the agent tries its report again") { await agent.statistics.reportRetries >= 2 }

@@ -7,17 +7,24 @@ import Glibc
 #endif
 
 /// Starts a server process and a client of it for the length of `body`.
+@discardableResult
 public func withServer<T>(arguments: [String] = [], _ body: (APIServerProcess, KubeClient) async throws -> T) async throws -> T {
     let server = try APIServerProcess(arguments: arguments)
-    defer { server.stop() }
-    try await server.start()
-    let client = try KubeClient(config: try server.clientConfig())
     do {
-        let result = try await body(server, client)
+        try await server.start()
+        let client = try KubeClient(config: try server.clientConfig())
+        let result: T
+        do {
+            result = try await body(server, client)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
         await client.shutdown()
+        await server.stop()
         return result
     } catch {
-        await client.shutdown()
+        await server.stop()
         throw error
     }
 }
@@ -81,15 +88,15 @@ public final class APIServerProcess: @unchecked Sendable {
     }
 
     /// kill -9: the connection is cut without a goodbye.
-    public func kill() {
+    public func kill() async {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitForExit()
+        await process.exited()
         self.process = nil
     }
 
-    public func stop() {
-        kill()
+    public func stop() async {
+        await kill()
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 

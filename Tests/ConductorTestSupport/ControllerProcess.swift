@@ -54,27 +54,27 @@ public final class ControllerProcess: @unchecked Sendable {
     public var isRunning: Bool { process?.isRunning ?? false }
 
     /// kill -9: the replica vanishes without giving up its Lease.
-    public func kill() {
+    public func kill() async {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitForExit()
+        await process.exited()
         self.process = nil
     }
 
     /// SIGTERM, and waits for the exit; returns its status.
     @discardableResult
-    public func terminate() -> Int32 {
+    public func terminate() async -> Int32 {
         guard let process else { return 0 }
         process.terminate()
-        if !process.waitForExit() {
+        if await !process.exited() {
             // A graceful shutdown that hangs is the test's failure to report, not a reason to hold the run.
             Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitForExit()
+            await process.exited()
             self.process = nil
             return -SIGKILL
         }
         self.process = nil
-        return process.terminationStatus
+        return process.status ?? -SIGKILL
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -190,7 +190,7 @@ func withRecorder(options: EventRecorder.Options = .retryingAtOnce, host: String
         try await withRecorder(options: EventRecorder.Options()) { harness in
             let (clock, recorder) = (harness.clock, harness.recorder)
             harness.startWriting()
-            harness.server.kill()
+            await harness.server.kill()
             recorder.record(pod("web-4"), type: .warning, reason: "Failed", message: "written once the server is back")
 
             // The write fails and the writer pauses on the clock, for a random part of the retry delay at first.

@@ -177,7 +177,7 @@ func versions(_ objects: [JSON]) -> [String: String] {
                 try await waitUntil("half the changes are written", timeout: .seconds(120)) {
                     done.value >= writers * operationsEach / 2
                 }
-                server.kill()
+                await server.kill()
                 try await server.start()
                 try await group.waitForAll()
             }
@@ -224,7 +224,7 @@ func versions(_ objects: [JSON]) -> [String: String] {
             let crds = client.resource(ResourceDescriptor(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
                                                           kind: "CustomResourceDefinition", namespaced: false))
             _ = try await crds.patch("tasks.mcp.io", .merge(["metadata": ["annotations": ["touched": "yes"]]]))
-            server.kill()
+            await server.kill()
             try await server.start()
             try await waitUntilServing(tasks)
             // Whether these land before the list or after it, each is told once.

@@ -82,7 +82,7 @@ func serverConnectionFigures(_ client: KubeClient) async throws -> (accepted: In
         try await withServer { server, client in
             let leases = client.resource(Lease.self, namespace: "default")
             _ = try await leases.create(Lease(metadata: ObjectMeta(name: "before")))
-            server.kill()
+            await server.kill()
             await #expect(throws: TransportError.self) { _ = try await leases.get("before") }
             try await server.start()
             #expect(try await leases.get("before").name == "before")

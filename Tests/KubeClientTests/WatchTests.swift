@@ -103,7 +103,7 @@ let quickBackoff = WatchBackoff(initial: .milliseconds(20), maximum: .millisecon
             try await waitUntil("the watch saw the first change") { watch.changes.count == 1 }
             // A burst, and the kill right after its last answer: the watch is likely still behind.
             try await write("before", 120)
-            server.kill()
+            await server.kill()
             try await server.start()
             try await waitUntilServing(tasks)
             try await write("after", 60)
@@ -211,7 +211,7 @@ let quickBackoff = WatchBackoff(initial: .milliseconds(20), maximum: .millisecon
             let crds = client.resource(ResourceDescriptor(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
                                                           kind: "CustomResourceDefinition", namespaced: false))
             _ = try await crds.patch("tasks.mcp.io", .merge(["metadata": ["annotations": ["touched": "yes"]]]))
-            server.kill()
+            await server.kill()
             try await server.start()
             try await waitUntil("the watch listed again after the 410", timeout: .seconds(20)) { watch.relists.count == 2 }
             #expect(watch.relists[1].items.map(\.name) == ["kept", "seen"])
