@@ -947,3 +947,87 @@ def test_a_waiting_call_answers_in_one_piece_when_its_wait_ends_and_holds_back_t
         assert connection.closed_by_server()
     finally:
         connection.close()
+
+
+def _read_until(sock: socket.socket, marker: bytes) -> bytes:
+    """What the server sent up to and with `marker`; the socket's timeout (30 s) is the deadline."""
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection ended before {marker!r}: {data!r}"
+        data += chunk
+    return data
+
+
+def _read_to_close(sock: socket.socket) -> bytes:
+    """Everything the server sent until it closed the connection; the socket's timeout (30 s) is the deadline."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def _initialize_head(length: int, extra: str = "", version: str = "1.1") -> bytes:
+    return (f"POST /mcp HTTP/{version}\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n{extra}\r\n").encode()
+
+
+def test_a_client_that_expects_100_continue_gets_it_before_its_body_and_one_over_the_limit_its_refusal(dev):
+    """A client that sends `Expect: 100-continue` waits for the interim answer before it sends its body (curl
+    waits a second for it, then sends anyway). A body declared over the limit is refused from its head, without
+    waiting for it, and the connection ends (where an unread body would end is unknown)."""
+    body = json.dumps({**INITIALIZE, "id": 21}).encode()
+    connection = RawConnection(dev.mcp_port)
+    try:
+        connection.send(_initialize_head(len(body), "Expect: 100-continue\r\n"))
+        # Nothing of the body is sent until the server asks for it.
+        interim = _read_until(connection.sock, b"\r\n\r\n")
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim
+        connection.send(body)
+        answer = connection.response()
+        assert answer.status == 200 and json.loads(answer.body)["id"] == 21, answer.body
+        # The same connection goes on, and a request that expects nothing gets no interim answer.
+        connection.send(raw_post({**INITIALIZE, "id": 22}))
+        assert json.loads(connection.response().body)["id"] == 22
+    finally:
+        connection.close()
+    connection = RawConnection(dev.mcp_port)
+    try:
+        connection.send(_initialize_head(400_000, "Expect: 100-continue\r\n"))
+        answer = connection.response()
+        assert answer.status == 413 and "256 KiB" in json.loads(answer.body)["error"]["message"], answer.body
+        assert connection.closed_by_server()
+    finally:
+        connection.close()
+
+
+def test_an_http_1_0_client_is_answered_in_http_1_0_without_chunks_and_its_connection_closed(dev, echo_agent):
+    """HTTP/1.0 has no chunked bodies and no interim answers, and without keep-alive its client reads an answer to
+    the connection's end: the answer says HTTP/1.0 and `Connection: close`, a stream without a length ends with
+    the connection, and `Expect: 100-continue` is ignored (RFC 9110, 10.1.1)."""
+    body = json.dumps({**INITIALIZE, "id": 31}).encode()
+    with socket.create_connection(("127.0.0.1", dev.mcp_port), timeout=30) as sock:
+        sock.sendall(_initialize_head(len(body), "Expect: 100-continue\r\n", version="1.0") + body)
+        answer = _read_to_close(sock)
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n"), answer[:300]
+    assert b"100 Continue" not in answer and b"connection: close" in head.lower(), head
+    assert json.loads(content)["id"] == 31
+
+    # A call answered over SSE (it carries a progress token): no length, so not chunked but ended by the close.
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+        wait_until(lambda: echo_agent.tool in _raw_tools(http, dev.url, session), what="the tool")
+    call = json.dumps({"jsonrpc": "2.0", "id": "call-10", "method": "tools/call",
+                       "params": {"name": echo_agent.tool, "arguments": {"text": "old", "steps": 2, "stepSeconds": 0.2},
+                                  "_meta": {"progressToken": "p10"}}}).encode()
+    headers = f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+    with socket.create_connection(("127.0.0.1", dev.mcp_port), timeout=30) as sock:
+        sock.sendall(_initialize_head(len(call), headers, version="1.0") + call)
+        answer = _read_to_close(sock)
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n") and b"text/event-stream" in head, head
+    assert b"transfer-encoding" not in head.lower(), head
+    messages = [json.loads(line[5:]) for line in content.decode().splitlines() if line.startswith("data:") and line[5:].strip()]
+    assert any(m.get("method") == "notifications/progress" for m in messages), messages
+    assert messages[-1]["id"] == "call-10" and messages[-1]["result"]["structuredContent"]["echo"] == "old", messages

@@ -36,6 +36,7 @@ struct PerRequestHTTP1Channel: ServerChildChannel {
             let pipeline = channel.pipeline.syncOperations
             // Error handling: a request that does not parse is answered 400 and its connection closed.
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try pipeline.addHandler(HTTP10Answers())
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder))
             connections.opened(channel)

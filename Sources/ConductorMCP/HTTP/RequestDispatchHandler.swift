@@ -3,8 +3,8 @@ import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 
-/// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end) and
-/// answers it in a task of its own, so that a connection between requests costs only its channel; tells the request
+/// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end; with an
+/// interim 100 first when the client waits for one) and answers it in a task of its own, so that a connection between requests costs only its channel; tells the request
 /// being answered when its client leaves; and closes the connection once its client has closed its side and
 /// nothing is left to answer.
 ///
@@ -37,7 +37,19 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .head(let head):
             self.head = head
             body = nil
+            switch Self.expectation(of: head, bodyLimit: bodyLimit) {
+            case .none:
+                break
+            case .continue:
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            case .answerWithoutBody:
+                // Answered (refused as too large) from its head; a body the client sends anyway is not read, and
+                // the connection ends after the answer, since where that body ends cannot be known.
+                self.head = nil
+                dispatch(Request(head: head, body: RequestBody(buffer: ByteBuffer())), closingAfter: true, context: context)
+            }
         case .body(var part):
+            guard head != nil else { return }
             // The byte over the limit is what tells the endpoint to refuse the body; the rest is not kept.
             let room = bodyLimit + 1 - (body?.readableBytes ?? 0)
             guard room > 0 else { return }
@@ -52,16 +64,38 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .end:
             guard let head else { return }
             let request = Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer()))
-            let closesAfter = head.headerFields[.connection]?.lowercased() == "close"
             self.head = nil
             body = nil
-            answering = true
-            let clientLeft = Signal()
-            self.clientLeft = clientLeft
-            let channel = context.channel
-            let responder = self.responder
-            Task { await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, on: channel) }
+            dispatch(request, closingAfter: head.headerFields[.connection]?.lowercased() == "close", context: context)
         }
+    }
+
+    private func dispatch(_ request: Request, closingAfter closesAfter: Bool, context: ChannelHandlerContext) {
+        answering = true
+        let clientLeft = Signal()
+        self.clientLeft = clientLeft
+        let channel = context.channel
+        let responder = self.responder
+        Task { await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, on: channel) }
+    }
+
+    /// What a client that sent `Expect: 100-continue` waits for before it sends its body (curl does for bodies
+    /// over 1 MiB, and waits a second before it sends anyway).
+    enum Expectation: Equatable {
+        /// Nothing: no expectation (or one other than 100-continue, which is ignored as most servers do, not
+        /// refused with 417). An HTTP/1.0 request's is gone already (`HTTP10Answers`).
+        case none
+        /// An interim 100 (Continue), then its body.
+        case `continue`
+        /// The final answer at once: its declared length is over the limit, and the endpoint refuses it from
+        /// the header (RFC 9110 lets a server answer instead of asking for the body).
+        case answerWithoutBody
+    }
+
+    static func expectation(of head: HTTPRequest, bodyLimit: Int) -> Expectation {
+        guard head.headerFields[.expect]?.lowercased() == "100-continue" else { return .none }
+        guard let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > bodyLimit else { return .continue }
+        return .answerWithoutBody
     }
 
     /// Hummingbird's server allows half-closure, so a client's end of input does not close the connection: closed
