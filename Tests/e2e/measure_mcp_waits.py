@@ -23,7 +23,10 @@ With --limit S each call waits at most S seconds (600 otherwise), and once every
 the same calls are made a second time: the allocator keeps freed memory resident, so RSS after the first round
 does not fall, but a second round that finds its memory free costs little, where one that leaked costs as much again.
 
-    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream] [--limit 90]] [--malloc-stats]
+With --settle S the RSS is read again S seconds later: what the allocator gave back by then (jemalloc's decay, the
+replica's heap trim every 30 s).
+
+    python3 Tests/e2e/measure_mcp_waits.py --calls 10000 [--idle | --as-tasks | [--rate 200] [--stream] [--limit 90]] [--malloc-stats] [--settle 40]
 """
 import argparse
 import asyncio
@@ -142,7 +145,7 @@ async def settled_rss(pid: int) -> int:
 
 
 async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: float | None, rounds: int,
-               malloc_stats: bool) -> None:
+               malloc_stats: bool, settle: float | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = pathlib.Path(folder)
         server = APIServer(root / "apiserver")
@@ -206,6 +209,11 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: f
             print(f"{calls} {what} in {time.monotonic() - started:.1f} s{arrival} ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
             print(f"per {'idle connection' if idle else 'waiting call'}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
+            if settle:
+                await asyncio.sleep(settle)
+                later = rss_kib(replica.process.pid)
+                print(f"{settle:g} s later: {later / 1024:.1f} MiB, {(later - before) / calls:.1f} KiB per "
+                      f"{'idle connection' if idle else 'waiting call'}")
             if heap_before:
                 system, in_use = heap_bytes(replica.process.pid, replica.log_path)
                 print(f"heap per {'idle connection' if idle else 'waiting call'}: {(in_use - heap_before[1]) / calls / 1024:.1f} KiB in use, "
@@ -244,6 +252,8 @@ if __name__ == "__main__":
     parser.add_argument("--limit", type=float, help="each call waits at most this many seconds; then the calls are made again")
     parser.add_argument("--rounds", type=int, default=2, help="with --limit: how many times the calls are made")
     parser.add_argument("--malloc-stats", action="store_true", help="also read the replica's heap through gdb (malloc_stats)")
+    parser.add_argument("--settle", type=float, help="read the RSS again this many seconds later (what the allocator "
+                                                     "gave back after the burst: its decay, the replica's heap trim)")
     arguments = parser.parse_args()
     asyncio.run(main(arguments.calls, "idle" if arguments.idle else "tasks" if arguments.as_tasks else "calls", arguments.rate,
-                     arguments.stream, arguments.limit, arguments.rounds, arguments.malloc_stats))
+                     arguments.stream, arguments.limit, arguments.rounds, arguments.malloc_stats, arguments.settle))
