@@ -4,9 +4,9 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end; with an
-/// interim 100 first when the client waits for one) and answers it in a task of its own, so that a connection between requests costs only its channel; tells the request
-/// being answered when its client leaves; and closes the connection once its client has closed its side and
-/// nothing is left to answer.
+/// interim 100 first when the client waits for one) and answers it in a task of its own, so that a connection
+/// between requests costs only its channel; tells the request being answered when its client leaves; and closes
+/// the connection once its client has closed its side and nothing is left to answer.
 ///
 /// Runs on the connection's event loop. NIO's `HTTPServerPipelineHandler`, before it, passes on a request only
 /// once the answer to the one before has ended, so at most one request of a connection is in hand here.
