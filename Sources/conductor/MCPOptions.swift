@@ -62,6 +62,21 @@ struct MCPOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds between progress notifications while a call that asked for progress waits and nothing changes.", visibility: .hidden))
     var mcpProgressInterval: Double = 15
 
+    /// The flags given that only an MCP front end uses, by name: those without a default, which can tell. (A flag
+    /// with a default given at its default value cannot be told from one not given.)
+    var optionsGiven: [String] {
+        var given: [String] = []
+        if mcpPort != nil { given.append("--mcp-port") }
+        if mcpBind != nil { given.append("--mcp-bind") }
+        if mcpAuth != nil { given.append("--mcp-auth") }
+        if !mcpAuthAudience.isEmpty { given.append("--mcp-auth-audience") }
+        if mcpTaskNamespace != nil { given.append("--mcp-task-namespace") }
+        if mcpSessionKeyFile != nil { given.append("--mcp-session-key-file") }
+        if !mcpAllowedOrigin.isEmpty { given.append("--mcp-allowed-origin") }
+        if mcpOauthIssuer != nil { given.append("--mcp-oauth-issuer") }
+        return given
+    }
+
     func validate() throws {
         if let mcpPort { guard (0...65535).contains(mcpPort) else { throw ValidationError("--mcp-port must be between 0 and 65535, got \(mcpPort)") } }
         guard mcpMaxCallWait > 0 else { throw ValidationError("--mcp-max-call-wait must be above 0, got \(mcpMaxCallWait)") }

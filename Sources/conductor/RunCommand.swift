@@ -126,8 +126,17 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var leaderElection: LeaderElectionOptions
     @OptionGroup var mcp: MCPOptions
 
+    @Flag(name: .customLong("no-mcp"), help: "Run the controller without the MCP front end (no port, no TokenReviews): Tasks are then made through the API server only, with kubectl or a client library.")
+    var withoutMCP = false
+
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormat = .text
+
+    func validate() throws {
+        if withoutMCP, let given = mcp.optionsGiven.first {
+            throw ValidationError("--no-mcp runs no MCP front end: \(given) would configure it; drop one of the two")
+        }
+    }
 
     func run() async throws {
         bootstrapLogging(logFormat)
@@ -143,10 +152,15 @@ struct RunCommand: AsyncParsableCommand {
         let client = try KubeClient(config: config, logger: Logger(label: "conductor.kube"))
         let (services, running) = try controllerServices(client: client, options: controller, healthBind: controller.healthBind ?? "0.0.0.0",
                                                          leaderElection: leaderElection.configuration, registry: registry, logger: logger)
-        let frontEnd = try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultAuth: .kubernetes,
-                                        defaultSessionKeyFile: nil, logger: Logger(label: "conductor.mcp"), onServing: { _ in })
+        var frontEnd: [any Service] = []
+        if withoutMCP {
+            logger.info("no MCP front end (--no-mcp): Tasks are made through the API server only")
+        } else {
+            frontEnd.append(try mcp.frontEnd(controller: running, client: client, controllerOptions: controller, defaultAuth: .kubernetes,
+                                             defaultSessionKeyFile: nil, logger: Logger(label: "conductor.mcp"), onServing: { _ in }))
+        }
         logger.info("talking to the API server", metadata: ["server": "\(config.server)"])
-        try await runServices(services + [frontEnd], logger: logger)
+        try await runServices(services + frontEnd, logger: logger)
         await client.shutdown()
     }
 }

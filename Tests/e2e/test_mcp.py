@@ -17,7 +17,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, conductor_binary, free_port, running_cleanly, server_ends, wait_for
+from conftest import ROOT, DevProcess, apply_project_crds, conductor_binary, free_port, running_cleanly, server_ends, wait_for
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -820,6 +820,37 @@ def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expec
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert expected in run.stderr, run.stderr[-2000:]
+
+
+def test_run_without_the_front_end_serves_no_mcp_and_refuses_its_flags(fresh_apiserver, tmp_path):
+    """`conductor run --no-mcp`: the controller alone, ready, with no MCP port; an MCP flag beside it is refused."""
+    refused = subprocess.run([conductor_binary(), "run", "--kubeconfig", str(fresh_apiserver.kubeconfig), "--no-mcp",
+                              "--mcp-port", "9000"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "--no-mcp runs no MCP front end: --mcp-port would configure it" in refused.stderr, refused.stderr[-2000:]
+
+    with fresh_apiserver.client() as api:
+        apply_project_crds(api)
+        api.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mcp-system"}})
+    health = free_port()
+    log = tmp_path / "run.log"
+    run = subprocess.Popen([conductor_binary(), "run", "--kubeconfig", str(fresh_apiserver.kubeconfig), "--no-mcp",
+                            "--health-bind", "127.0.0.1", "--health-port", str(health), "--log-format", "json"],
+                           stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        def ready():
+            assert run.poll() is None, log.read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+        wait_until(ready, timeout=60, what="the controller ready")
+        text = log.read_text()
+        assert "no MCP front end (--no-mcp)" in text and "MCP front end serving" not in text, text[-3000:]
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
+    assert run.returncode == 0, log.read_text()[-3000:]
 
 
 class KeptOpen:
