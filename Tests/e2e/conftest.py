@@ -57,6 +57,15 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
+def run_ready(process: subprocess.Popen, health_port: int, log: pathlib.Path) -> bool:
+    """Whether a `conductor run` answers /readyz with 200 on `health_port`; fails with its log once it has exited."""
+    assert process.poll() is None, log.read_text()
+    try:
+        return httpx.get(f"http://127.0.0.1:{health_port}/readyz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 _TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN"}
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ROOT, APIServer, conductor_binary, free_port, wait_for
+from conftest import ROOT, APIServer, conductor_binary, free_port, run_ready, wait_for
 
 DEPLOY = ROOT / "deploy"
 NAMESPACE = "mcp-system"
@@ -388,13 +388,7 @@ def test_the_controller_runs_with_its_deployment_arguments_under_the_rendered_ac
     log = tmp_path / "controller.log"
     process = subprocess.Popen(command, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        def ready():
-            assert process.poll() is None, log.read_text()
-            try:
-                return httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=1.0).status_code == 200
-            except httpx.HTTPError:
-                return False
-        wait_for(ready, 30, "conductor run ready")
+        wait_for(lambda: run_ready(process, health, log), 30, "conductor run ready")
         holder = lambda: installed.kubectl("get", "lease", "mcp-conductor-controller", "-n", NAMESPACE, "-o",  # noqa: E731
                                            "jsonpath={.spec.holderIdentity}", check=False).stdout
         wait_for(lambda: holder() == POD_ENV["POD_NAME"], 30, "the leader-election Lease held by the pod's name")

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from mcp import Client
 
-from conftest import ROOT, DevProcess, apply_project_crds, conductor_binary, free_port, running_cleanly, server_ends, wait_for
+from conftest import (ROOT, DevProcess, apply_project_crds, conductor_binary, free_port, run_ready, running_cleanly, server_ends,
+                      wait_for)
 from mcp_agent import SimAgent
 
 MAX_CALL_WAIT = 4
@@ -838,13 +839,7 @@ def test_run_without_the_front_end_serves_no_mcp_and_refuses_its_flags(fresh_api
                             "--health-bind", "127.0.0.1", "--health-port", str(health), "--log-format", "json"],
                            stdout=open(log, "ab"), stderr=subprocess.STDOUT)
     try:
-        def ready():
-            assert run.poll() is None, log.read_text()
-            try:
-                return httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=1.0).status_code == 200
-            except httpx.HTTPError:
-                return False
-        wait_until(ready, timeout=60, what="the controller ready")
+        wait_until(lambda: run_ready(run, health, log), timeout=60, what="the controller ready")
         text = log.read_text()
         assert "no MCP front end (--no-mcp)" in text and "MCP front end serving" not in text, text[-3000:]
     finally:
