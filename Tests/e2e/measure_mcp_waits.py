@@ -204,19 +204,19 @@ async def main(calls: int, mode: str, rate: float | None, stream: bool, limit: f
             after = await settled_rss(replica.process.pid)
             done = sum(task.done() for task in pending)
             idle = mode == "idle"
+            unit = "idle connection" if idle else "waiting call"
             what = "idle connections" if idle else "calls waiting over SSE" if stream else "calls waiting"
             arrival = f", sent {rate:g} a second" if rate and not idle else ", sent at once" if not idle else ""
             print(f"{calls} {what} in {time.monotonic() - started:.1f} s{arrival} ({done} answered early: should be 0)")
             print(f"replica RSS: {before / 1024:.1f} MiB with the tasks mirrored, {after / 1024:.1f} MiB with {calls} {what}")
-            print(f"per {'idle connection' if idle else 'waiting call'}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
+            print(f"per {unit}: {(after - before) * 1024 / calls / 1024:.1f} KiB")
             if settle:
                 await asyncio.sleep(settle)
                 later = rss_kib(replica.process.pid)
-                print(f"{settle:g} s later: {later / 1024:.1f} MiB, {(later - before) / calls:.1f} KiB per "
-                      f"{'idle connection' if idle else 'waiting call'}")
+                print(f"{settle:g} s later: {later / 1024:.1f} MiB, {(later - before) / calls:.1f} KiB per {unit}")
             if heap_before:
                 system, in_use = heap_bytes(replica.process.pid, replica.log_path)
-                print(f"heap per {'idle connection' if idle else 'waiting call'}: {(in_use - heap_before[1]) / calls / 1024:.1f} KiB in use, "
+                print(f"heap per {unit}: {(in_use - heap_before[1]) / calls / 1024:.1f} KiB in use, "
                       f"{(system - heap_before[0]) / calls / 1024:.1f} KiB taken from the system")
             if idle:
                 for connection in connections:
