@@ -61,6 +61,7 @@ public final class MCPFrontEnd: Service {
         let responder = RequestResponder(router: router.buildResponder(), serverName: serverName, logger: logger)
         let connections = OpenConnections()
         let http = PerRequestHTTP1Channel(responder: responder, connections: connections,
+                                          admission: RequestAdmission(limit: configuration.maxRequestsInProgress),
                                           bodyLimit: MCPConfiguration.maximumBodyBytes).server(
             configuration: ServerConfiguration(address: .hostname(bind, port: port), serverName: serverName),
             onServerRunning: { channel in

@@ -47,6 +47,9 @@ struct MCPOptions: ParsableArguments {
     @Option(help: "Tool calls one caller may have waiting on this replica; beyond it a call's task is still created, and the call answers at once with its name.")
     var mcpMaxCallsPerCaller: Int = 1000
 
+    @Option(help: "Requests this replica's front end works on at once (routing them, calling their tool, writing their answer); more wait their turn in the order they came. A call waiting for its task, a GET stream or a subscription counts only until it is waiting or streaming.")
+    var mcpMaxRequestsInProgress: Int = 64
+
     @Option(help: "Seconds an MCP task's handle (a task-augmented tools/call, 2025-11-25 Tasks) lasts after its task ended, when the client asks for no ttl; the Task resource is kept at least as long (its spec.ttlSecondsAfterFinished), however short --finished-task-ttl is.")
     var mcpTaskTTL: Double = 3600
 
@@ -81,6 +84,9 @@ struct MCPOptions: ParsableArguments {
         if let mcpPort { guard (0...65535).contains(mcpPort) else { throw ValidationError("--mcp-port must be between 0 and 65535, got \(mcpPort)") } }
         guard mcpMaxCallWait > 0 else { throw ValidationError("--mcp-max-call-wait must be above 0, got \(mcpMaxCallWait)") }
         guard mcpMaxCallsPerCaller > 0 else { throw ValidationError("--mcp-max-calls-per-caller must be above 0, got \(mcpMaxCallsPerCaller)") }
+        guard mcpMaxRequestsInProgress > 0 else {
+            throw ValidationError("--mcp-max-requests-in-progress must be above 0, got \(mcpMaxRequestsInProgress)")
+        }
         guard mcpProgressInterval > 0 else { throw ValidationError("--mcp-progress-interval must be above 0") }
         guard mcpTaskTTL >= 1, mcpTaskMaxTTL >= mcpTaskTTL, mcpTaskMaxTTL <= Double(Limits.maximumFinishedTaskTTLSeconds) else {
             throw ValidationError("--mcp-task-ttl must be at least 1 second and at most --mcp-task-max-ttl, itself at most \(Limits.maximumFinishedTaskTTLSeconds) seconds (a year), got \(mcpTaskTTL) and \(mcpTaskMaxTTL)")
@@ -123,7 +129,7 @@ struct MCPOptions: ParsableArguments {
             maxCallsPerCaller: mcpMaxCallsPerCaller, oauthIssuer: mcpOauthIssuer,
             taskTTL: .milliseconds(Int64(mcpTaskTTL * 1000)), taskMaxTTL: .milliseconds(Int64(mcpTaskMaxTTL * 1000)),
             taskPollInterval: .milliseconds(Int64(mcpTaskPollInterval * 1000)), finishedTaskTTLSeconds: controllerOptions.finishedTaskTTL,
-            maxTasksPerCaller: mcpMaxTasksPerCaller)
+            maxTasksPerCaller: mcpMaxTasksPerCaller, maxRequestsInProgress: mcpMaxRequestsInProgress)
         return MCPFrontEnd(configuration: configuration, controller: controller, client: client, authority: authority,
                            logger: logger, onServing: onServing)
     }

@@ -26,6 +26,8 @@ MAX_CALL_WAIT = 4
 PROGRESS_INTERVAL = 1
 # Calls one caller may have waiting on the replica (every test here is the same anonymous caller).
 MAX_CALLS_PER_CALLER = 3
+# Requests the replica works on at once (64 by default): every test here runs with this few.
+MAX_REQUESTS_IN_PROGRESS = 2
 
 INPUT_SCHEMA = {"type": "object", "required": ["text"],
                 "properties": {"text": {"type": "string"}, "steps": {"type": "integer", "minimum": 0},
@@ -41,7 +43,8 @@ class MCPDev(DevProcess):
     def __init__(self, data_dir: pathlib.Path):
         super().__init__(data_dir, extra_args=[
             "--mcp-max-call-wait", str(MAX_CALL_WAIT), "--mcp-progress-interval", str(PROGRESS_INTERVAL),
-            "--mcp-max-calls-per-caller", str(MAX_CALLS_PER_CALLER)])
+            "--mcp-max-calls-per-caller", str(MAX_CALLS_PER_CALLER),
+            "--mcp-max-requests-in-progress", str(MAX_REQUESTS_IN_PROGRESS)])
 
 
 @pytest.fixture(scope="module")
@@ -754,6 +757,53 @@ def test_a_connection_its_client_closed_is_closed_and_a_half_closed_one_is_answe
     wait_until(lambda: not left_open(), what="every closed connection closed by the server too")
 
 
+def test_waiting_calls_and_open_streams_leave_the_requests_in_progress_to_new_ones(dev, api, echo_agent):
+    """The replica works on MAX_REQUESTS_IN_PROGRESS requests at once; a call that waits for its task (plain or over
+    SSE) and a GET stream count only until they wait or stream. With more of them open than the limit, a burst of
+    requests several times the limit is answered, every one, and the held calls still end as they should."""
+    with httpx.Client(timeout=30) as http:
+        session = initialize(http, dev.url)
+    headers = f"MCP-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+    streams, held = [], []
+    try:
+        for _ in range(MAX_REQUESTS_IN_PROGRESS + 1):
+            stream = socket.create_connection(("127.0.0.1", dev.mcp_port), timeout=20)
+            stream.sendall(f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n{headers}\r\n".encode())
+            _read_until(stream, b"data: \n\n")  # the priming event: streaming
+            streams.append(stream)
+        for n in range(MAX_CALLS_PER_CALLER):
+            # The last one asks for progress: answered over SSE.
+            meta = {"progressToken": f"held-{n}"} if n == MAX_CALLS_PER_CALLER - 1 else None
+            held.append(sent_raw(dev.mcp_port, _tool_call(echo_agent.tool, n, {"text": "held", "waitForCancel": True}, meta),
+                                 extra=headers))
+        wait_until(lambda: len(_session_tasks(api, session, "held")) == MAX_CALLS_PER_CALLER, what="the held calls' tasks")
+        _read_until(held[-1], b"data: \n\n")
+
+        import asyncio
+
+        async def burst():
+            async with httpx.AsyncClient(timeout=15, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+                return await asyncio.gather(*(client.post(dev.url, headers=session_headers(session), json={
+                    "jsonrpc": "2.0", "id": n, "method": "tools/list"}) for n in range(10 * MAX_REQUESTS_IN_PROGRESS)))
+        answers = anyio.run(burst)
+        assert all(echo_agent.tool in {tool["name"] for tool in a.json()["result"]["tools"]} for a in answers), answers[0].text
+
+        with httpx.Client(timeout=30) as http:
+            for n in range(MAX_CALLS_PER_CALLER):
+                http.post(dev.url, headers=session_headers(session), json={
+                    "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": n}})
+        # Each held call ends: a plain one answers its cancellation (or, past MAX_CALL_WAIT, its task's name), the SSE
+        # one ends its stream with no answer, as a cancelled request's should.
+        for n, connection in enumerate(held[:-1]):
+            connection.settimeout(20)
+            assert _read_until(connection, f'"id":{n}'.encode()).startswith(b"HTTP/1.1 200")
+        held[-1].settimeout(20)
+        assert _read_until(held[-1], b"0\r\n\r\n")  # the last chunk
+    finally:
+        for connection in streams + held:
+            connection.close()
+
+
 def test_a_get_stream_its_client_closes_ends_at_once(dev):
     """The GET stream writes only a keep-alive every 25 s while nothing happens: its client's close ends it (and
     its tasks) at once, rather than at the next keep-alive that fails."""
@@ -815,8 +865,9 @@ def _nonce(session: str) -> str:
 
 @pytest.mark.parametrize("flags, expected", [
     (["--mcp-port", "0", "--mcp-auth", "none", "--mcp-bind", "0.0.0.0"], "allowed only with --mcp-bind on loopback"),
+    (["--mcp-max-requests-in-progress", "0"], "--mcp-max-requests-in-progress must be above 0, got 0"),
 ])
-def test_run_refuses_an_unauthenticated_front_end_off_loopback(dev, flags, expected):
+def test_run_refuses_a_front_end_that_cannot_work_naming_the_flag(dev, flags, expected):
     run = subprocess.run([conductor_binary(), "run", "--kubeconfig", str(dev.data_dir / "kubeconfig"), "--health-port", "0",
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0

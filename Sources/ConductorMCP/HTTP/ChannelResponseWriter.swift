@@ -7,28 +7,35 @@ import NIOHTTPTypes
 /// the body. A body of known length is flushed once, with its end; a streamed one (SSE) at every write, and
 /// each write waits until it is handed to the socket, so a slow reader holds back its stream's writer. The
 /// connection is closed after the answer's end when the request asked for that.
+///
+/// A streamed answer's first write gives back the request's admission slot: a GET stream or a subscription is
+/// written by its task for as long as its client listens, and is no longer a request in progress.
 struct ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
     private var head: HTTPResponse?
     private let flushesEachWrite: Bool
     private let closesAfterEnd: Bool
+    private let slot: RequestAdmission.Slot
 
-    static func write(_ response: Response, to channel: any Channel, closingAfter closes: Bool) async throws {
+    static func write(_ response: Response, to channel: any Channel, closingAfter closes: Bool,
+                      streaming slot: RequestAdmission.Slot) async throws {
         let writer = ChannelResponseWriter(channel: channel, head: response.head, flushesEachWrite: response.body.contentLength == nil,
-                                           closesAfterEnd: closes)
+                                           closesAfterEnd: closes, slot: slot)
         try await response.body.write(writer)
     }
 
-    private init(channel: any Channel, head: HTTPResponse, flushesEachWrite: Bool, closesAfterEnd: Bool) {
+    private init(channel: any Channel, head: HTTPResponse, flushesEachWrite: Bool, closesAfterEnd: Bool, slot: RequestAdmission.Slot) {
         self.channel = channel
         self.head = head
         self.flushesEachWrite = flushesEachWrite
         self.closesAfterEnd = closesAfterEnd
+        self.slot = slot
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
         writeHeadIfPending()
         if flushesEachWrite {
+            slot.giveBack()
             try await channel.writeAndFlush(HTTPResponsePart.body(buffer))
         } else {
             channel.write(HTTPResponsePart.body(buffer), promise: nil)

@@ -24,6 +24,8 @@ struct PerRequestHTTP1Channel: ServerChildChannel {
 
     let responder: RequestResponder
     let connections: OpenConnections
+    /// Requests in progress at once across the connections.
+    let admission: RequestAdmission
     /// A request body is kept up to one byte over this, so that the endpoint can refuse it as too large.
     let bodyLimit: Int
 
@@ -38,7 +40,7 @@ struct PerRequestHTTP1Channel: ServerChildChannel {
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try pipeline.addHandler(HTTP10Answers())
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder))
+            try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder, admission: admission))
             connections.opened(channel)
             return Value(channel: channel)
         }

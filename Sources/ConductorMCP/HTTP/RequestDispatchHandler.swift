@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end; with an
-/// interim 100 first when the client waits for one) and answers it in a task of its own, so that a connection
+/// interim 100 first when the client waits for one) and answers it in a task of its own once `admission` lets it
+/// in (at most so many requests in progress at once across connections), so that a connection
 /// between requests costs only its channel; tells the request being answered when its client leaves; and closes
 /// the connection once its client has closed its side and nothing is left to answer.
 ///
@@ -17,6 +18,7 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private let bodyLimit: Int
     private let responder: RequestResponder
+    private let admission: RequestAdmission
     private var head: HTTPRequest?
     private var body: ByteBuffer?
     /// A request was handed over and its answer's end is not written yet.
@@ -27,9 +29,10 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The client closed its side of the connection.
     private var inputClosed = false
 
-    init(bodyLimit: Int, responder: RequestResponder) {
+    init(bodyLimit: Int, responder: RequestResponder, admission: RequestAdmission) {
         self.bodyLimit = bodyLimit
         self.responder = responder
+        self.admission = admission
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -76,7 +79,14 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.clientLeft = clientLeft
         let channel = context.channel
         let responder = self.responder
-        Task { await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, on: channel) }
+        admission.admit { slot in
+            // A client that left while its request waited its turn has nobody to answer.
+            guard channel.isActive else {
+                slot.giveBack()
+                return
+            }
+            Task { await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, slot: slot, on: channel) }
+        }
     }
 
     /// What a client that sent `Expect: 100-continue` waits for before it sends its body (curl does for bodies

@@ -17,14 +17,17 @@ struct RequestResponder: Sendable {
     let logger: Logger
 
     /// `clientLeft` fires when the client leaves while the request is answered: a call that waits then stops.
-    func answer(_ request: Request, closingAfter closes: Bool, clientLeft: Signal, on channel: any Channel) async {
+    /// `slot` is given back once the answer is written, its wait registered or its stream streaming.
+    func answer(_ request: Request, closingAfter closes: Bool, clientLeft: Signal, slot: RequestAdmission.Slot,
+                on channel: any Channel) async {
         let response = await route(request, clientLeft: clientLeft, on: channel)
-        Task { await write(response, closingAfter: closes, on: channel) }
+        Task { await write(response, closingAfter: closes, slot: slot, on: channel) }
     }
 
-    private func write(_ response: Response, closingAfter closes: Bool, on channel: any Channel) async {
+    private func write(_ response: Response, closingAfter closes: Bool, slot: RequestAdmission.Slot, on channel: any Channel) async {
+        defer { slot.giveBack() }
         do {
-            try await ChannelResponseWriter.write(response, to: channel, closingAfter: closes)
+            try await ChannelResponseWriter.write(response, to: channel, closingAfter: closes, streaming: slot)
         } catch {
             // The client went away, or the body failed part-way: the answer cannot be ended, and the connection
             // cannot carry another one.

@@ -24,7 +24,7 @@ public struct MCPConfiguration: Sendable {
     /// The front end's name and version in `initialize`.
     public var serverVersion: String
     /// Calls one caller may have waiting on one replica (`--mcp-max-calls-per-caller`): each holds a
-    /// connection and memory (about 90 KiB, Tests/e2e/measure_mcp_waits.py).
+    /// connection and memory (about 10 KiB, Tests/e2e/measure_mcp_waits.py).
     public var maxCallsPerCaller: Int
     /// The OAuth authorization server to name in the protected resource metadata (RFC 9728); nil: none served.
     public var oauthIssuer: String?
@@ -40,12 +40,17 @@ public struct MCPConfiguration: Sendable {
     /// MCP tasks one caller may have working at once (`--mcp-max-tasks-per-caller`), the per-requestor limit
     /// the Tasks specification asks for. Counted from this replica's cache, so replicas agree within moments.
     public var maxTasksPerCaller: Int
+    /// Requests in progress at once on this replica (`--mcp-max-requests-in-progress`, `RequestAdmission`): enough
+    /// to keep two cores and the API server busy, few enough that a burst of thousands of calls does not hold
+    /// thousands of routings' memory at once.
+    public var maxRequestsInProgress: Int
 
     public init(bind: String, port: Int = Installation.mcpPort, taskNamespace: String, maxCallWait: Duration = .seconds(55),
                 progressHeartbeat: Duration = .seconds(15), sessionKey: [UInt8], allowedOrigins: [String] = [],
                 serverVersion: String = "0.1.0", maxCallsPerCaller: Int = 1000, oauthIssuer: String? = nil,
                 taskTTL: Duration = .seconds(3600), taskMaxTTL: Duration = .seconds(7 * 24 * 3600), taskPollInterval: Duration = .seconds(1),
-                finishedTaskTTLSeconds: Int = 24 * 3600, maxTasksPerCaller: Int = 1000) {
+                finishedTaskTTLSeconds: Int = 24 * 3600, maxTasksPerCaller: Int = 1000,
+                maxRequestsInProgress: Int = 64) {
         self.bind = bind
         self.port = port
         self.taskNamespace = taskNamespace
@@ -61,6 +66,7 @@ public struct MCPConfiguration: Sendable {
         self.taskPollInterval = taskPollInterval
         self.finishedTaskTTLSeconds = finishedTaskTTLSeconds
         self.maxTasksPerCaller = maxTasksPerCaller
+        self.maxRequestsInProgress = maxRequestsInProgress
     }
 
     /// The largest request body: a tool's arguments become the Task's `spec.payload`, capped at
