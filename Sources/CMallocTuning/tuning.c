@@ -15,6 +15,15 @@ int conductor_fix_mmap_threshold(int bytes) {
 #endif
 }
 
+int conductor_limit_arenas(int count) {
+#ifdef __GLIBC__
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
+#endif
+}
+
 int conductor_trim_heap(void) {
 #ifdef __GLIBC__
     return malloc_trim(0);
