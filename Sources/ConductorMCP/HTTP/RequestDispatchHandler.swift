@@ -80,12 +80,16 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         let channel = context.channel
         let responder = self.responder
         admission.admit { slot in
-            // A client that left while its request waited its turn has nobody to answer.
-            guard channel.isActive else {
-                slot.giveBack()
-                return
+            Task {
+                // A client that left while its request waited its turn has nobody to answer. Given back from the
+                // task, not from here: thousands of such requests in a row would otherwise hand the slot on in
+                // one ever deeper call.
+                guard channel.isActive else {
+                    slot.giveBack()
+                    return
+                }
+                await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, slot: slot, on: channel)
             }
-            Task { await responder.answer(request, closingAfter: closesAfter, clientLeft: clientLeft, slot: slot, on: channel) }
         }
     }
 
