@@ -1,6 +1,7 @@
 """The MCP front end, judged by the official Python MCP SDK (PyPI `mcp`, `Client(url, mode="legacy")`) and by
 raw HTTP where the SDK hides what is checked (status codes, SSE framing). Against `conductor dev` as a
 process, with simulated agents (mcp_agent.SimAgent) that declare their capabilities' schemas."""
+import asyncio
 import http.client
 import json
 import os
@@ -609,7 +610,6 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
             assert all(a["error"]["code"] == -32800 for a in answers), answers
             return name
 
-    import asyncio
     name = anyio.run(main)
     wait_until(lambda: api.get(f"/apis/mcp.io/v1/namespaces/default/tasks/{name}").json()["status"].get("phase") == "Completed",
                what="the refused call's task completed")
@@ -778,8 +778,6 @@ def test_waiting_calls_and_open_streams_leave_the_requests_in_progress_to_new_on
                                  extra=headers))
         wait_until(lambda: len(_session_tasks(api, session, "held")) == MAX_CALLS_PER_CALLER, what="the held calls' tasks")
         _read_until(held[-1], b"data: \n\n")
-
-        import asyncio
 
         async def burst():
             async with httpx.AsyncClient(timeout=15, limits=httpx.Limits(max_keepalive_connections=0)) as client:
