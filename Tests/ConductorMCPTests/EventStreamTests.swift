@@ -57,6 +57,22 @@ import Testing
         #expect(output.writes.count == 4 && output.ends == 1)
     }
 
+    @Test func aStreamWhoseRequestSendsRegularlyStopsItsKeepAlives() async throws {
+        let clock = ManualClock()
+        let timers = TimerQueue(clock: clock)
+        let output = Recorded()
+        let events = EventStream(id: "s", output: output, keepAlive: .seconds(25), timers: timers)
+        try await waitUntil("the keep-alive is scheduled") { timers.pendingCount == 1 }
+        events.stopKeepAlives()
+        #expect(timers.pendingCount == 0)
+        clock.advance(by: .seconds(60))
+        try await waitUntil("the timers' driver ended") { !timers.isDriving }
+        #expect(output.writes.count == 1)  // the priming event only
+        events.send(["method": "notifications/progress"])
+        events.finish(["result": 1])
+        #expect(output.writes.count == 3 && output.ends == 1)
+    }
+
     @Test func aStreamIsFreedOnceItEnded() {
         // Its keep-alive timer holds it while it runs; a stream kept after its end would keep its connection.
         let timers = TimerQueue(clock: ManualClock())

@@ -43,6 +43,17 @@ import Testing
         #expect(sent.withLock { $0.count } == 3)
     }
 
+    /// So that the call's SSE stream can drop its own keep-alives, which the heartbeat makes redundant.
+    @Test func theRelayTellsItsSinkItSendsEveryHeartbeat() {
+        let promised = Mutex<[Duration]>([])
+        let sink = NotificationSink({ _ in }, sendsRegularly: { interval in promised.withLock { $0.append(interval) } })
+        let task = TaskHandleTests.task(phase: .pending)
+        let relay = ProgressRelay(of: task.key, latest: { task }, to: ProgressTarget(token: "p", sink: sink), hub: TaskEventHub(),
+                                  timers: TimerQueue(clock: ManualClock()), heartbeat: .seconds(15))
+        #expect(promised.withLock { $0 } == [.seconds(15)])
+        relay.stop()
+    }
+
     @Test func aStoppedRelayIsFreed() {
         // Its hub listener and heartbeat hold it while it runs; a relay kept after its stop would keep the call's stream.
         let timers = TimerQueue(clock: ManualClock())

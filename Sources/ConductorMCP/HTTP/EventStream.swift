@@ -43,6 +43,16 @@ final class EventStream: Sendable {
         }
     }
 
+    /// Stops the keep-alives: something else writes at least as often (a waiting call's progress heartbeat), and
+    /// the timer would cost each such call its memory for nothing.
+    func stopKeepAlives() {
+        let keepAlives = state.withLock { state -> RepeatingTimer? in
+            defer { state.keepAlives = nil }
+            return state.keepAlives
+        }
+        keepAlives?.stop()
+    }
+
     /// Writes `answer` (nil: none is due, the request was cancelled) and ends the stream.
     func finish(_ answer: JSON?) {
         let keepAlives = state.withLock { state -> RepeatingTimer? in

@@ -150,7 +150,8 @@ struct MCPHTTPEndpoint: Sendable {
             let answer = { @Sendable (output: any EventStreamOutput) async in
                 let events = EventStream(id: streamID, output: output, keepAlive: keepAlive, timers: server.waiter.timers,
                                          primedAt: first)
-                let context = RequestContext(session: session, caller: caller, sink: NotificationSink { events.send($0) },
+                let sink = NotificationSink({ events.send($0) }, sendsRegularly: { if $0 <= keepAlive { events.stopKeepAlives() } })
+                let context = RequestContext(session: session, caller: caller, sink: sink,
                                              readerLeft: cancelOnDisconnect == nil ? readerLeft : nil)
                 // The deep first step in a task of its own: a burst of SSE calls left less memory resident this way than
                 // with it run in the writing task (loadtest/README.md, fourth session).

@@ -31,6 +31,7 @@ final class ProgressRelay: Sendable {
             state.heartbeats = heartbeats
             state.reporter.report(latest(), force: true)
         }
+        target.sink.sendsRegularly(heartbeat)
     }
 
     /// Ends the relay: no notification is sent once this returns, so the call's answer can follow.
