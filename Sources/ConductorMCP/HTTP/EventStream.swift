@@ -3,7 +3,8 @@ import KubeJSON
 import Synchronization
 
 /// One SSE answer written from callbacks, with no task of its own: the priming event, the request's notifications
-/// in the order they are sent, a keep-alive comment every `keepAlive`, then its answer and the end. Nothing is
+/// in the order they are sent, a keep-alive comment every `keepAlive` (until the request says it sends often enough
+/// itself, `stopKeepAlives`), then its answer and the end. Nothing is
 /// written after the end, so a notification that races the answer is dropped, not sent after it.
 final class EventStream: Sendable {
     private struct State {
