@@ -4,8 +4,8 @@ import Synchronization
 
 /// One SSE answer written from callbacks, with no task of its own: the priming event, the request's notifications
 /// in the order they are sent, a keep-alive comment every `keepAlive` (until the request says it sends often enough
-/// itself, `stopKeepAlives`), then its answer and the end. Nothing is
-/// written after the end, so a notification that races the answer is dropped, not sent after it.
+/// itself, `stopKeepAlives`), then its answer and the end. Nothing is written after the end, so a notification that
+/// races the answer is dropped, not sent after it.
 final class EventStream: Sendable {
     private struct State {
         var sequence = 0
@@ -47,27 +47,22 @@ final class EventStream: Sendable {
     /// Stops the keep-alives: something else writes at least as often (a waiting call's progress heartbeat), and
     /// the timer would cost each such call its memory for nothing.
     func stopKeepAlives() {
-        let keepAlives = state.withLock { state -> RepeatingTimer? in
-            defer { state.keepAlives = nil }
-            return state.keepAlives
-        }
-        keepAlives?.stop()
+        state.withLock { $0.keepAlives.take() }?.stop()
     }
 
     /// Writes `answer` (nil: none is due, the request was cancelled) and ends the stream.
     func finish(_ answer: JSON?) {
-        let keepAlives = state.withLock { state -> RepeatingTimer? in
-            guard !state.ended else { return nil }
+        let ended = state.withLock { state -> Bool in
+            guard !state.ended else { return false }
             if let answer {
                 state.sequence += 1
                 output.write(ServerSentEvent.message(answer, stream: id, sequence: state.sequence), droppable: false)
             }
             output.end()
             state.ended = true
-            // The timer's action holds this stream: dropping the timer here ends the cycle.
-            defer { state.keepAlives = nil }
-            return state.keepAlives
+            return true
         }
-        keepAlives?.stop()
+        // The timer's action holds this stream: dropping the timer ends the cycle.
+        if ended { stopKeepAlives() }
     }
 }
