@@ -6,20 +6,12 @@
 #include <malloc.h>
 #endif
 
-int conductor_fix_mmap_threshold(int bytes) {
+int conductor_tune_heap(int mmap_threshold_bytes, int arenas) {
 #ifdef __GLIBC__
-    return mallopt(M_MMAP_THRESHOLD, bytes);
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) & mallopt(M_ARENA_MAX, arenas);
 #else
-    (void)bytes;
-    return 0;
-#endif
-}
-
-int conductor_limit_arenas(int count) {
-#ifdef __GLIBC__
-    return mallopt(M_ARENA_MAX, count);
-#else
-    (void)count;
+    (void)mmap_threshold_bytes;
+    (void)arenas;
     return 0;
 #endif
 }

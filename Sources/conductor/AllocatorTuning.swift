@@ -22,7 +22,6 @@ enum AllocatorTuning {
 
     /// Called first thing in `main`, before any thread allocates.
     static func apply() {
-        _ = conductor_fix_mmap_threshold(mmapThresholdBytes)
-        _ = conductor_limit_arenas(arenas)
+        _ = conductor_tune_heap(mmapThresholdBytes, arenas)
     }
 }

@@ -5,8 +5,8 @@ import Testing
 /// defined, and then silently does nothing (the first version of these functions did just that).
 @Suite struct MallocTuningTests {
     #if os(Linux) && canImport(Glibc)
-    @Test func glibcTakesTheFixedMmapThreshold() {
-        #expect(conductor_fix_mmap_threshold(128 * 1024) == 1)
+    @Test func glibcTakesTheFixedMmapThresholdAndTheArenaLimit() {
+        #expect(conductor_tune_heap(128 * 1024, 2) == 1)
     }
 
     @Test func aTrimGivesBackFreedPagesBelowABlockInUse() {
