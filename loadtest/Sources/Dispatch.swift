@@ -34,6 +34,9 @@ struct Dispatch: AsyncParsableCommand {
     @Option(help: "A running agent's /metrics: report its resident memory as the tasks go through it (with --capability).")
     var agentMetricsUrl: String?
 
+    @Option(help: "Also report create → assigned per slice of this many milliseconds of creation time: when a tail happened.")
+    var timeline: Int?
+
     func validate() throws {
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be above 0, got \(rate)") } }
         if let rateShare {
@@ -41,6 +44,7 @@ struct Dispatch: AsyncParsableCommand {
             guard raw else { throw ValidationError("--rate-share needs the raw run it is a share of: drop --no-raw") }
             guard rate == nil else { throw ValidationError("give --rate or --rate-share, not both") }
         }
+        if let timeline { guard timeline > 0 else { throw ValidationError("--timeline must be above 0 milliseconds, got \(timeline)") } }
         if let capability, capability.isEmpty { throw ValidationError("--capability must not be empty") }
         if agentMetricsUrl != nil, capability == nil {
             throw ValidationError("--agent-metrics-url reads a running agent's memory: give that agent's --capability too")
@@ -103,10 +107,11 @@ struct Dispatch: AsyncParsableCommand {
         await client.shutdown()
         let result = measured.run
         let report = DispatchReport(run: result, assigned: measured.assigned, completed: measured.completed, raw: rawResult,
-                                    offeredRate: openLoopRate)
+                                    offeredRate: openLoopRate, timeline: timeline.map { measured.timeline(width: .milliseconds($0)) })
         let ranBy = self.capability.map { "the running agents of capability \($0)" } ?? "\(agents) agents"
         print(json ? report.jsonText : report.text(tasks: tasks, concurrency: concurrency, agents: ranBy, server: client.config.server))
         if let trace, !json { print(trace.summary) }
+        if let timeline = report.timeline, !json { print(timeline.text) }
         if result.lifecycles == 0 { throw ExitCode.failure }
     }
 }
@@ -118,6 +123,10 @@ struct DispatchRun: Sendable {
         let run: RunResult
         let assigned: [Duration]
         let completed: [Duration]
+        /// Each task's creation (offset from the first) and its create → assigned if seen.
+        let creations: [(created: Duration, assigned: Duration?)]
+
+        func timeline(width: Duration) -> DispatchTimeline { DispatchTimeline(width: width, tasks: creations) }
     }
 
     let client: KubeClient
@@ -160,7 +169,7 @@ struct DispatchRun: Sendable {
             try await SystemClock().withTimeout(timeout) { try await tracker.completion(of: name) }
         }
         let latencies = tracker.latencies()
-        return Outcome(run: result, assigned: latencies.assigned, completed: latencies.completed)
+        return Outcome(run: result, assigned: latencies.assigned, completed: latencies.completed, creations: tracker.creations())
     }
 }
 
@@ -275,6 +284,14 @@ final class DispatchTracker: Sendable {
         }
     }
 
+    /// Every task's creation, as an offset from the first create, and its create-to-assigned if it was seen assigned.
+    func creations() -> [(created: Duration, assigned: Duration?)] {
+        entries.withLock { entries in
+            guard let first = entries.values.map(\.created).min() else { return [] }
+            return entries.values.map { entry in (entry.created - first, entry.assigned.map { $0 - entry.created }) }
+        }
+    }
+
     /// Sorted create-to-assigned and create-to-completed durations of the completed tasks.
     func latencies() -> (assigned: [Duration], completed: [Duration]) {
         entries.withLock { entries in
@@ -304,6 +321,7 @@ struct DispatchReport {
     let raw: RunResult?
     /// Tasks/s offered in an open-loop run; nil for a closed loop.
     var offeredRate: Double? = nil
+    var timeline: DispatchTimeline? = nil
 
     var ratio: Double? { raw.flatMap { $0.perSecond > 0 ? run.perSecond / $0.perSecond : nil } }
 
@@ -342,6 +360,7 @@ struct DispatchReport {
             "errors": .object(JSONObject(uniqueKeysWithValues: run.errors.byKind.map { ($0.key, JSON.int(Int64($0.value))) })),
         ]
         if let offeredRate { object.set(path: ["offeredTasksPerSecond"], to: .double(offeredRate)) }
+        if let timeline { object.set(path: ["timeline"], to: timeline.json) }
         if let raw {
             object.set(path: ["rawLifecyclesPerSecond"], to: .double(raw.perSecond))
             object.set(path: ["dispatchOverRaw"], to: .double(ratio ?? 0))
