@@ -248,7 +248,8 @@ private struct SingleContainer: SingleValueDecodingContainer {
     }
 }
 
-private struct IndexKey: CodingKey {
+/// A coding path's array index, or the `super` member; shared by the decoder and the encoder.
+struct IndexKey: CodingKey {
     var stringValue: String
     var intValue: Int?
 

@@ -144,7 +144,7 @@ extension KubeResource {
     }
 
     public func encoded() throws -> [UInt8] {
-        Array(try KubeCoding.encoder.encode(self))
+        try JSONValueEncoder.encode(self)
     }
 }
 
@@ -206,15 +206,3 @@ public struct WatchProtocolError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
 }
-
-enum KubeCoding {
-    // JSONDecoder and JSONEncoder are thread-safe to use concurrently once configured.
-    nonisolated(unsafe) static let decoder = JSONDecoder()
-    nonisolated(unsafe) static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-}
-
-

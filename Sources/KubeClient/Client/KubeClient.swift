@@ -133,7 +133,7 @@ public final class KubeClient: Sendable {
     /// not a Status (a proxy's error page, say), as client-go does.
     func apiError(status code: Int, head: TransportResponseHead, body: [UInt8], request: Request) -> KubeAPIError {
         let retryAfter = head.header("retry-after").flatMap(Int.init).map { Duration.seconds($0) }
-        if let status = try? KubeCoding.decoder.decode(KubeStatus.self, from: Data(body)), status.status == "Failure" || status.reason != nil {
+        if let status = try? JSONValueDecoder.decode(KubeStatus.self, from: body), status.status == "Failure" || status.reason != nil {
             return KubeAPIError(code: code, status: status, method: request.method, path: request.path, retryAfter: retryAfter)
         }
         let text = String(decoding: body.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
