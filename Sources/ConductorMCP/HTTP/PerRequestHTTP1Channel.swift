@@ -2,7 +2,6 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 
 /// HTTP/1.1 for the MCP front end, with a Swift task for each request instead of one for each connection.
 ///
@@ -36,10 +35,9 @@ struct PerRequestHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.setOption(ChannelOptions.recvAllocator, value: Self.readBuffer).flatMapThrowing {
             let pipeline = channel.pipeline.syncOperations
-            // Error handling: a request that does not parse is answered 400 and its connection closed.
-            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-            try pipeline.addHandler(HTTP10Answers())
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            // NIO's encoder, decoder and pipelining; the rest (HTTPTypes, HTTP/1.0, a 400 for a request that does not
+            // parse) is RequestDispatchHandler's, so that a connection carries four handlers.
+            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
             try pipeline.addHandler(RequestDispatchHandler(bodyLimit: bodyLimit, responder: responder, admission: admission))
             connections.opened(channel)
             return Value(channel: channel)

@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Gathers each request of a connection (its head, its body up to `bodyLimit` and one byte more, its end; with an
 /// interim 100 first when the client waits for one) and answers it in a task of its own once `admission` lets it
@@ -9,12 +11,17 @@ import NIOHTTPTypes
 /// between requests costs only its channel; tells the request being answered when its client leaves; and closes
 /// the connection once its client has closed its side and nothing is left to answer.
 ///
+/// It takes NIO's HTTP/1 parts and gives the responder HTTPTypes, answers HTTP/1.0 as HTTP/1.0 allows
+/// (`HTTP10Answers`), and answers a request that does not parse with 400: the work of three more handlers, which a
+/// connection would carry (about 0.3 KiB each) for as long as it is open, and most of the front end's connections
+/// are calls that wait.
+///
 /// Runs on the connection's event loop. NIO's `HTTPServerPipelineHandler`, before it, passes on a request only
 /// once the answer to the one before has ended, so at most one request of a connection is in hand here.
 final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
+    typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let bodyLimit: Int
     private let responder: RequestResponder
@@ -28,6 +35,9 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var clientLeft: Signal?
     /// The client closed its side of the connection.
     private var inputClosed = false
+    /// An answer's head is written and its end is not.
+    private var answerUnterminated = false
+    private var http10 = HTTP10Answers()
 
     init(bodyLimit: Int, responder: RequestResponder, admission: RequestAdmission) {
         self.bodyLimit = bodyLimit
@@ -37,14 +47,24 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head):
+        case .head(var received):
+            http10.received(&received)
+            let head: HTTPRequest
+            do {
+                head = try HTTPRequest(received, secure: false, splitCookie: false)
+            } catch {
+                // A head HTTP cannot carry (a method token it has no name for, say): the connection ends, its body unread.
+                self.head = nil
+                errorCaught(context: context, error: error)
+                return
+            }
             self.head = head
             body = nil
             switch Self.expectation(of: head, bodyLimit: bodyLimit) {
             case .none:
                 break
             case .continue:
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             case .answerWithoutBody:
                 // Answered (refused as too large) from its head; a body the client sends anyway is not read, and
                 // the connection ends after the answer, since where that body ends cannot be known.
@@ -97,7 +117,7 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// over 1 MiB, and waits a second before it sends anyway).
     enum Expectation: Equatable {
         /// Nothing: no expectation (or one other than 100-continue, which is ignored as most servers do, not
-        /// refused with 417). An HTTP/1.0 request's is gone already (`HTTP10Answers`).
+        /// refused with 417). An HTTP/1.0 request's is gone already (`HTTP10Answers.received`).
         case none
         /// An interim 100 (Continue), then its body.
         case `continue`
@@ -141,27 +161,42 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .end = unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
+        switch unwrapOutboundIn(data) {
+        case .head(let answer):
+            var head = HTTPResponseHead(answer)
+            if answer.status.kind != .informational { answerUnterminated = true }
+            http10.answer(&head)
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .body(let part):
+            context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: promise)
+        case .end(let trailers):
+            // Before the write: writing the end lets NIO's pipelining hand over the next request, which starts answering.
+            answering = false
+            answerUnterminated = false
+            clientLeft = nil
+            let end = wrapOutboundOut(.end(trailers.map(HTTPHeaders.init)))
+            // An HTTP/1.0 answer ends its connection; so does any once the client closed its side (NIO's pipelining
+            // holds that end of input behind the requests sent before it: none is left now).
+            guard http10.answerEnded() || inputClosed else {
+                context.write(end, promise: promise)
+                return
+            }
+            let written = promise ?? context.eventLoop.makePromise()
+            context.write(end, promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
-        // Before the write: writing the end lets NIO's pipelining hand over the next request, which starts answering.
-        answering = false
-        clientLeft = nil
-        guard inputClosed else {
-            context.write(data, promise: promise)
-            return
-        }
-        let written = promise ?? context.eventLoop.makePromise()
-        context.write(data, promise: written)
-        let channel = context.channel
-        // NIO's pipelining holds the client's end of input behind the requests it sent before: none is left now.
-        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// A request that did not parse has had its 400 from NIO's error handler, before this one: no later request
-    /// on the connection can be framed, so it ends, as it does on any other error.
+    /// A request that did not parse is answered 400, unless an answer is under way (NIO's pipelining holds the
+    /// parser's error until the answer before it has ended, so one seldom is). No later request on the connection
+    /// can be framed, so it ends, as it does on any other error.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !answerUnterminated {
+            let head = HTTPResponseHead(version: .http1_1, status: .badRequest, headers: ["connection": "close", "content-length": "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
         context.close(promise: nil)
     }
 }
