@@ -352,12 +352,13 @@ public final class ObjectStore: Sendable {
             // under the lock only those appended during that copy, so that writers wait for a few records at most.
             let (logPath, appended) = state.withLock { ($0.log.path, $0.log.size) }
             try WriteAheadLog.copy(compaction.logOffset..<appended, ofLogAt: logPath, toSnapshotAt: path, sync: true)
-            try state.withLock { state in
+            let replaced = try state.withLock { state in
                 // History stays in memory; only a restart loses what came before the snapshot.
                 try state.log.installSnapshot(
                     snapshotRecords: records.count, appendedFrom: appended,
                     appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
             }
+            close(replaced)
         } catch {
             unlink(path)
         }

@@ -182,12 +182,20 @@ final class WriteAheadLog {
     /// Atomic: the log is replaced by a rename, so a crash leaves either the old log or the new one, never a part.
     /// The copy is flushed before the rename only with `syncEachWrite`: without it the log's own records are not
     /// flushed either, and a process crash loses nothing written.
-    func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws {
+    ///
+    /// Returns the replaced log's descriptor for the caller to close once it has released the store's lock:
+    /// closing the last reference to a renamed-over file frees its blocks, which takes as long as the log was
+    /// large (milliseconds for tens of megabytes), and writers must not wait for it.
+    func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws -> Int32 {
         try Self.copy(offset..<size, ofLogAt: path, toSnapshotAt: snapshotPath, sync: syncEachWrite)
         if rename(snapshotPath, path) != 0 { throw StoreFailure.io("rename \(snapshotPath)", errno) }
-        close(fd)
-        try open()
+        let replaced = fd
+        do { try open() } catch {
+            close(replaced)
+            throw error
+        }
         recordsSinceSnapshot = snapshotRecords + appendedRecords
+        return replaced
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
