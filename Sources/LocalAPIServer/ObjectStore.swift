@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import KubeJSON
+import Logging
 import Synchronization
 
 /// An object as stored, with the revision of its last change.
@@ -126,10 +127,13 @@ public final class ObjectStore: Sendable {
     /// How many queued events a slow watcher may fall behind before its watch is closed (it then resumes).
     public let watcherBufferLimit: Int
     private let state: Mutex<State>
+    /// Tells of each compaction: what an operator looks for when the log's size or a pause is in question.
+    private let logger: Logger
 
     /// Opens the store in `directory`, replaying its log.
     public init(directory: String, syncEachWrite: Bool = false, historyLimit: Int = 100_000,
-                historyByteLimit: Int = 128 << 20, watcherBufferLimit: Int = 100_000) throws {
+                historyByteLimit: Int = 128 << 20, watcherBufferLimit: Int = 100_000,
+                logger: Logger = Logger(label: "apiserver.store")) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = WriteAheadLog(directory: directory, syncEachWrite: syncEachWrite)
         let recovered = try log.recover()
@@ -163,6 +167,7 @@ public final class ObjectStore: Sendable {
         self.historyLimit = historyLimit
         self.historyByteLimit = historyByteLimit
         self.watcherBufferLimit = watcherBufferLimit
+        self.logger = logger
         state = Mutex(initial)
     }
 
@@ -334,6 +339,7 @@ public final class ObjectStore: Sendable {
     /// Writes the snapshot without the lock, then puts it in the log's place under it. A failure leaves the log
     /// as it was (it goes on growing, and the next change tries again).
     func compact(_ compaction: Compaction) {
+        let started = ContinuousClock.now
         let path = state.withLock { $0.log.snapshotPath }
         var records: [LogRecord] = []
         for (resource, objects) in compaction.objects {
@@ -359,8 +365,15 @@ public final class ObjectStore: Sendable {
                     appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
             }
             close(replaced)
+            logger.info("compacted the store's log", metadata: [
+                "revision": "\(compaction.revision)", "objects": "\(records.count)",
+                "records": "\(compaction.recordsAtStart)", "took": "\(started.duration(to: .now))",
+            ])
         } catch {
             unlink(path)
+            logger.error("compacting the store's log failed; it goes on growing until a later change tries again", metadata: [
+                "revision": "\(compaction.revision)", "error": "\(error)",
+            ])
         }
         state.withLock { $0.compacting = false }
     }

@@ -61,7 +61,7 @@ func makeAPIServer(_ options: APIServerOptions, logger: Logger) async throws -> 
     let kubeconfig = dataDir + "/kubeconfig"
     try AdminKubeconfig.write(
         to: kubeconfig, server: "https://\(host):\(options.port)", caPEM: certificates.caPEM, token: tokens.firstToken ?? "")
-    let store = try ObjectStore(directory: dataDir + "/store", syncEachWrite: options.fsync)
+    let store = try ObjectStore(directory: dataDir + "/store", syncEachWrite: options.fsync, logger: logger)
     let accessControl = AccessControl(
         staticTokens: tokens.users, serviceAccountTokens: try ServiceAccountTokens.loadOrCreate(at: dataDir + "/pki/service-account.key"),
         mode: options.authorizationMode)
