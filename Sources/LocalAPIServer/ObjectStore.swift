@@ -219,7 +219,11 @@ public final class ObjectStore: Sendable {
         let key = Self.key(namespace, name)
         var finished: [AsyncStream<WatchSignal>.Continuation] = []
         var compaction: Compaction?
+        // The changes the history drops, released once the lock is: freeing an event's objects is a few
+        // microseconds of every write once the history is full, and no writer need wait for it.
+        var evicted: [StoreEvent] = []
         defer {
+            evicted.removeAll()
             for continuation in finished { continuation.finish() }
             if let compaction { start(compaction) }
         }
@@ -260,29 +264,34 @@ public final class ObjectStore: Sendable {
             } else {
                 state.objects[resource, default: [:]][key] = StoredObject(object: event.object, revision: revision)
             }
-            Self.record(event, in: &state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
+            evicted = Self.record(event, in: &state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
             finished = Self.notify(event, in: &state)
             compaction = Self.compactionIfDue(&state)
             return outcome
         }
     }
 
-    private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int, historyByteLimit: Int) {
+    /// Returns the changes the history dropped to stay within its bounds.
+    private static func record(_ event: StoreEvent, in state: inout State, historyLimit: Int, historyByteLimit: Int) -> [StoreEvent] {
         var kept = event
         kept.renderings = nil
         state.history.append(kept)
         state.historyBytes += kept.size
-        trimHistory(&state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
+        return trimHistory(&state, historyLimit: historyLimit, historyByteLimit: historyByteLimit)
     }
 
     /// Drops the oldest changes until the history is within both bounds. A watch from before what is left expires
     /// (410), and its client lists again.
-    private static func trimHistory(_ state: inout State, historyLimit: Int, historyByteLimit: Int) {
+    @discardableResult
+    private static func trimHistory(_ state: inout State, historyLimit: Int, historyByteLimit: Int) -> [StoreEvent] {
+        var dropped: [StoreEvent] = []
         while state.history.count > historyLimit || (state.historyBytes > historyByteLimit && !state.history.isEmpty) {
-            let dropped = state.history.removeFirst()
-            state.historyBytes -= dropped.size
-            state.historyStart = dropped.revision + 1
+            let oldest = state.history.removeFirst()
+            state.historyBytes -= oldest.size
+            state.historyStart = oldest.revision + 1
+            dropped.append(oldest)
         }
+        return dropped
     }
 
     /// Hands the event to each interested watcher; returns the watchers that fell too far behind,
