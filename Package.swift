@@ -134,6 +134,7 @@ let package = Package(
                 "ConductorAPI",
                 "KubeClient",
                 "KubeJSON",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

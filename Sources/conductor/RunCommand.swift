@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConductorAPI
 import ConductorController
+import ConductorMCP
 import Foundation
 import KubeClient
 import LocalAPIServer
@@ -203,6 +204,7 @@ func bootstrapMetrics() -> PrometheusCollectorRegistry {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
         .seconds(10),
     ]
+    factory.durationHistogramBuckets = MCPMetrics.durationHistogramBuckets
     MetricsSystem.bootstrap(factory)
     return registry
 }

@@ -586,7 +586,17 @@ def test_a_waiting_call_gets_progress_at_least_every_interval_even_when_nothing_
     assert all(PROGRESS_INTERVAL * 0.5 < gap < PROGRESS_INTERVAL * 3 for gap in gaps), gaps
 
 
+def _metrics(dev) -> dict[str, float]:
+    return {name: float(value) for name, value in
+            (line.rsplit(" ", 1) for line in dev.metrics().splitlines() if line and not line.startswith("#"))}
+
+
 def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(dev, api, echo_agent):
+    """The replica's metrics tell the same story: the waiting calls, the refusal, and how the waits ended."""
+    before = _metrics(dev)
+    cancelled = 'conductor_mcp_call_waits_total{outcome="cancelled"}'
+    over_limit = "conductor_mcp_calls_over_caller_limit_total"
+
     async def main():
         async with httpx.AsyncClient(timeout=30) as http:
             r = await http.post(dev.url, headers=HEADERS, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -603,6 +613,11 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
             refused = (await call(99, {"text": "extra"})).json()["result"]
             assert refused["isError"] and "Too many calls waiting" in refused["content"][0]["text"], refused
             name = refused["content"][0]["text"].split("Task ")[1].split(" ")[0]
+            held_metrics = _metrics(dev)
+            assert held_metrics["conductor_mcp_waiting_calls"] >= MAX_CALLS_PER_CALLER, held_metrics
+            assert held_metrics[over_limit] == before.get(over_limit, 0) + 1, held_metrics
+            assert held_metrics["conductor_mcp_open_connections"] >= 1, held_metrics
+            assert held_metrics["conductor_mcp_requests_in_progress"] <= MAX_REQUESTS_IN_PROGRESS, held_metrics
             for n in range(MAX_CALLS_PER_CALLER):
                 await http.post(dev.url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/cancelled",
                                                                 "params": {"requestId": n}})
@@ -611,6 +626,10 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
             return name
 
     name = anyio.run(main)
+    after = _metrics(dev)
+    assert after[cancelled] == before.get(cancelled, 0) + MAX_CALLS_PER_CALLER, after
+    assert after["conductor_mcp_call_wait_seconds_count"] >= before.get("conductor_mcp_call_wait_seconds_count", 0) + 3, after
+    wait_until(lambda: _metrics(dev)["conductor_mcp_waiting_calls"] == 0, what="no call waiting")
     wait_until(lambda: api.get(f"/apis/mcp.io/v1/namespaces/default/tasks/{name}").json()["status"].get("phase") == "Completed",
                what="the refused call's task completed")
 

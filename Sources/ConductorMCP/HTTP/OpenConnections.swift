@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -13,12 +14,17 @@ final class OpenConnections: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set under the lock at each change (see `MCPMetrics`).
+    private let gauge = MCPMetrics.openConnectionsGauge()
 
     var count: Int { state.withLock { $0.open } }
 
     /// Counts `channel` until it closes.
     func opened(_ channel: any Channel) {
-        state.withLock { $0.open += 1 }
+        state.withLock { state in
+            state.open += 1
+            gauge.record(state.open)
+        }
         channel.closeFuture.whenComplete { _ in self.closed() }
     }
 
@@ -41,6 +47,7 @@ final class OpenConnections: Sendable {
     private func closed() {
         resumeWaiters { state in
             state.open -= 1
+            gauge.record(state.open)
         }
     }
 

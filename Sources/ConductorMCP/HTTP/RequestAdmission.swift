@@ -1,4 +1,5 @@
 import DequeModule
+import Metrics
 import Synchronization
 
 /// At most `limit` requests in progress at once across all of the front end's connections: routed, their tool
@@ -33,6 +34,8 @@ final class RequestAdmission: Sendable {
 
     let limit: Int
     private let state = Mutex(State())
+    /// Set under the lock at each change (see `MCPMetrics`).
+    private let gauges = MCPMetrics.admissionGauges()
 
     init(limit: Int) {
         precondition(limit > 0, "an admission limit of \(limit) would admit nothing")
@@ -49,9 +52,11 @@ final class RequestAdmission: Sendable {
         let admitted = state.withLock { state -> Bool in
             guard state.inProgress < limit else {
                 state.waiting.append(start)
+                gauges.queued.record(state.waiting.count)
                 return false
             }
             state.inProgress += 1
+            gauges.inProgress.record(state.inProgress)
             return true
         }
         if admitted { start(Slot(self)) }
@@ -60,8 +65,12 @@ final class RequestAdmission: Sendable {
     /// The slot passes to the first request waiting, if any.
     private func slotReturned() {
         let next = state.withLock { state -> (@Sendable (Slot) -> Void)? in
-            if let next = state.waiting.popFirst() { return next }
+            if let next = state.waiting.popFirst() {
+                gauges.queued.record(state.waiting.count)
+                return next
+            }
             state.inProgress -= 1
+            gauges.inProgress.record(state.inProgress)
             return nil
         }
         next?(Slot(self))

@@ -1,4 +1,5 @@
 import KubeClient
+import Metrics
 import Synchronization
 
 /// The calls waiting on this replica, by session and request id, so that `notifications/cancelled` finds
@@ -19,6 +20,8 @@ final class InFlightCalls: Sendable {
 
     private let state = Mutex(State())
     private let limitPerCaller: Int
+    /// Set under the lock at each change (see `MCPMetrics`).
+    private let gauge = MCPMetrics.waitingCallsGauge()
 
     init(limitPerCaller: Int = .max) {
         self.limitPerCaller = limitPerCaller
@@ -29,13 +32,16 @@ final class InFlightCalls: Sendable {
     /// The call's cancellation signal; nil when the caller already has `limitPerCaller` calls waiting here.
     func register(_ key: String, caller: String) -> Signal? {
         let signal = Signal()
-        return state.withLock { state in
+        let registered = state.withLock { state -> Signal? in
             guard state.perCaller[caller, default: 0] < limitPerCaller else { return nil }
             state.perCaller[caller, default: 0] += 1
             // A request id reused within a session replaces the older entry: its count is returned first.
             if let replaced = state.calls.updateValue((caller, signal), forKey: key) { state.release(replaced.caller) }
+            gauge.record(state.calls.count)
             return signal
         }
+        if registered == nil { MCPMetrics.recordCallerLimitReached() }
+        return registered
     }
 
     func unregister(_ key: String, signal: Signal) {
@@ -44,6 +50,7 @@ final class InFlightCalls: Sendable {
             state.calls[key] = nil
             state.calls.shrinkIfSparse()
             state.release(entry.caller)
+            gauge.record(state.calls.count)
         }
     }
 

@@ -44,11 +44,14 @@ struct TaskWaiter: Sendable {
     /// after the last progress notification (none may follow the answer). Returns once the wait is registered.
     func whenEnded(for created: TaskResource, limit: Duration?, progress: ProgressTarget?, cancellation: Signal?,
                    readerLeft: Signal?, deliver: @escaping @Sendable (WaitOutcome) -> Void) async {
+        let began = ContinuousClock.now
         let race = begin(for: created, limit: limit, cancellation: cancellation, readerLeft: readerLeft)
         let relay = progress.map { startRelay(of: created, to: $0) }
         await supervisor.whenTerminal(created: created, endedBy: race.early) { result in
             relay?.stop()
-            deliver(race.finish(result))
+            let outcome = race.finish(result)
+            MCPMetrics.recordWaitEnded(outcome, after: began.duration(to: .now))
+            deliver(outcome)
         }
     }
 
