@@ -341,25 +341,49 @@ public final class ObjectStore: Sendable {
 
     /// Runs the compaction on a thread of its own: writing the snapshot is file I/O that takes as long as the
     /// store is large, and neither the store's lock nor the cooperative thread pool may wait for it.
-    ///
-    /// The thread runs at a lower priority (nice 10): rendering the snapshot is CPU work, about 40 µs an object
-    /// (0.44 s for 10,000 Tasks), and on a busy machine it would take that from the requests. Nothing waits for it
-    /// but the log's size, and at nice 10 a busy core still gives it about a tenth of what a default thread gets.
     private func start(_ compaction: Compaction) {
-        Thread.detachNewThread {
-            #if canImport(Glibc)
-            // On Linux a nice value belongs to a thread, and `who` 0 is the calling one.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            #endif
-            self.compact(compaction)
-        }
+        Thread.detachNewThread { self.compact(compaction, writeAtLowPriority: true) }
     }
 
     /// Writes the snapshot without the lock, then puts it in the log's place under it. A failure leaves the log
     /// as it was (it goes on growing, and the next change tries again).
-    func compact(_ compaction: Compaction) {
+    ///
+    /// With `writeAtLowPriority` the snapshot is rendered and written on a thread at nice 10: it is CPU work, about
+    /// 40 µs an object (0.44 s for 10,000 Tasks), that on a busy machine would be taken from the requests, and
+    /// nothing waits for it but the log's size. What takes the store's lock stays on this thread, at the default
+    /// priority, so that writers never wait for a thread the scheduler holds back.
+    func compact(_ compaction: Compaction, writeAtLowPriority: Bool = false) {
         let started = ContinuousClock.now
-        let path = state.withLock { $0.log.snapshotPath }
+        let (path, logPath) = state.withLock { ($0.log.snapshotPath, $0.log.path) }
+        let write: @Sendable () throws -> Int = { try Self.writeSnapshot(of: compaction, to: path) }
+        do {
+            let snapshotRecords = try writeAtLowPriority ? Self.onLowPriorityThread(write) : write()
+            // The changes appended while the snapshot was written follow it, copied and flushed without the lock;
+            // under the lock only those appended during that copy, so that writers wait for a few records at most.
+            let appended = state.withLock { $0.log.size }
+            try WriteAheadLog.copy(compaction.logOffset..<appended, ofLogAt: logPath, toSnapshotAt: path, sync: true)
+            let replaced = try state.withLock { state in
+                // History stays in memory; only a restart loses what came before the snapshot.
+                try state.log.installSnapshot(
+                    snapshotRecords: snapshotRecords, appendedFrom: appended,
+                    appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
+            }
+            close(replaced)
+            logger.info("compacted the store's log", metadata: [
+                "revision": "\(compaction.revision)", "objects": "\(snapshotRecords)",
+                "records": "\(compaction.recordsAtStart)", "took": "\(started.duration(to: .now))",
+            ])
+        } catch {
+            unlink(path)
+            logger.error("compacting the store's log failed; it goes on growing until a later change tries again", metadata: [
+                "revision": "\(compaction.revision)", "error": "\(error)",
+            ])
+        }
+        state.withLock { $0.compacting = false }
+    }
+
+    /// Writes the compaction's objects to `path` as a snapshot, oldest change first; returns how many.
+    private static func writeSnapshot(of compaction: Compaction, to path: String) throws -> Int {
         var records: [LogRecord] = []
         for (resource, objects) in compaction.objects {
             for (key, stored) in objects {
@@ -371,30 +395,21 @@ public final class ObjectStore: Sendable {
             }
         }
         records.sort { $0.revision < $1.revision }
-        do {
-            try WriteAheadLog.writeSnapshot(to: path, compactedAt: compaction.revision, records: records)
-            // The changes appended while the snapshot was written follow it, copied and flushed without the lock;
-            // under the lock only those appended during that copy, so that writers wait for a few records at most.
-            let (logPath, appended) = state.withLock { ($0.log.path, $0.log.size) }
-            try WriteAheadLog.copy(compaction.logOffset..<appended, ofLogAt: logPath, toSnapshotAt: path, sync: true)
-            let replaced = try state.withLock { state in
-                // History stays in memory; only a restart loses what came before the snapshot.
-                try state.log.installSnapshot(
-                    snapshotRecords: records.count, appendedFrom: appended,
-                    appendedRecords: state.log.recordsSinceSnapshot - compaction.recordsAtStart)
-            }
-            close(replaced)
-            logger.info("compacted the store's log", metadata: [
-                "revision": "\(compaction.revision)", "objects": "\(records.count)",
-                "records": "\(compaction.recordsAtStart)", "took": "\(started.duration(to: .now))",
-            ])
-        } catch {
-            unlink(path)
-            logger.error("compacting the store's log failed; it goes on growing until a later change tries again", metadata: [
-                "revision": "\(compaction.revision)", "error": "\(error)",
-            ])
+        try WriteAheadLog.writeSnapshot(to: path, compactedAt: compaction.revision, records: records)
+        return records.count
+    }
+
+    /// Runs `body` on a new thread at nice 10 and waits for it; the calling thread keeps its own priority (on Linux
+    /// a nice value belongs to a thread, and a thread cannot take back one it has lowered).
+    private static func onLowPriorityThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let outcome = ThreadOutcome<T>()
+        Thread.detachNewThread {
+            #if canImport(Glibc)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // `who` 0: the calling thread
+            #endif
+            outcome.deliver(Result { try body() })
         }
-        state.withLock { $0.compacting = false }
+        return try outcome.wait().get()
     }
 
     /// Starts a watch of one resource, in one namespace or all.
@@ -487,4 +502,21 @@ public final class ObjectStore: Sendable {
 
     /// The number of open watches, for metrics and tests.
     public var watcherCount: Int { state.withLock { $0.watchers.count } }
+}
+
+/// What a thread returns to the thread that waits for it.
+private final class ThreadOutcome<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, any Error>?>(nil)
+    private let delivered = DispatchSemaphore(value: 0)
+
+    func deliver(_ outcome: Result<T, any Error>) {
+        result.withLock { $0 = outcome }
+        delivered.signal()
+    }
+
+    /// Blocks the calling thread (never one of the cooperative pool's) until `deliver`.
+    func wait() -> Result<T, any Error> {
+        delivered.wait()
+        return result.withLock { $0! }
+    }
 }

@@ -186,14 +186,21 @@ final class WriteAheadLog {
     /// Returns the replaced log's descriptor for the caller to close once it has released the store's lock:
     /// closing the last reference to a renamed-over file frees its blocks, which takes as long as the log was
     /// large (milliseconds for tens of megabytes), and writers must not wait for it.
+    ///
+    /// The snapshot is opened for appending before the rename, so that nothing can fail after it: a failure before
+    /// leaves this log as it was, still open and written to.
     func installSnapshot(snapshotRecords: Int, appendedFrom offset: Int, appendedRecords: Int) throws -> Int32 {
         try Self.copy(offset..<size, ofLogAt: path, toSnapshotAt: snapshotPath, sync: syncEachWrite)
-        if rename(snapshotPath, path) != 0 { throw StoreFailure.io("rename \(snapshotPath)", errno) }
-        let replaced = fd
-        do { try open() } catch {
-            close(replaced)
-            throw error
+        let installed = Glibc.open(snapshotPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+        if installed < 0 { throw StoreFailure.io("open \(snapshotPath)", errno) }
+        if rename(snapshotPath, path) != 0 {
+            let code = errno
+            close(installed)
+            throw StoreFailure.io("rename \(snapshotPath)", code)
         }
+        let replaced = fd
+        fd = installed
+        size = Int(lseek(installed, 0, SEEK_END))
         recordsSinceSnapshot = snapshotRecords + appendedRecords
         return replaced
     }

@@ -80,6 +80,24 @@ struct SignalTests {
         #expect(!calls.cancel("s 9"))
     }
 
+    @Test func aReusedRequestIDStillCountsTheWaitItReplacedUntilThatEnds() {
+        let calls = InFlightCalls()
+        let first = calls.register("s 1", caller: "alice")!
+        let second = calls.register("s 1", caller: "alice")!
+        #expect(calls.count == 2, "the first call still waits, though the id now names the second")
+        calls.unregister("s 1", signal: first)
+        #expect(calls.count == 1)
+        #expect(calls.cancel("s 1") && second.hasFired && !first.hasFired)
+        calls.unregister("s 1", signal: second)
+        #expect(calls.count == 0)
+    }
+
+    @Test func everyWaitOutcomeHasItsMetricValue() {
+        let task = TaskHandleTests.task()
+        let outcomes: [WaitOutcome] = [.final(task), .timedOut(task), .cancelled, .stopping(task), .lost("gone"), .abandoned]
+        #expect(outcomes.map(\.metricValue) == WaitOutcome.metricValues)
+    }
+
     @Test func reviewVerdictsExpire() async {
         let cache = ReviewCache<Bool>(lifetime: .milliseconds(50))
         cache.put("k", true)

@@ -10,6 +10,9 @@ final class InFlightCalls: Sendable {
     private struct State {
         var calls: [String: (caller: String, signal: Signal)] = [:]
         var perCaller: [String: Int] = [:]
+        /// Waits registered and not yet unregistered: `calls` holds one per key, and a request id reused within a
+        /// session replaces the entry of a wait that goes on.
+        var waiting = 0
 
         mutating func release(_ caller: String) {
             let left = (perCaller[caller] ?? 1) - 1
@@ -37,20 +40,23 @@ final class InFlightCalls: Sendable {
             state.perCaller[caller, default: 0] += 1
             // A request id reused within a session replaces the older entry: its count is returned first.
             if let replaced = state.calls.updateValue((caller, signal), forKey: key) { state.release(replaced.caller) }
-            gauge.record(state.calls.count)
+            state.waiting += 1
+            gauge.record(state.waiting)
             return signal
         }
         if registered == nil { MCPMetrics.recordCallerLimitReached() }
         return registered
     }
 
+    /// Called once for each signal `register` returned.
     func unregister(_ key: String, signal: Signal) {
         state.withLock { state in
+            state.waiting -= 1
+            gauge.record(state.waiting)
             guard let entry = state.calls[key], entry.signal === signal else { return }
             state.calls[key] = nil
             state.calls.shrinkIfSparse()
             state.release(entry.caller)
-            gauge.record(state.calls.count)
         }
     }
 
@@ -61,7 +67,8 @@ final class InFlightCalls: Sendable {
         return true
     }
 
-    var count: Int { state.withLock { $0.calls.count } }
+    /// Waits registered and not yet unregistered (what `conductor_mcp_waiting_calls` reports).
+    var count: Int { state.withLock { $0.waiting } }
 
     func count(of caller: String) -> Int { state.withLock { $0.perCaller[caller] ?? 0 } }
 }
