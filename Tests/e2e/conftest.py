@@ -278,6 +278,11 @@ class DevProcess:
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5.0).text
 
+    def samples(self) -> dict[str, float]:
+        """The metrics' samples by series (name and labels as Prometheus prints them)."""
+        return {series: float(value) for series, value in
+                (line.rsplit(" ", 1) for line in self.metrics().splitlines() if line and not line.startswith("#"))}
+
     def api(self) -> httpx.Client:
         """An admin client of the API server."""
         token = (self.data_dir / "tokens.csv").read_text().splitlines()[0].split(",")[0]

@@ -57,10 +57,10 @@ def test_dev_dispatches_tasks_to_agents_and_kubectl_sees_them_completed(dev):
     assert any(event["reason"] == "AgentReady" for event in agent_events)
 
     # The raw run's 40 tasks, kept by --no-cleanup, are Completed too (written by loadtest raw itself).
-    samples = dict(line.rsplit(" ", 1) for line in dev.metrics().splitlines() if line and not line.startswith("#"))
+    samples = dev.samples()
     # The controller assigned the 40 and the warm-up task, which loadtest deleted before the measured run.
-    assert float(samples["conductor_assignments_total"]) == 41, samples
-    assert float(samples['conductor_tasks{phase="Completed"}']) == 80, samples
+    assert samples["conductor_assignments_total"] == 41, samples
+    assert samples['conductor_tasks{phase="Completed"}'] == 80, samples
 
 
 def test_dispatch_in_an_open_loop_offers_tasks_at_a_share_of_the_raw_ceiling(dev):

@@ -586,14 +586,9 @@ def test_a_waiting_call_gets_progress_at_least_every_interval_even_when_nothing_
     assert all(PROGRESS_INTERVAL * 0.5 < gap < PROGRESS_INTERVAL * 3 for gap in gaps), gaps
 
 
-def _metrics(dev) -> dict[str, float]:
-    return {name: float(value) for name, value in
-            (line.rsplit(" ", 1) for line in dev.metrics().splitlines() if line and not line.startswith("#"))}
-
-
 def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(dev, api, echo_agent):
     """The replica's metrics tell the same story: the waiting calls, the refusal, and how the waits ended."""
-    before = _metrics(dev)
+    before = dev.samples()
     cancelled = 'conductor_mcp_call_waits_total{outcome="cancelled"}'
     over_limit = "conductor_mcp_calls_over_caller_limit_total"
 
@@ -613,7 +608,7 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
             refused = (await call(99, {"text": "extra"})).json()["result"]
             assert refused["isError"] and "Too many calls waiting" in refused["content"][0]["text"], refused
             name = refused["content"][0]["text"].split("Task ")[1].split(" ")[0]
-            held_metrics = _metrics(dev)
+            held_metrics = dev.samples()
             assert held_metrics["conductor_mcp_waiting_calls"] >= MAX_CALLS_PER_CALLER, held_metrics
             assert held_metrics[over_limit] == before.get(over_limit, 0) + 1, held_metrics
             assert held_metrics["conductor_mcp_open_connections"] >= 1, held_metrics
@@ -626,10 +621,10 @@ def test_a_caller_with_too_many_calls_waiting_is_told_and_its_task_still_runs(de
             return name
 
     name = anyio.run(main)
-    after = _metrics(dev)
+    after = dev.samples()
     assert after[cancelled] == before.get(cancelled, 0) + MAX_CALLS_PER_CALLER, after
     assert after["conductor_mcp_call_wait_seconds_count"] >= before.get("conductor_mcp_call_wait_seconds_count", 0) + 3, after
-    wait_until(lambda: _metrics(dev)["conductor_mcp_waiting_calls"] == 0, what="no call waiting")
+    wait_until(lambda: dev.samples()["conductor_mcp_waiting_calls"] == 0, what="no call waiting")
     wait_until(lambda: api.get(f"/apis/mcp.io/v1/namespaces/default/tasks/{name}").json()["status"].get("phase") == "Completed",
                what="the refused call's task completed")
 
