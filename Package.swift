@@ -209,7 +209,9 @@ let package = Package(
         .testTarget(name: "ConductorSchedulerTests", dependencies: ["ConductorScheduler"]),
         .testTarget(name: "CMallocTuningTests", dependencies: ["CMallocTuning"]),
         .testTarget(name: "KubeSchemaTests", dependencies: ["KubeSchema", "KubeJSON", "ConductorTestSupport"]),
-        .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON"]),
+        .testTarget(name: "LocalAPIServerTests", dependencies: ["LocalAPIServer", "KubeJSON",
+                                                               .product(name: "NIOCore", package: "swift-nio"),
+                                                               .product(name: "NIOEmbedded", package: "swift-nio")]),
         // What tests that start a real `conductor apiserver` share: the process, a client of it, the project's CRDs.
         .target(
             name: "ConductorTestSupport",

@@ -70,7 +70,7 @@ public struct HTTPServer: Sendable {
         return Application(
             responder: responder,
             server: HTTPServerBuilder { [http2] responder in
-                ResetFilteringChannel(inner: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: http2, responder: responder))
+                APIConnectionChannel(inner: try HTTP2UpgradeChannel(tlsConfiguration: tls, configuration: http2, responder: responder))
             },
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: nil),
             onServerRunning: onServerRunning,

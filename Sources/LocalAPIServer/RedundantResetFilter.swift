@@ -1,9 +1,4 @@
-import Hummingbird
-import HummingbirdCore
-import HummingbirdHTTP2
-import Logging
 import NIOCore
-import NIOSSL
 
 /// Drops a client's RST_STREAM(STREAM_CLOSED) for a stream that both sides have already ended.
 ///
@@ -156,27 +151,5 @@ private extension ByteBuffer {
     func getUInt24(at index: Int) -> UInt32? {
         guard let high = getInteger(at: index, as: UInt8.self), let low = getInteger(at: index + 1, as: UInt16.self) else { return nil }
         return UInt32(high) << 16 | UInt32(low)
-    }
-}
-
-/// Hummingbird's HTTP/2-upgrade child channel with `RedundantResetFilter` right after TLS.
-struct ResetFilteringChannel<Inner: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Inner.Value
-    let inner: Inner
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let configured = inner.setup(channel: channel, logger: logger)
-        do {
-            // The inner setup has just added the TLS handler (synchronously, on the channel's event loop).
-            let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
-            try channel.pipeline.syncOperations.addHandler(RedundantResetFilter(), position: .after(tls))
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        return configured
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
     }
 }
