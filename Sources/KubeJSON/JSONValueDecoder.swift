@@ -138,6 +138,35 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try Scalar.decode(type, member(key), path(key))
     }
 
+    // The protocol's own `decodeIfPresent` looks the key up three times (`contains`, `decodeNil`, `decode`);
+    // an optional member costs one lookup here. Absent or null is nil, as there.
+
+    private func present(_ key: Key) -> JSON? {
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        return value
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key).map { try Scalar.bool($0, path(key)) } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key).map { try Scalar.string($0, path(key)) } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present(key).map { try Scalar.double($0, path(key)) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try present(key).map { Float(try Scalar.double($0, path(key))) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try present(key).map { try Scalar.integer(type, $0, path(key)) } }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = present(key) else { return nil }
+        return try Scalar.decode(type, value, path(key))
+    }
+
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try ValueDecoder(value: member(key), codingPath: path(key)).container(keyedBy: type)
     }

@@ -20,6 +20,8 @@ import Testing
         var optional: String?
         var payload: JSON
         var nested: [[Int]]
+        var extra: Condition?
+        var limit: UInt32?
     }
 
     static let text = """
@@ -34,6 +36,22 @@ import Testing
         #expect(ours == foundation)
         #expect(ours.payload.serialized() == Array(#"{"z":1,"a":[true,null,1.5]}"#.utf8), "member order kept")
         #expect(ours.optional == nil && ours.conditions[1].count == nil && ours.ratio == 2.0)
+        #expect(ours.extra == nil && ours.limit == nil)
+    }
+
+    @Test func optionalMembersDecodeWhenPresentAndAreNilWhenAbsentOrNull() throws {
+        var object = try #require(JSON.parse(Self.text).object)
+        object["extra"] = ["type": "Done", "status": true]
+        object["limit"] = 7
+        let present = Array(JSON.object(object).text.utf8)
+        let ours = try JSONValueDecoder.decode(Model.self, from: present)
+        #expect(ours == (try JSONDecoder().decode(Model.self, from: Data(present))))
+        #expect(ours.extra == Model.Condition(type: "Done", status: true, count: nil) && ours.limit == 7)
+
+        object["extra"] = .null
+        object["limit"] = .null
+        let null = try JSONValueDecoder.decode(Model.self, from: Array(JSON.object(object).text.utf8))
+        #expect(null.extra == nil && null.limit == nil)
     }
 
     @Test func errorsNameThePathAndTheReason() throws {
@@ -61,6 +79,12 @@ import Testing
         #expect(overflow.codingPath.map(\.stringValue) == ["small"])
         guard case .dataCorrupted = failure(with("small", 1.5)) else { Issue.record("fraction as integer"); return }
         guard case .valueNotFound = failure(with("ratio", .null)) else { Issue.record("null for a required value"); return }
+        guard case .typeMismatch(_, let optional) = failure(with("optional", 5)) else { Issue.record("optional of another type"); return }
+        #expect(optional.codingPath.map(\.stringValue) == ["optional"])
+        guard case .typeMismatch(_, let nested) = failure(with("extra", ["type": 1, "status": true])) else { Issue.record("optional struct"); return }
+        #expect(nested.codingPath.map(\.stringValue) == ["extra", "type"])
+        guard case .dataCorrupted(let negative) = failure(with("limit", -1)) else { Issue.record("negative unsigned"); return }
+        #expect(negative.codingPath.map(\.stringValue) == ["limit"])
         guard case .dataCorrupted = failure("{not json") else { Issue.record("not JSON"); return }
     }
 }
