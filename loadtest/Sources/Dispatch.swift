@@ -28,6 +28,9 @@ struct Dispatch: AsyncParsableCommand {
     @Option(help: "Open loop at this share of the raw ceiling measured first in the same run (0.5: half of loadtest raw's lifecycles/s).")
     var rateShare: Double?
 
+    @Flag(help: "Run loadtest raw again after the tasks, to see whether the machine's capacity held through the run (the ceiling of a shared machine moves).")
+    var rawAfter = false
+
     @Option(help: "Send the tasks to agents already running with this capability (say, a `conductor agent`) instead of simulated ones.")
     var capability: String?
 
@@ -44,6 +47,7 @@ struct Dispatch: AsyncParsableCommand {
             guard raw else { throw ValidationError("--rate-share needs the raw run it is a share of: drop --no-raw") }
             guard rate == nil else { throw ValidationError("give --rate or --rate-share, not both") }
         }
+        if rawAfter, !raw { throw ValidationError("--raw-after compares with the raw run before the tasks: drop --no-raw") }
         if let timeline { guard timeline > 0 else { throw ValidationError("--timeline must be above 0 milliseconds, got \(timeline)") } }
         if let capability, capability.isEmpty { throw ValidationError("--capability must not be empty") }
         if agentMetricsUrl != nil, capability == nil {
@@ -59,14 +63,16 @@ struct Dispatch: AsyncParsableCommand {
         let taskClient = client.resource(TaskResource.self, namespace: connection.namespace)
         try await connection.requireTasks(client)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let rawResult = raw
-            ? try await RawLifecycleRun(tasks: client.resource(taskResource, namespace: connection.namespace), runID: runID,
-                                        count: tasks, concurrency: concurrency).run()
-            : nil
-        if raw, cleanup {
-            try? await client.resource(taskResource, namespace: connection.namespace)
-                .deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/run=\(runID)"))
+        func rawRun(_ id: String) async throws -> RunResult {
+            let result = try await RawLifecycleRun(tasks: client.resource(taskResource, namespace: connection.namespace), runID: id,
+                                                   count: tasks, concurrency: concurrency).run()
+            if cleanup {
+                try? await client.resource(taskResource, namespace: connection.namespace)
+                    .deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/run=\(id)"))
+            }
+            return result
         }
+        let rawResult = raw ? try await rawRun(runID) : nil
 
         let capability = self.capability ?? "loadtest-\(runID)"
         let fleet = self.capability != nil ? nil : try await SimulatedFleet.start(
@@ -104,10 +110,12 @@ struct Dispatch: AsyncParsableCommand {
             try? await taskClient.deleteCollection(ListOptions(labelSelector: "loadtest.mcp.io/dispatch=\(runID)"))
             await fleet?.delete(client: client)
         }
+        let rawAfterResult = rawAfter ? try await rawRun(runID + "-after") : nil
         await client.shutdown()
         let result = measured.run
         let report = DispatchReport(run: result, assigned: measured.assigned, completed: measured.completed, raw: rawResult,
-                                    offeredRate: openLoopRate, timeline: timeline.map { measured.timeline(width: .milliseconds($0)) })
+                                    rawAfter: rawAfterResult, offeredRate: openLoopRate,
+                                    timeline: timeline.map { measured.timeline(width: .milliseconds($0)) })
         let ranBy = self.capability.map { "the running agents of capability \($0)" } ?? "\(agents) agents"
         print(json ? report.jsonText : report.text(tasks: tasks, concurrency: concurrency, agents: ranBy, server: client.config.server))
         if let trace, !json { print(trace.summary) }
@@ -333,6 +341,8 @@ struct DispatchReport {
     let assigned: [Duration]
     let completed: [Duration]
     let raw: RunResult?
+    /// `loadtest raw` again after the tasks (`--raw-after`): whether the ceiling held through the run.
+    var rawAfter: RunResult? = nil
     /// Tasks/s offered in an open-loop run; nil for a closed loop.
     var offeredRate: Double? = nil
     var timeline: DispatchTimeline? = nil
@@ -358,6 +368,13 @@ struct DispatchReport {
             "  errors      \(run.errors.total)",
         ]
         if let ratio { lines.append(String(format: "  dispatch tasks/s ÷ raw lifecycles/s: %.2f", ratio)) }
+        if let rawAfter {
+            lines.append(String(format: "loadtest raw after the tasks: %.0f lifecycles/s, %.2f of the ceiling before", rawAfter.perSecond,
+                                raw.map { $0.perSecond > 0 ? rawAfter.perSecond / $0.perSecond : 0 } ?? 0))
+            if let offeredRate, rawAfter.perSecond > 0 {
+                lines.append(String(format: "  offered tasks/s ÷ raw lifecycles/s after: %.2f", offeredRate / rawAfter.perSecond))
+            }
+        }
         for (kind, count) in run.errors.byKind.sorted(by: { $0.value > $1.value }) { lines.append("    \(count) × \(kind)") }
         return lines.joined(separator: "\n")
     }
@@ -379,6 +396,7 @@ struct DispatchReport {
             object.set(path: ["rawLifecyclesPerSecond"], to: .double(raw.perSecond))
             object.set(path: ["dispatchOverRaw"], to: .double(ratio ?? 0))
         }
+        if let rawAfter { object.set(path: ["rawAfterLifecyclesPerSecond"], to: .double(rawAfter.perSecond)) }
         return object.text
     }
 
