@@ -99,6 +99,7 @@ public final class ObjectStore: Sendable {
     struct Watcher {
         var resource: String
         var namespace: String?
+        var pin: WatcherIndex.Pin?
         var continuation: AsyncStream<WatchSignal>.Continuation
     }
 
@@ -113,6 +114,8 @@ public final class ObjectStore: Sendable {
         /// A compaction's snapshot is being written; no other starts until it is in place.
         var compacting = false
         var watchers: [Int: Watcher] = [:]
+        /// The open watches by what changes can concern them: a change visits only those.
+        var watcherIndex = WatcherIndex()
         var nextWatcherID = 0
         /// Set by `closeWatches` at shutdown: a watch opened after it ends at once.
         var watchesClosed = false
@@ -297,15 +300,20 @@ public final class ObjectStore: Sendable {
     /// Hands the event to each interested watcher; returns the watchers that fell too far behind,
     /// to be finished once the lock is released (finishing runs their termination handlers).
     private static func notify(_ event: StoreEvent, in state: inout State) -> [AsyncStream<WatchSignal>.Continuation] {
-        var overflowed: [AsyncStream<WatchSignal>.Continuation] = []
-        for (id, watcher) in state.watchers where watcher.resource == event.resource {
-            if let namespace = watcher.namespace, namespace != event.namespace { continue }
-            if case .dropped = watcher.continuation.yield(.change(event)) {
-                state.watchers[id] = nil
-                overflowed.append(watcher.continuation)
-            }
+        var overflowed: [Int] = []
+        state.watcherIndex.forEachWatcher(of: event) { id in
+            guard let watcher = state.watchers[id] else { return }
+            if let namespace = watcher.namespace, namespace != event.namespace { return }
+            if case .dropped = watcher.continuation.yield(.change(event)) { overflowed.append(id) }
         }
-        return overflowed
+        return overflowed.compactMap { removeWatcher($0, from: &state)?.continuation }
+    }
+
+    /// Takes a watch out of the table and the index; nil when it was already gone.
+    private static func removeWatcher(_ id: Int, from state: inout State) -> Watcher? {
+        guard let watcher = state.watchers.removeValue(forKey: id) else { return nil }
+        state.watcherIndex.remove(id, resource: watcher.resource, pin: watcher.pin)
+        return watcher
     }
 
     /// A compaction under way: the live objects as of `revision`, and where the log stood then, so that what is
@@ -416,7 +424,10 @@ public final class ObjectStore: Sendable {
     /// Throws 410 Expired when the changes after `start` are no longer all kept.
     /// `origin` is the revision the resource's history begins at (a custom resource's CRD creation):
     /// a watch from before it expires, as on a real server whose watch cache began then.
-    public func watch(_ resource: String, namespace: String?, from start: WatchStart, origin: Int64 = 0) throws(APIError) -> WatchSubscription {
+    /// `pin`: a field the watch's selector pins to a value; only the changes of objects that had or have that value
+    /// are handed to it after its start (the backlog is handed whole).
+    func watch(_ resource: String, namespace: String?, from start: WatchStart, origin: Int64 = 0,
+               pin: WatcherIndex.Pin? = nil) throws(APIError) -> WatchSubscription {
         let (stream, continuation, id, startRevision, initialCount) = try state.withLock {
             (state: inout State) throws(APIError) -> (AsyncStream<WatchSignal>, AsyncStream<WatchSignal>.Continuation, Int, Int64, Int) in
             var backlog: [StoreEvent] = []
@@ -461,7 +472,8 @@ public final class ObjectStore: Sendable {
                 continuation.finish()
             } else {
                 for event in backlog { continuation.yield(.change(event)) }
-                state.watchers[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation)
+                state.watchers[id] = Watcher(resource: resource, namespace: namespace, pin: pin, continuation: continuation)
+                state.watcherIndex.insert(id, resource: resource, pin: pin)
             }
             return (stream, continuation, id, state.revision, initialCount)
         }
@@ -470,8 +482,8 @@ public final class ObjectStore: Sendable {
             // writer holding `state` may be waking the same task (a yield), which needs that lock. Waiting here
             // would leave both waiting forever, and every request behind the store with them.
             guard let self else { return }
-            if self.state.withLockIfAvailable({ _ = $0.watchers.removeValue(forKey: id) }) == nil {
-                Task { self.state.withLock { _ = $0.watchers.removeValue(forKey: id) } }
+            if self.state.withLockIfAvailable({ _ = Self.removeWatcher(id, from: &$0) }) == nil {
+                Task { self.state.withLock { _ = Self.removeWatcher(id, from: &$0) } }
             }
         }
         return WatchSubscription(
@@ -494,6 +506,7 @@ public final class ObjectStore: Sendable {
             state.watchesClosed = true
             let continuations = state.watchers.values.map(\.continuation)
             state.watchers.removeAll()
+            state.watcherIndex = WatcherIndex()
             return continuations
         }
         // Outside the lock: finishing runs each stream's termination handler, which takes it.

@@ -253,6 +253,10 @@ public struct FieldSelector: Sendable, Equatable {
     public var pinnedName: String? {
         requirements.first { $0.field == "metadata.name" && !$0.negated }?.value
     }
+
+    /// A field the selector pins to one value (its first `field=value`): an object without that value is never
+    /// selected, so a watch with this selector need not be handed its changes.
+    var pinnedField: Requirement? { requirements.first { !$0.negated } }
 }
 
 /// Reads dotted field paths (`status.phase`) and simple JSONPath (`.status.phase`, `.metadata.labels['a.b/c']`,

@@ -20,7 +20,8 @@ enum WatchStream {
         let subscription: WatchSubscription
         do {
             subscription = try server.store.watch(
-                target.type.storageKey, namespace: target.namespace, from: start, origin: target.type.historyOrigin)
+                target.type.storageKey, namespace: target.namespace, from: start, origin: target.type.historyOrigin,
+                pin: pin(target.type, context))
         } catch where error.code == 410 {
             // The real server answers 200 and reports the expiry as the watch's only event.
             let line = event("ERROR", error.status)
@@ -63,6 +64,13 @@ enum WatchStream {
             subscription.continuation.finish()
         }
         return (AsyncStream(unfolding: { await writer.next() }, onCancel: close), close)
+    }
+
+    /// The field the watch's selector pins, read from the stored object: only where the object is stored in the shape
+    /// the request is served (an events.k8s.io watch reads fields a core Event stores under other names).
+    private static func pin(_ type: ResourceType, _ context: RequestContext) -> WatcherIndex.Pin? {
+        guard type.storedAs == nil, let field = context.fieldSelector.pinnedField else { return nil }
+        return WatcherIndex.Pin(path: field.path, value: field.value)
     }
 
     static func event(_ type: String, _ object: JSON) -> [UInt8] {

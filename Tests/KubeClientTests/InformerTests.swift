@@ -151,6 +151,36 @@ func versions(_ objects: [JSON]) -> [String: String] {
         }
     }
 
+    /// A field selector's watch is handed only the changes of objects that had or have the value it pins (the
+    /// server's watcher index), and still sees objects enter and leave its selection.
+    @Test func aFieldSelectorSeesItsObjectsEnterAndLeave() async throws {
+        try await withServer { _, client in
+            try await applyProjectCRDs(client)
+            let tasks = client.resource(taskResource, namespace: "default")
+            let informer = try Informer(tasks, options: WatchOptions(fieldSelector: "status.assignedAgent=a,status.phase!=Completed"))
+            let log = Shared<[String]>([])
+            informer.addHandler(onAdd: { log.append("add \($0.name)") },
+                                onUpdate: { _, new in log.append("update \(new.name) \(new["status"]?["phase"]?.string ?? "")") },
+                                onDelete: { log.append("delete \($0.name)") })
+            let running = RunningInformer(informer)
+            defer { Task { await running.stop() } }
+            try await informer.waitUntilSynced()
+            for name in ["one", "two"] { _ = try await tasks.create(task(name)) }
+            _ = try await tasks.patchStatus("one", .merge(["status": ["phase": "Assigned", "assignedAgent": "a"]]))   // enters
+            _ = try await tasks.patchStatus("two", .merge(["status": ["phase": "Assigned", "assignedAgent": "b"]]))   // never seen
+            _ = try await tasks.patchStatus("one", .merge(["status": ["phase": "Running"]]))
+            _ = try await tasks.patchStatus("one", .merge(["status": ["assignedAgent": "b"]]))   // leaves by its agent
+            _ = try await tasks.patchStatus("two", .merge(["status": ["assignedAgent": "a"]]))   // enters by its agent
+            _ = try await tasks.patchStatus("two", .merge(["status": ["phase": "Completed"]]))   // leaves by the other field
+            _ = try await tasks.delete("one")
+            _ = try await tasks.delete("two")
+            try await waitUntil("the handler saw everything") { log.value.count == 5 }
+            #expect(log.value == ["add one", "update one Running", "delete one", "add two", "delete two"])
+            #expect(informer.keys.isEmpty)
+            await running.stop()
+        }
+    }
+
     @Test func convergesUnderChurnAcrossAKill() async throws {
         try await withServer { server, client in
             try await applyProjectCRDs(client)
