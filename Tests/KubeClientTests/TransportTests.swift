@@ -58,6 +58,37 @@ func serverConnectionFigures(_ client: KubeClient) async throws -> (accepted: In
         }
     }
 
+    /// The server takes at most 100 streams on a connection (as kube-apiserver): the watches beyond fill a second
+    /// connection, and requests still go through instead of waiting for a watch to end.
+    @Test func watchesBeyondOneConnectionsStreamsOpenAnotherAndRequestsStillAnswer() async throws {
+        try await withServer { _, client in
+            try await applyProjectCRDs(client)
+            let tasks = client.resource(taskResource, namespace: "default")
+            let start = try await tasks.list().resourceVersion
+            let opened = Shared(0)
+            let watchers = (0..<120).map { _ in
+                Task {
+                    let events = try await tasks.watchOnce(resourceVersion: start)   // once the server has answered
+                    opened.withLock { $0 += 1 }
+                    for try await event in events {
+                        if case .added = event { return true }
+                    }
+                    return false
+                }
+            }
+            defer { for watcher in watchers { watcher.cancel() } }
+            try await waitUntil("all 120 watches are open at once", timeout: .seconds(30)) { opened.value == 120 }
+            _ = try await tasks.create(task("seen-by-all"))
+            for watcher in watchers {
+                #expect(try await watcher.value)
+            }
+            // libcurl opens a connection for each transfer that finds the first one full while the next is still
+            // in its handshake: more than one, never more than the limit.
+            let accepted = try await serverConnectionFigures(client).accepted
+            #expect((2...CurlTransport.Configuration().maxConnectionsPerHost).contains(accepted), "the server accepted \(accepted) connections")
+        }
+    }
+
     /// libcurl resets every stream it has read in full; the server must not count those against the
     /// connection (swift-nio-http2 would end it after 200).
     @Test func aThousandRequestsStayOnOneConnection() async throws {

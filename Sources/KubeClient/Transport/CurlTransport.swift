@@ -7,15 +7,19 @@ import Synchronization
 ///
 /// One curl multi handle is driven by a dedicated thread (never the cooperative pool): Swift callers hand
 /// transfers over through a locked inbox and `curl_multi_wakeup`, and libcurl's callbacks resume their
-/// continuations. With `CURLPIPE_MULTIPLEX`, `CURLOPT_PIPEWAIT` and at most one connection per host, libcurl
-/// puts every transfer on the one connection; when that connection is lost, the next transfer opens a new one.
+/// continuations. With `CURLPIPE_MULTIPLEX` and `CURLOPT_PIPEWAIT`, libcurl puts every transfer on the one
+/// connection until it carries as many streams as one may (100, kube-apiserver's limit per connection too); only
+/// then does it open another, as client-go's transport does. When a connection is lost, the next transfer opens a
+/// new one.
 public final class CurlTransport: Sendable {
     public struct Configuration: Sendable {
         public var tls: TLSSettings
         /// How long to wait for a TCP and TLS connection before a transfer fails.
         public var connectTimeout: Duration
-        /// Connections per host. One keeps every request on one HTTP/2 connection; a server that only
-        /// speaks HTTP/1.1 lifts the limit (see `connectionWasNegotiated`).
+        /// Connections per host. Transfers share one HTTP/2 connection while it has room for another stream, so a
+        /// second opens only beside a hundred streams (a process with that many watches: a fleet of agents);
+        /// with one, the hundred-and-first transfer would wait for a stream to end, which a watch never does. A
+        /// server that only speaks HTTP/1.1 lifts the limit (see `connectionWasNegotiated`). Zero: no limit.
         public var maxConnectionsPerHost: Int
         /// libcurl's own trace of every transfer on stderr (CURLOPT_VERBOSE); on when CONDUCTOR_CURL_VERBOSE=1.
         public var verbose = ProcessInfo.processInfo.environment["CONDUCTOR_CURL_VERBOSE"] == "1"
@@ -23,7 +27,7 @@ public final class CurlTransport: Sendable {
         /// once its reader is down to half. A slow reader then costs this much memory, not the whole stream.
         public var streamBufferLimit = 4 * 1024 * 1024
 
-        public init(tls: TLSSettings = TLSSettings(), connectTimeout: Duration = .seconds(10), maxConnectionsPerHost: Int = 1) {
+        public init(tls: TLSSettings = TLSSettings(), connectTimeout: Duration = .seconds(10), maxConnectionsPerHost: Int = 8) {
             self.tls = tls
             self.connectTimeout = connectTimeout
             self.maxConnectionsPerHost = maxConnectionsPerHost
