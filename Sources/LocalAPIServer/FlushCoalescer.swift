@@ -21,8 +21,19 @@ final class FlushCoalescer: ChannelOutboundHandler {
         guard !flushQueued else { return }
         flushQueued = true
         context.eventLoop.assumeIsolated().execute {
+            guard self.flushQueued else { return }   // a close has flushed already
             self.flushQueued = false
             context.flush()
         }
+    }
+
+    /// A close that follows a flush in the same turn (an answer, then the end of the connection) flushes first: TLS
+    /// shuts down on a close and would drop what it still holds unflushed.
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if flushQueued {
+            flushQueued = false
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
     }
 }
