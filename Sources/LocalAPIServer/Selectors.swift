@@ -249,11 +249,6 @@ public struct FieldSelector: Sendable, Equatable {
         }
     }
 
-    /// The name the selector pins down with `metadata.name=`, used to answer watches of one object cheaply.
-    public var pinnedName: String? {
-        requirements.first { $0.field == "metadata.name" && !$0.negated }?.value
-    }
-
     /// A field the selector pins to one value (its first `field=value`): an object without that value is never
     /// selected, so a watch with this selector need not be handed its changes.
     var pinnedField: Requirement? { requirements.first { !$0.negated } }

@@ -43,7 +43,16 @@ import Testing
         #expect(try FieldSelector(parsing: "status.phase=Assigned,metadata.name!=t3", supported: supported).matches(task) == false)
         #expect(try FieldSelector(parsing: "status.assignedAgent==agent-a", supported: supported).matches(task))
         #expect(try FieldSelector(parsing: "status.assignedAgent=", supported: supported).matches(["metadata": ["name": "x"]]))
-        #expect(try FieldSelector(parsing: "metadata.name=t3", supported: supported).pinnedName == "t3")
+    }
+
+    /// The field a watch is filed under in the store's watcher index: the first equality, never an inequality.
+    @Test func theFirstEqualityIsThePinnedField() throws {
+        let name = try FieldSelector(parsing: "metadata.name=t3", supported: supported).pinnedField
+        #expect(name?.path == ["metadata", "name"] && name?.value == "t3")
+        let agent = try FieldSelector(parsing: "status.phase!=Completed,status.assignedAgent=agent-a", supported: supported).pinnedField
+        #expect(agent?.path == ["status", "assignedAgent"] && agent?.value == "agent-a")
+        #expect(try FieldSelector(parsing: "status.phase!=Completed", supported: supported).pinnedField == nil)
+        #expect(try FieldSelector(parsing: "", supported: supported).pinnedField == nil)
     }
 
     @Test func unsupportedFieldsAreNamed() {
