@@ -67,12 +67,17 @@ def test_dispatch_in_an_open_loop_offers_tasks_at_a_share_of_the_raw_ceiling(dev
     """--rate-share: tasks arrive at a fixed rate (half of loadtest raw's lifecycles/s in the same run) whatever
     the system's state; each one completes, and the tail percentiles are reported."""
     run = subprocess.run([loadtest_binary(), "dispatch", "--kubeconfig", str(dev.kubeconfig), "--tasks", "30",
-                          "--concurrency", "8", "--agents", "2", "--rate-share", "0.5", "--json"],
+                          "--concurrency", "8", "--agents", "2", "--rate-share", "0.5", "--raw-after", "--json"],
                          capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["tasks"] == 30 and result["errors"] == {}, result
     assert result["offeredTasksPerSecond"] == result["rawLifecyclesPerSecond"] * 0.5, result
+    # --raw-after: the ceiling measured again once the tasks are through, and its Tasks cleaned up like the first's.
+    assert result["rawAfterLifecyclesPerSecond"] > 0, result
+    listed = json.loads(subprocess.run(["kubectl", "--kubeconfig", str(dev.kubeconfig), "get", "tasks", "-A", "-o", "json"],
+                                       capture_output=True, text=True, timeout=60, check=True).stdout)["items"]
+    assert not [task for task in listed if "loadtest.mcp.io/run" in task["metadata"].get("labels", {})], listed
     assert result["assignedP50Milliseconds"] <= result["assignedP99Milliseconds"] <= result["assignedP999Milliseconds"], result
 
 
@@ -80,6 +85,7 @@ def test_dispatch_in_an_open_loop_offers_tasks_at_a_share_of_the_raw_ceiling(dev
     (["--rate", "0"], "--rate must be above 0"),
     (["--rate-share", "0.5", "--no-raw"], "--rate-share needs the raw run"),
     (["--rate", "5", "--rate-share", "0.5"], "give --rate or --rate-share, not both"),
+    (["--raw-after", "--no-raw"], "--raw-after compares with the raw run before the tasks"),
 ])
 def test_dispatch_refuses_a_bad_open_loop(args, message):
     run = subprocess.run([loadtest_binary(), "dispatch", *args], capture_output=True, text=True, timeout=60)
