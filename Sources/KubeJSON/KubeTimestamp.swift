@@ -9,9 +9,21 @@ public enum KubeTimestamp {
         return dateAndTime(seconds) + "." + padded(fraction, 6) + "Z"
     }
 
+    /// metav1.MicroTime from a protobuf Timestamp's seconds and nanoseconds, exactly (no floating point on the way):
+    /// the nanoseconds cut to whole microseconds, as Go's layout does.
+    public static func microTime(unixSeconds: Int64, nanoseconds: Int64) -> String {
+        let (carry, nanos) = floorDivision(nanoseconds, 1_000_000_000)
+        return dateAndTime(unixSeconds + carry) + "." + padded(nanos / 1_000, 6) + "Z"
+    }
+
     /// metav1.Time, Go layout `2006-01-02T15:04:05Z07:00`: an Event's firstTimestamp and lastTimestamp.
     public static func time(_ date: Date) -> String {
-        dateAndTime(Int64(date.timeIntervalSince1970.rounded(.down))) + "Z"
+        time(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// metav1.Time from seconds since the epoch.
+    public static func time(unixSeconds: Int64) -> String {
+        dateAndTime(unixSeconds) + "Z"
     }
 
     /// Nanoseconds since the Unix epoch, as Go's `Time.UnixNano`.
@@ -41,7 +53,10 @@ public enum KubeTimestamp {
         return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
     }
 
+    /// Zero-padded to `width` digits; a negative value (a year before 1 AD) gets its sign before the padding, as
+    /// Go's layouts write year -1 as `-0001`.
     private static func padded(_ value: Int64, _ width: Int) -> String {
+        if value < 0 { return "-" + padded(0 - value, width) }
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }

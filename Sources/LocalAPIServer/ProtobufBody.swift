@@ -108,9 +108,8 @@ enum ProtobufBody {
                 }
             }
             if seconds == 0 && nanos == 0 { return .null }
-            let whole = KubeTimestamp.time(Date(timeIntervalSince1970: TimeInterval(seconds)))
-            guard case .microTime = type else { return .string(whole) }
-            return .string(String(whole.dropLast()) + String(format: ".%06dZ", Int(nanos / 1000)))
+            guard case .microTime = type else { return .string(KubeTimestamp.time(unixSeconds: seconds)) }
+            return .string(KubeTimestamp.microTime(unixSeconds: seconds, nanoseconds: nanos))
         case .message(let schema):
             guard let b = bytes(last) else { return nil }
             return .object(try message(b, schema, depth: depth + 1))

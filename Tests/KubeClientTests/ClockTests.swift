@@ -58,6 +58,16 @@ import Testing
         #expect(KubeTimestamp.microTime(Date(timeIntervalSince1970: 1_709_164_800)) == "2024-02-29T00:00:00.000000Z")
         #expect(KubeTimestamp.time(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
     }
+
+    /// From a protobuf Timestamp's integers, exactly: nanoseconds cut to microseconds, a negative count carried into
+    /// the seconds, and years before 1 AD written as Go writes them.
+    @Test func timestampsFromSecondsAndNanoseconds() {
+        #expect(KubeTimestamp.microTime(unixSeconds: 1_136_214_245, nanoseconds: 123_456_789) == "2006-01-02T15:04:05.123456Z")
+        #expect(KubeTimestamp.microTime(unixSeconds: 1_136_214_245, nanoseconds: -1_000) == "2006-01-02T15:04:04.999999Z")
+        #expect(KubeTimestamp.time(unixSeconds: 1_136_214_245) == "2006-01-02T15:04:05Z")
+        #expect(KubeTimestamp.time(unixSeconds: -62_167_219_200) == "0000-01-01T00:00:00Z")
+        #expect(KubeTimestamp.time(unixSeconds: -62_198_755_200) == "-0001-01-01T00:00:00Z")
+    }
 }
 
 // A wait here that cancellation ends cannot hold the run: the suite fails in time instead.
