@@ -135,9 +135,13 @@ enum Render {
 
     /// Whether a stored object passes a request's selectors, read in the shape the request's resource serves
     /// (an events.k8s.io selector on `regarding.name` reads a core Event's `involvedObject.name`).
+    /// Without selectors (an informer's watch and list, `kubectl get`) every object passes at once: the labels are read
+    /// into a dictionary only for a label selector, on every event of every watch that has one.
     static func selected(_ object: JSON, _ type: ResourceType, _ context: RequestContext) -> Bool {
+        let (labelSelector, fieldSelector) = (context.labelSelector, context.fieldSelector)
+        if labelSelector.isEmpty && fieldSelector.isEmpty { return true }
         let served = type.storedAs == nil ? object : inVersion(object, type)
-        return context.labelSelector.matches(labels(served)) && context.fieldSelector.matches(served)
+        return (labelSelector.isEmpty || labelSelector.matches(labels(served))) && fieldSelector.matches(served)
     }
 
     /// Warning headers (RFC 7234 warn-code 299), as the server sends for unknown fields.
