@@ -601,15 +601,12 @@ public final class APIServer: Sendable {
     }
 }
 
-/// Timestamps as clients send them (the server writes them with `KubeTimestamp`).
+/// Timestamps as clients send them, read with `KubeTimestamp` (which also writes the server's).
 enum Timestamp {
-    /// Parses RFC 3339 (with or without fractional seconds).
+    /// Parses RFC 3339 (with or without fractional seconds); nil for anything else.
     static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        guard let (seconds, nanoseconds) = try? KubeTimestamp.parse(text) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(nanoseconds) / 1e9)
     }
 }
 

@@ -68,6 +68,19 @@ import Testing
         #expect(KubeTimestamp.time(unixSeconds: -62_167_219_200) == "0000-01-01T00:00:00Z")
         #expect(KubeTimestamp.time(unixSeconds: -62_198_755_200) == "-0001-01-01T00:00:00Z")
     }
+
+    /// The one reader of RFC 3339, exact, the inverse of the writers above.
+    @Test func timestampsAreReadExactly() throws {
+        #expect(try KubeTimestamp.parse("2006-01-02T15:04:05.123456789+02:00") == (1_136_207_045, 123_456_789))
+        #expect(try KubeTimestamp.parse("2006-01-02T15:04:05Z") == (1_136_214_245, 0))
+        #expect(try KubeTimestamp.parse(KubeTimestamp.microTime(unixSeconds: 1_136_214_245, nanoseconds: 5_000)) == (1_136_214_245, 5_000))
+        do {
+            _ = try KubeTimestamp.parse("2006-01-02T15:04:05")
+            Issue.record("a timestamp without an offset was read")
+        } catch {
+            #expect(error.problem == "it has no time zone offset (Z or ±hh:mm)")
+        }
+    }
 }
 
 // A wait here that cancellation ends cannot hold the run: the suite fails in time instead.
