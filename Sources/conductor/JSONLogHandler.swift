@@ -1,7 +1,9 @@
 import Foundation
+import KubeJSON
 import Logging
 
-/// One JSON object per line on standard error: what log collectors in a cluster read.
+/// One JSON object per line on standard error: what log collectors in a cluster read. Keys sorted; the time in UTC
+/// to the microsecond, written by the project's one timestamp formatter.
 struct JSONLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
@@ -14,11 +16,13 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "logger": label,
+            "time": KubeTimestamp.microTime(Date()), "level": event.level.rawValue, "logger": label,
             "msg": event.message.description,
         ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[key] = value.description }
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        var line = JSON.object(JSONObject(uniqueKeysWithValues: fields.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+            .serialized()
+        line.append(0x0A)
+        FileHandle.standardError.write(Data(line))
     }
 }

@@ -2,6 +2,7 @@
 the controller. Agents are the load test's simulated ones (`loadtest dispatch`); kubectl, which no one here
 wrote, checks what they left behind."""
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -90,6 +91,20 @@ def test_dispatch_in_an_open_loop_offers_tasks_at_a_share_of_the_raw_ceiling(dev
 def test_dispatch_refuses_a_bad_open_loop(args, message):
     run = subprocess.run([loadtest_binary(), "dispatch", *args], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and message in run.stderr, run.stderr
+
+
+def test_dev_logs_one_json_object_a_line_with_its_time_level_logger_and_message(dev):
+    """--log-format json, read by a JSON parser no one here wrote: every line an object, keys sorted, the time RFC 3339
+    in UTC to the microsecond."""
+    # The file holds standard output too (the client configuration dev prints): the log lines are those with a level.
+    lines = [line for line in dev.log_path.read_text().splitlines() if line.startswith("{") and '"level":' in line]
+    assert len(lines) > 5, lines
+    for line in lines:
+        entry = json.loads(line)
+        assert {"time", "level", "logger", "msg"} <= set(entry), entry
+        assert list(entry) == sorted(entry), entry
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["time"]), entry
+    assert any(entry["msg"] == "MCP front end serving" for entry in map(json.loads, lines)), lines[:20]
 
 
 def test_dev_stops_cleanly_on_sigterm(dev):
