@@ -32,25 +32,23 @@ struct ListPage {
             startAfter = decoded.start
             revision = decoded.revision
         }
-        let (objects, listRevision) = store.list(target.type.storageKey, namespace: target.namespace)
+        let (objects, listRevision) = store.list(target.type.storageKey, namespace: target.namespace, sorted: false)
         let prefixLength = target.namespace.map { $0.utf8.count + 1 } ?? 0
-        let filtered = objects.lazy.filter { entry in
+        var page = objects.filter { entry in
             if let startAfter, String(entry.key.utf8.dropFirst(prefixLength))! <= startAfter { return false }
             return Render.selected(entry.value.object, target.type, context)
         }
-        var items: [JSON] = []
-        var lastKey = ""
+        // Only the page is put in order: a list read in pages of 500 would otherwise sort the whole table for each.
         var remaining = 0
-        var truncated = false
-        for entry in filtered {
-            if let limit = context.limit, items.count >= limit {
-                truncated = true
-                remaining += 1
-                continue
-            }
-            items.append(entry.value.object)
-            lastKey = String(entry.key.utf8.dropFirst(prefixLength))!
+        if let limit = context.limit, page.count > limit {
+            remaining = page.count - limit
+            page.keepSmallest(limit) { $0.key < $1.key }
+        } else {
+            page.sort { $0.key < $1.key }
         }
+        let truncated = remaining > 0
+        let items = page.map(\.value.object)
+        let lastKey = page.last.map { String($0.key.utf8.dropFirst(prefixLength))! } ?? ""
         let pageRevision = revision ?? listRevision
         let token = truncated ? ContinueToken.encode(revision: pageRevision, start: lastKey) : nil
         let selective = !context.labelSelector.isEmpty || !context.fieldSelector.isEmpty

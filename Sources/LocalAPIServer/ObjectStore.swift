@@ -183,9 +183,9 @@ public final class ObjectStore: Sendable {
         state.withLock { $0.objects[resource]?[Self.key(namespace, name)] }
     }
 
-    /// The objects of a resource, in one namespace or all, ordered by namespace and name, with the
-    /// revision the list is consistent with.
-    public func list(_ resource: String, namespace: String?) -> (objects: [(key: String, value: StoredObject)], revision: Int64) {
+    /// The objects of a resource, in one namespace or all, ordered by namespace and name (unless `sorted` is false), with
+    /// the revision the list is consistent with.
+    public func list(_ resource: String, namespace: String?, sorted: Bool = true) -> (objects: [(key: String, value: StoredObject)], revision: Int64) {
         let (all, revision) = state.withLock { state in (state.objects[resource] ?? [:], state.revision) }
         var selected: [(key: String, value: StoredObject)]
         if let namespace {
@@ -194,7 +194,7 @@ public final class ObjectStore: Sendable {
         } else {
             selected = all.map { ($0.key, $0.value) }
         }
-        selected.sort { $0.key < $1.key }
+        if sorted { selected.sort { $0.key < $1.key } }
         return (selected, revision)
     }
 
