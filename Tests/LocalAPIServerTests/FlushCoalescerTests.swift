@@ -3,15 +3,13 @@ import NIOEmbedded
 import Testing
 @testable import LocalAPIServer
 
-/// Counts the flushes that reach it, as the TLS handler below the coalescer would receive them, and records them
-/// in order with the closes.
+/// Records the flushes and closes that reach it, in order, as the TLS handler below the coalescer would receive them.
 private final class FlushCounter: ChannelOutboundHandler {
     typealias OutboundIn = IOData
-    var flushes = 0
     var operations: [String] = []
+    var flushes: Int { operations.filter { $0 == "flush" }.count }
 
     func flush(context: ChannelHandlerContext) {
-        flushes += 1
         operations.append("flush")
         context.flush()
     }
@@ -23,12 +21,18 @@ private final class FlushCounter: ChannelOutboundHandler {
 }
 
 @Suite struct FlushCoalescerTests {
-    @Test func flushesWithinOneTurnOfTheLoopLeaveAsOne() throws {
+    /// A channel with the coalescer above a counter of what reaches the layer below it.
+    fileprivate func coalescedChannel() throws -> (EmbeddedEventLoop, EmbeddedChannel, FlushCounter) {
         let loop = EmbeddedEventLoop()
         let channel = EmbeddedChannel(loop: loop)
         let counter = FlushCounter()
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+        return (loop, channel, counter)
+    }
+
+    @Test func flushesWithinOneTurnOfTheLoopLeaveAsOne() throws {
+        let (loop, channel, counter) = try coalescedChannel()
 
         for text in ["first", "second", "third"] {
             channel.write(ByteBuffer(string: text), promise: nil)
@@ -53,11 +57,7 @@ private final class FlushCounter: ChannelOutboundHandler {
     }
 
     @Test func aCloseRightAfterAFlushFlushesFirst() throws {
-        let loop = EmbeddedEventLoop()
-        let channel = EmbeddedChannel(loop: loop)
-        let counter = FlushCounter()
-        try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+        let (loop, channel, counter) = try coalescedChannel()
 
         channel.write(ByteBuffer(string: "last answer"), promise: nil)
         channel.flush()
