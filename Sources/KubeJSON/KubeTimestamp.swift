@@ -6,7 +6,7 @@ public enum KubeTimestamp {
     public static func microTime(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         let (seconds, fraction) = floorDivision(micros, 1_000_000)
-        return dateAndTime(seconds) + "." + padded(fraction, 6) + "Z"
+        return microTime(unixSeconds: seconds, nanoseconds: fraction * 1_000)
     }
 
     /// metav1.MicroTime from a protobuf Timestamp's seconds and nanoseconds, exactly (no floating point on the way):
