@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KubeJSON
 import SwiftASN1
 import X509
 
@@ -76,7 +77,7 @@ public struct TokenFile: Sendable {
         if !FileManager.default.fileExists(atPath: path) {
             var bytes = [UInt8](repeating: 0, count: 32)
             for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-            let token = bytes.map { String(format: "%02x", $0) }.joined()
+            let token = bytes.lowercaseHex
             try ServingCertificates.write("\(token),admin,admin,\"system:masters\"\n", to: path, mode: 0o600)
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -37,7 +37,7 @@ public final class KubernetesAuthority: CallerAuthority {
             throw AccessDenied(kind: .unauthenticated, message: "a bearer token is required (Authorization: Bearer <token>)", challenge: challenge)
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        let key = SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        let key = SHA256.hash(data: Array(token.utf8)).lowercaseHex
         if let cached = identities.get(key) { return try cached.get() }
         var spec: JSONObject = ["token": .string(token)]
         if !audiences.isEmpty { spec["audiences"] = .array(audiences.map(JSON.string)) }

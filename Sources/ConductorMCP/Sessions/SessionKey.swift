@@ -1,4 +1,5 @@
 import Foundation
+import KubeJSON
 
 /// A session key file that could not be read or written.
 public struct SessionKeyError: Error, Sendable, CustomStringConvertible {
@@ -27,7 +28,7 @@ public enum SessionKey {
     /// `conductor dev` does in its data folder.
     public static func loadOrCreate(at path: String) throws(SessionKeyError) -> [UInt8] {
         if !FileManager.default.fileExists(atPath: path) {
-            let hex = randomBytes(32).map { String(format: "%02x", $0) }.joined() + "\n"
+            let hex = randomBytes(32).lowercaseHex + "\n"
             guard FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw SessionKeyError(path: path, problem: "cannot be created")
             }

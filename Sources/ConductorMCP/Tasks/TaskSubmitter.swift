@@ -117,7 +117,7 @@ struct TaskSubmitter: Sendable {
     /// after any restart, and different across callers (a caller cannot attach to another's task).
     static func name(caller: Caller, idempotencyKey: String) -> String {
         let digest = SHA256.hash(data: Array("\(caller.username)\n\(idempotencyKey)".utf8))
-        return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "mcp-" + digest.prefix(16).lowercaseHex
     }
 
     /// The name a request's task must have, when it is derived: from the idempotency key, else for a tools/call
@@ -131,12 +131,12 @@ struct TaskSubmitter: Sendable {
     /// The task of the tools/call `request` (`<session nonce> <JSON-RPC id>`) without an idempotency key.
     static func callName(_ request: String) -> String {
         let digest = SHA256.hash(data: Array("request\n\(request)".utf8))
-        return "mcp-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "mcp-" + digest.prefix(16).lowercaseHex
     }
 
     /// 16 bytes from the system's CSPRNG: a task id is a capability the specification wants unguessable.
     static func randomName() -> String {
-        "mcp-" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        "mcp-" + (0..<16).map { _ in UInt8.random(in: 0...255) }.lowercaseHex
     }
 
     private static func failure(_ operation: String, _ name: String, _ error: any Error) -> TaskOperationError {

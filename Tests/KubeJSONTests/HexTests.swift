@@ -1,0 +1,14 @@
+import Foundation
+import KubeJSON
+import Testing
+
+@Suite struct Hex {
+    @Test func everyByteIsTwoLowercaseDigitsAsFoundationFormatsThem() {
+        let all = (0...255).map(UInt8.init)
+        #expect(all.lowercaseHex == all.map { String(format: "%02x", $0) }.joined())
+        #expect([UInt8]().lowercaseHex == "")
+        #expect([0x00, 0x0F, 0xA0, 0xFF].lowercaseHex == "000fa0ff")
+        // Any sequence of bytes, not only arrays: a digest's prefix.
+        #expect(all.prefix(3).lazy.map { $0 }.lowercaseHex == "000102")
+    }
+}
