@@ -79,10 +79,11 @@ struct DevAccounts: Sendable {
         var path = collection.group.isEmpty ? "/api/v1" : "/apis/\(collection.group)/v1"
         if let namespace { path += "/namespaces/\(namespace)" }
         path += "/\(collection.plural)/\(name)"
-        let body = try JSONSerialization.data(withJSONObject: object)
+        // As the YAML it was read from: the server reads apply patches in YAML (as kubectl apply sends them).
+        let body = try Yams.dump(object: object)
         do {
             _ = try await client.perform(KubeClient.Request(
-                method: "PATCH", path: path, query: [("fieldManager", "conductor-dev"), ("force", "true")], body: Array(body),
+                method: "PATCH", path: path, query: [("fieldManager", "conductor-dev"), ("force", "true")], body: Array(body.utf8),
                 contentType: "application/apply-patch+yaml"))
         } catch let error as KubeAPIError {
             throw DevInstallError(what: "\(kind) \(name) of \(what)", message: "\(error)")
