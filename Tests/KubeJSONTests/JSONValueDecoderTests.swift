@@ -87,4 +87,41 @@ import Testing
         #expect(negative.codingPath.map(\.stringValue) == ["limit"])
         guard case .dataCorrupted = failure("{not json") else { Issue.record("not JSON"); return }
     }
+
+    /// `[String: String]` (labels, annotations) is read straight from the object: the same maps and the same errors
+    /// as through Dictionary's own `init(from:)`, which Foundation's decoder takes.
+    @Test func stringMapsDecodeAndFailAsFoundationsDo() throws {
+        struct Maps: Codable, Equatable {
+            var labels: [String: String]
+            var annotations: [String: String]?
+            var list: [[String: String]]
+        }
+        func both(_ text: String) -> (ours: Result<Maps, DecodingError>, foundation: Result<Maps, DecodingError>) {
+            (Result { try JSONValueDecoder.decode(Maps.self, from: Array(text.utf8)) }.mapError { $0 as! DecodingError },
+             Result { try JSONDecoder().decode(Maps.self, from: Data(text.utf8)) }.mapError { $0 as! DecodingError })
+        }
+        let valid = both(#"{"labels":{"b":"2","a":"1","":"empty"},"annotations":{},"list":[{"x":"y"},{}]}"#)
+        #expect(try valid.ours.get() == (try valid.foundation.get()))
+        #expect(try valid.ours.get().labels == ["a": "1", "b": "2", "": "empty"])
+        let absent = both(#"{"labels":{},"list":[]}"#)
+        #expect(try absent.ours.get() == (try absent.foundation.get()) && (try absent.ours.get().annotations) == nil)
+
+        func kindAndPath(_ error: DecodingError) -> (String, [String]) {
+            switch error {
+            case .typeMismatch(_, let context): ("typeMismatch", context.codingPath.map(\.stringValue))
+            case .valueNotFound(_, let context): ("valueNotFound", context.codingPath.map(\.stringValue))
+            case .keyNotFound(_, let context): ("keyNotFound", context.codingPath.map(\.stringValue))
+            case .dataCorrupted(let context): ("dataCorrupted", context.codingPath.map(\.stringValue))
+            @unknown default: ("unknown", [])
+            }
+        }
+        for text in [#"{"labels":{"a":1},"list":[]}"#, #"{"labels":{"a":null},"list":[]}"#, #"{"labels":["a"],"list":[]}"#,
+                     #"{"labels":{},"annotations":{"a":true},"list":[]}"#, #"{"labels":{},"list":[{"x":"y"},{"z":[1]}]}"#] {
+            let (ours, foundation) = both(text)
+            guard case .failure(let ourError) = ours, case .failure(let theirError) = foundation else {
+                Issue.record("\(text) decoded"); continue
+            }
+            #expect(kindAndPath(ourError) == kindAndPath(theirError), "\(text)")
+        }
+    }
 }
