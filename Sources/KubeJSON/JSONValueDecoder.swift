@@ -17,8 +17,7 @@ public enum JSONValueDecoder {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSON) throws -> T {
-        if T.self == JSON.self { return value as! T }
-        return try T(from: ValueDecoder(value: value, codingPath: []))
+        try Scalar.decode(type, value, [])
     }
 }
 
