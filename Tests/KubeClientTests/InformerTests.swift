@@ -275,11 +275,6 @@ func versions(_ objects: [JSON]) -> [String: String] {
     }
 
     @Test func cacheTellsTheDifferenceOfAListAndDropsRepeats() throws {
-        func object(_ name: String, _ version: String, uid: String = "u", labels: [String: String] = [:]) -> JSON {
-            var metadata: JSONObject = ["name": .string(name), "namespace": "ns", "resourceVersion": .string(version), "uid": .string(uid)]
-            if !labels.isEmpty { metadata["labels"] = .object(JSONObject(uniqueKeysWithValues: labels.map { ($0.key, JSON.string($0.value)) })) }
-            return ["metadata": .object(metadata)]
-        }
         func describe(_ events: [InformerEvent<JSON>]) -> [String] {
             events.map { event in
                 switch event {
@@ -290,22 +285,49 @@ func versions(_ objects: [JSON]) -> [String: String] {
             }
         }
         var cache = try InformerCache<JSON>(indexes: [.label("l")])
-        #expect(describe(cache.replace(with: [object("a", "1"), object("b", "2", labels: ["l": "x"]), object("c", "3")])) == ["add a@1", "add b@2", "add c@3"])
-        #expect(describe(cache.apply(.added(object("a", "1")))).isEmpty, "the version it holds: no news")
-        #expect(describe(cache.apply(.modified(object("a", "4")))) == ["update a@1→4"])
+        #expect(describe(cache.replace(with: [cachedObject("a", "1"), cachedObject("b", "2", labels: ["l": "x"]), cachedObject("c", "3")])) == ["add a@1", "add b@2", "add c@3"])
+        #expect(describe(cache.apply(.added(cachedObject("a", "1")))).isEmpty, "the version it holds: no news")
+        #expect(describe(cache.apply(.modified(cachedObject("a", "4")))) == ["update a@1→4"])
         #expect(describe(cache.apply(.bookmark(resourceVersion: "9", initialEventsEnd: false))).isEmpty)
         // A list after a lost watch: b changed (and moved in the index), c is gone, d is new, a is as it was;
         // e is back under a new uid, so it is another object.
-        _ = cache.apply(.added(object("e", "5", uid: "old")))
-        let diff = cache.replace(with: [object("a", "4"), object("b", "6", labels: ["l": "y"]), object("d", "7"), object("e", "8", uid: "new")])
+        _ = cache.apply(.added(cachedObject("e", "5", uid: "old")))
+        let diff = cache.replace(with: [cachedObject("a", "4"), cachedObject("b", "6", labels: ["l": "y"]), cachedObject("d", "7"), cachedObject("e", "8", uid: "new")])
         #expect(describe(diff) == ["update b@2→6", "add d@7", "delete e@5 unknown", "add e@8", "delete c@3 unknown"])
         #expect(try cache.byIndex("label:l", "x").isEmpty)
         #expect(try cache.byIndex("label:l", "y").map(\.name) == ["b"])
         // The deletion the list already told, arriving late from the watch, is not told again.
-        #expect(describe(cache.apply(.deleted(object("c", "10")))).isEmpty)
-        #expect(describe(cache.apply(.deleted(object("d", "11")))) == ["delete d@11"])
+        #expect(describe(cache.apply(.deleted(cachedObject("c", "10")))).isEmpty)
+        #expect(describe(cache.apply(.deleted(cachedObject("d", "11")))) == ["delete d@11"])
         #expect(cache.objects.keys.sorted() == ["ns/a", "ns/b", "ns/e"])
     }
+
+    @Test func aChangeRefilesAnObjectOnlyWhereItsIndexValuesDiffer() throws {
+        let labelKeys = InformerIndex<JSON>("labelKeys") { $0.labels.keys.sorted() }
+        var cache = try InformerCache<JSON>(indexes: [.namespace, labelKeys])
+        _ = cache.apply(.added(cachedObject("a", "1", labels: ["x": "1", "y": "1"])))
+        _ = cache.apply(.added(cachedObject("b", "2", labels: ["y": "1"])))
+        // a leaves x, stays under y, joins z; b is untouched.
+        _ = cache.apply(.modified(cachedObject("a", "3", labels: ["y": "2", "z": "1"])))
+        #expect(try cache.indexValues("labelKeys") == ["y", "z"])
+        #expect(try cache.byIndex("labelKeys", "x").isEmpty)
+        #expect(try cache.byIndex("labelKeys", "y").map(\.resourceVersion) == ["3", "2"])
+        #expect(try cache.byIndex("labelKeys", "z").map(\.name) == ["a"])
+        #expect(try cache.byIndex("namespace", "ns").map(\.name) == ["a", "b"])
+        // A change that moves nothing keeps every filing; a deletion takes them all away.
+        _ = cache.apply(.modified(cachedObject("a", "4", labels: ["y": "2", "z": "1"])))
+        #expect(try cache.byIndex("labelKeys", "z").map(\.resourceVersion) == ["4"])
+        _ = cache.apply(.deleted(cachedObject("a", "5")))
+        #expect(try cache.indexValues("labelKeys") == ["y"])
+        #expect(try cache.byIndex("namespace", "ns").map(\.name) == ["b"])
+    }
+}
+
+/// An object as the informer's cache sees one: metadata only.
+private func cachedObject(_ name: String, _ version: String, uid: String = "u", labels: [String: String] = [:]) -> JSON {
+    var metadata: JSONObject = ["name": .string(name), "namespace": "ns", "resourceVersion": .string(version), "uid": .string(uid)]
+    if !labels.isEmpty { metadata["labels"] = .object(JSONObject(uniqueKeysWithValues: labels.map { ($0.key, JSON.string($0.value)) })) }
+    return ["metadata": .object(metadata)]
 }
 
 /// One writer's share of the churn: creates, label and spec changes, deletes of its own Tasks, going on

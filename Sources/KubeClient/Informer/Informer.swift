@@ -174,8 +174,13 @@ public final class Informer<Object: KubeObject>: Sendable {
 
     /// Holds the watch back while a subscriber is over its buffer limit, until it has read half of it.
     private func waitForSubscribers() async {
+        // Closures, not key paths: a key path into a generic type is built anew at each use (the runtime demangles
+        // its type), and this runs after every event.
         let behind = state.withLock { state in
-            let behind = state.subscribers.values.map(\.budget).filter { $0.outstanding > subscriberBufferLimit }
+            var behind: [DeliveryBudget] = []
+            for subscriber in state.subscribers.values where subscriber.budget.outstanding > subscriberBufferLimit {
+                behind.append(subscriber.budget)
+            }
             state.heldBack = !behind.isEmpty
             return behind
         }
@@ -187,7 +192,7 @@ public final class Informer<Object: KubeObject>: Sendable {
 
     /// The most events any subscriber has been handed and not yet read.
     var largestSubscriberBacklog: Int {
-        state.withLock { state in state.subscribers.values.map(\.budget.outstanding).max() ?? 0 }
+        state.withLock { state in state.subscribers.values.map { $0.budget.outstanding }.max() ?? 0 }
     }
 
     /// Whether the informer is waiting for a subscriber over `subscriberBufferLimit` to catch up: its cache and
@@ -300,7 +305,7 @@ public final class Informer<Object: KubeObject>: Sendable {
     /// Every cached object, by key.
     public func list() -> [Object] {
         // Sorted by the cache's stored keys: an object's `key` is built anew at each call.
-        state.withLock { state in state.cache.objects.sorted { $0.key < $1.key }.map(\.value) }
+        state.withLock { state in state.cache.objects.sorted { $0.key < $1.key }.map { $0.value } }
     }
 
     public var keys: [String] { state.withLock { $0.cache.objects.keys.sorted() } }

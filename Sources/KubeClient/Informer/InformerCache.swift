@@ -126,14 +126,16 @@ struct InformerCache<Object: KubeObject>: Sendable {
     }
 
     private mutating func store(_ object: Object) -> [InformerEvent<Object>] {
+        // The key once: a model builds it anew at each call.
         let key = object.key
         guard let old = objects[key] else {
-            insert(object)
+            objects[key] = object
+            file(key, under: object)
             return [.added(object)]
         }
         if old.resourceVersion == object.resourceVersion, old.resourceVersion != nil { return [] }
-        _ = remove(key)
-        insert(object)
+        objects[key] = object
+        refile(key, from: old, to: object)
         // The same name with a new uid is another object: the old one was deleted while nobody watched.
         if let oldUID = old.uid, let newUID = object.uid, oldUID != newUID {
             return [.deleted(old, finalStateUnknown: true), .added(object)]
@@ -141,23 +143,39 @@ struct InformerCache<Object: KubeObject>: Sendable {
         return [.updated(old: old, new: object)]
     }
 
-    private mutating func insert(_ object: Object) {
-        let key = object.key
-        objects[key] = object
-        for (name, index) in indexes {
-            for value in index.values(object) { filed[name, default: [:]][value, default: []].insert(key) }
-        }
-    }
-
     private mutating func remove(_ key: String) -> Object? {
         guard let old = objects.removeValue(forKey: key) else { return nil }
         // Index functions are pure, so the old object's values are where it was filed.
         for (name, index) in indexes {
-            for value in index.values(old) {
-                filed[name]?[value]?.remove(key)
-                if filed[name]?[value]?.isEmpty == true { filed[name]?[value] = nil }
-            }
+            for value in index.values(old) { unfile(key, index: name, value: value) }
         }
         return old
+    }
+
+    private mutating func file(_ key: String, under object: Object) {
+        for (name, index) in indexes {
+            for value in index.values(object) { file(key, index: name, value: value) }
+        }
+    }
+
+    /// Moves `key` from the index values of `old` to those of `new`, only where they differ: most changes (a
+    /// status written, say) leave every value where it was.
+    private mutating func refile(_ key: String, from old: Object, to new: Object) {
+        for (name, index) in indexes {
+            let before = index.values(old)
+            let after = index.values(new)
+            guard before != after else { continue }
+            for value in before where !after.contains(value) { unfile(key, index: name, value: value) }
+            for value in after where !before.contains(value) { file(key, index: name, value: value) }
+        }
+    }
+
+    private mutating func file(_ key: String, index name: String, value: String) {
+        filed[name, default: [:]][value, default: []].insert(key)
+    }
+
+    private mutating func unfile(_ key: String, index name: String, value: String) {
+        filed[name]?[value]?.remove(key)
+        if filed[name]?[value]?.isEmpty == true { filed[name]?[value] = nil }
     }
 }
