@@ -14,11 +14,20 @@ extension JSON {
 
     /// Parses one JSON document.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSON {
+        try parse(bytes, omitting: [])
+    }
+
+    /// Parses one JSON document without the member at `omitted`, a path of member names from the top (an array on
+    /// the way stands for each of its elements: `["items", "metadata"]` is every item's metadata). The omitted
+    /// values are checked as strictly as the rest, but not built: for a member the reader never looks at, such as
+    /// an object's `metadata.managedFields` for a model without it, often most of the document's values.
+    public static func parse(_ bytes: some Collection<UInt8>, omitting omitted: [String]) throws(JSONParseError) -> JSON {
         let contiguous = Array(bytes)
         return try contiguous.withUnsafeBufferPointer { (buffer) throws(JSONParseError) -> JSON in
             var parser = Parser(bytes: buffer)
+            parser.omitted = omitted
             parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
+            let value = try parser.parseValue(depth: 0, matched: omitted.isEmpty ? nil : 0)
             parser.skipWhitespace()
             if parser.index < buffer.count {
                 throw parser.error("invalid character \(parser.quoted(buffer[parser.index])) after top-level value")
@@ -40,7 +49,7 @@ extension JSON {
             var parser = Parser(bytes: buffer)
             parser.tracksDuplicates = true
             parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
+            let value = try parser.parseValue(depth: 0, matched: nil)
             parser.skipWhitespace()
             if parser.index < buffer.count {
                 throw parser.error("invalid character \(parser.quoted(buffer[parser.index])) after top-level value")
@@ -60,6 +69,8 @@ private struct Parser {
     var duplicates: [String] = []
     /// Where the parser is, while `tracksDuplicates`: member names and array indices.
     var path: [PathStep] = []
+    /// The member to pass over (`JSON.parse(_:omitting:)`); empty for none.
+    var omitted: [String] = []
 
     enum PathStep {
         case member(String)
@@ -103,11 +114,12 @@ private struct Parser {
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
+    /// - Parameter matched: how many names of `omitted` lead to this value; nil when it is off that path.
+    mutating func parseValue(depth: Int, matched: Int?) throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw endOfInput }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, matched: matched)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, matched: matched)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
@@ -137,7 +149,7 @@ private struct Parser {
         }
     }
 
-    mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
+    mutating func parseObject(depth: Int, matched: Int?) throws(JSONParseError) -> JSON {
         try checkDepth(depth)
         index += 1  // {
         var object = JSONObject()
@@ -164,10 +176,16 @@ private struct Parser {
             if tracksDuplicates {
                 if object[key] != nil { duplicates.append(pathText(adding: key)) }
                 path.append(.member(key))
-                object[key] = try parseValue(depth: depth)
+                object[key] = try parseValue(depth: depth, matched: nil)
                 path.removeLast()
+            } else if let matched, key == omitted[matched] {
+                if matched + 1 == omitted.count {
+                    try skipValue(depth: depth)
+                } else {
+                    object[key] = try parseValue(depth: depth, matched: matched + 1)
+                }
             } else {
-                object[key] = try parseValue(depth: depth)
+                object[key] = try parseValue(depth: depth, matched: nil)
             }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
@@ -179,7 +197,7 @@ private struct Parser {
         }
     }
 
-    mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
+    mutating func parseArray(depth: Int, matched: Int?) throws(JSONParseError) -> JSON {
         try checkDepth(depth)
         index += 1  // [
         var array: [JSON] = []
@@ -193,10 +211,10 @@ private struct Parser {
             skipWhitespace()
             if tracksDuplicates {
                 path.append(.index(array.count))
-                array.append(try parseValue(depth: depth))
+                array.append(try parseValue(depth: depth, matched: nil))
                 path.removeLast()
             } else {
-                array.append(try parseValue(depth: depth))
+                array.append(try parseValue(depth: depth, matched: matched))
             }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
@@ -206,6 +224,73 @@ private struct Parser {
             default: throw error("invalid character \(quoted(bytes[index])) after array element")
             }
         }
+    }
+
+    /// Passes over one value, checking it as `parseValue` would, without building it.
+    mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard index < bytes.count else { throw endOfInput }
+        let opening = bytes[index]
+        guard opening == UInt8(ascii: "{") || opening == UInt8(ascii: "[") else {
+            if opening == UInt8(ascii: "\"") { return try skipString() }
+            _ = try parseValue(depth: depth, matched: nil)  // a literal or a number: nothing is allocated
+            return
+        }
+        let isObject = opening == UInt8(ascii: "{")
+        let closing = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        try checkDepth(depth + 1)
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count else { throw endOfInput }
+        if bytes[index] == closing {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            if isObject {
+                guard index < bytes.count else { throw endOfInput }
+                guard bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("invalid character \(quoted(bytes[index])) looking for beginning of object key string")
+                }
+                try skipString()
+                skipWhitespace()
+                guard index < bytes.count else { throw endOfInput }
+                guard bytes[index] == UInt8(ascii: ":") else {
+                    throw error("invalid character \(quoted(bytes[index])) after object key")
+                }
+                index += 1
+                skipWhitespace()
+            }
+            try skipValue(depth: depth + 1)
+            skipWhitespace()
+            guard index < bytes.count else { throw endOfInput }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case closing: index += 1; return
+            default: throw error("invalid character \(quoted(bytes[index])) after \(isObject ? "object key:value pair" : "array element")")
+            }
+        }
+    }
+
+    /// Passes over a string, checking it as `parseString` does; one with escapes is read by `parseString`.
+    mutating func skipString() throws(JSONParseError) {
+        let start = index
+        index += 1  // opening quote
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                index = start
+                _ = try parseString()
+                return
+            }
+            if byte < 0x20 { throw error("invalid character \(quoted(byte)) in string literal") }
+            index += 1
+        }
+        throw endOfInput
     }
 
     mutating func parseString() throws(JSONParseError) -> String {

@@ -69,6 +69,48 @@ import Testing
         #expect((try? JSON.parse(fine)) != nil)
     }
 
+    @Test func anOmittedMemberIsLeftOutAndNothingElse() throws {
+        let text = #"""
+            {"kind":"TaskList","items":[
+              {"metadata":{"name":"a","managedFields":[{"manager":"x\u00e9\"","fieldsV1":{"f:spec":{".":{},"f:n":{}}},"n":-1.5e3,"t":true,"z":null}],"labels":{"managedFields":"kept"}},"spec":{"managedFields":1}},
+              {"metadata":{"managedFields":[]}},
+              "not an object",
+              {"metadata":"a string"}
+            ],"metadata":{"managedFields":"kept: not in an item"}}
+            """#
+        var expected = try JSON.parse(text)
+        var items = expected["items"]!.array!
+        items[0] = ["metadata": ["name": "a", "labels": ["managedFields": "kept"]], "spec": ["managedFields": 1]]
+        items[1] = ["metadata": [:]]
+        expected["items"] = .array(items)
+        #expect(try JSON.parse(Array(text.utf8), omitting: ["items", "metadata", "managedFields"]) == expected)
+        // One object, as a write's answer; a watch event's envelope.
+        let object = #"{"metadata":{"managedFields":[{"a":[1,{"b":"c"}]}],"name":"n"},"status":{}}"#
+        #expect(try JSON.parse(Array(object.utf8), omitting: ["metadata", "managedFields"]) == ["metadata": ["name": "n"], "status": [:]])
+        let event = #"{"type":"ADDED","object":\#(object)}"#
+        #expect(try JSON.parse(Array(event.utf8), omitting: ["object", "metadata", "managedFields"])
+            == ["type": "ADDED", "object": ["metadata": ["name": "n"], "status": [:]]])
+        // Nesting inside it counts as anywhere else.
+        let deep = String(repeating: "[", count: JSON.maximumDepth - 2) + String(repeating: "]", count: JSON.maximumDepth - 2)
+        #expect((try? JSON.parse(Array(#"{"metadata":{"managedFields":\#(deep)}}"#.utf8), omitting: ["metadata", "managedFields"])) != nil)
+        let tooDeep = "[" + deep + "]"
+        #expect(throws: JSONParseError.self) {
+            try JSON.parse(Array(#"{"metadata":{"managedFields":\#(tooDeep)}}"#.utf8), omitting: ["metadata", "managedFields"])
+        }
+    }
+
+    @Test(arguments: ["{not json", "[1,]", "{\"a\" 1}", "{\"a\":1 \"b\"}", "[1 2]", "tru", "nul!", "\"a\\u12x4\"", "\"a\u{1}\"", "-", "1.e", "[{}", ""])
+    func anOmittedMemberIsCheckedAsStrictly(bad: String) {
+        // The same error, at the same offset, as when the member is built.
+        let text = #"{"metadata":{"managedFields":"# + bad + "}}"
+        var built: JSONParseError?
+        var omitted: JSONParseError?
+        do { _ = try JSON.parse(text) } catch { built = error }
+        do { _ = try JSON.parse(Array(text.utf8), omitting: ["metadata", "managedFields"]) } catch { omitted = error }
+        #expect(built != nil)
+        #expect(omitted == built)
+    }
+
     @Test func integersAndFloatsCompareByValue() {
         #expect(JSON.int(5) == JSON.double(5))
         #expect(JSON.double(5).text == "5")

@@ -97,15 +97,20 @@ extension KubeResource {
     public var labels: [String: String] { metadata.labels ?? [:] }
 
     // Decoded through `JSON.parse` and `JSONValueDecoder`, about twice as fast as Foundation's JSONDecoder: the
-    // controller and every agent decode each watch event and each write's answer.
+    // controller and every agent decode each watch event and each write's answer. `ObjectMeta` has no
+    // managedFields, so the parser passes over them (`unreadMembers`).
     public static func decode(_ bytes: [UInt8]) throws -> Self {
-        try JSONValueDecoder.decode(Self.self, from: bytes)
+        try JSONValueDecoder.decode(Self.self, from: JSON.parse(bytes, omitting: unreadMembers))
     }
+
+    /// `metadata.managedFields`, which no model reads (`ObjectMeta` leaves it out): a third of a Task's bytes and
+    /// most of its values, as every writer adds to it.
+    static var unreadMembers: [String] { ["metadata", "managedFields"] }
 
     /// Items that do not decode are left out and reported in `undecodable`; an item without readable
     /// metadata fails the whole list (nothing could say which object it was).
     public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<Self> {
-        let list = try JSON.decodeList(bytes)
+        let list = JSON.list(try JSON.parse(bytes, omitting: ["items"] + unreadMembers))
         var items: [Self] = []
         items.reserveCapacity(list.items.count)
         var undecodable: [UndecodableObject] = []
@@ -132,7 +137,7 @@ extension KubeResource {
                 return .undecodable(skipped)
             }
         }
-        switch try JSON.decodeWatchEvent(line) {
+        switch try JSON.watchEvent(JSON.parse(line, omitting: ["object"] + unreadMembers)) {
         case .added(let object): return try typed(object, "ADDED", WatchEvent.added)
         case .modified(let object): return try typed(object, "MODIFIED", WatchEvent.modified)
         case .deleted(let object): return try typed(object, "DELETED", WatchEvent.deleted)
@@ -158,7 +163,11 @@ extension JSON: KubeObject {
     /// every watch event's object; like client-go's decoder, the client takes them from the list where missing,
     /// so an object reads the same whichever way it arrived.
     public static func decodeList(_ bytes: [UInt8]) throws -> ObjectList<JSON> {
-        let list = try JSON.parse(bytes)
+        list(try JSON.parse(bytes))
+    }
+
+    /// The list a parsed list document holds.
+    static func list(_ list: JSON) -> ObjectList<JSON> {
         let metadata = list["metadata"]
         let apiVersion = list["apiVersion"]?.string
         let kind = list["kind"]?.string.flatMap { $0.hasSuffix("List") ? String($0.dropLast(4)) : nil }
@@ -174,7 +183,11 @@ extension JSON: KubeObject {
     }
 
     public static func decodeWatchEvent(_ line: [UInt8]) throws -> WatchEvent<JSON> {
-        let envelope = try JSON.parse(line)
+        try watchEvent(JSON.parse(line))
+    }
+
+    /// The event a parsed watch event's envelope holds.
+    static func watchEvent(_ envelope: JSON) throws -> WatchEvent<JSON> {
         let object = envelope["object"] ?? .null
         switch envelope["type"]?.string {
         case "ADDED": return .added(object)
