@@ -6,7 +6,8 @@ import Foundation
 /// say) is taken whole instead of being rebuilt through containers.
 ///
 /// What Foundation's JSONEncoder does by default, it does too: `Data` as base64, `URL` as its absolute string,
-/// `Date` as its own `encode(to:)` writes it; a nested value that encodes nothing is `{}`. A number JSON cannot
+/// `Date` as its own `encode(to:)` writes it; a nested value that encodes nothing is `{}`; a value is taken when its
+/// `encode(to:)` returns (what a model writes into a container it kept past that is not seen). A number JSON cannot
 /// hold (infinity, NaN, an unsigned integer above Int64.max) is an `EncodingError` naming its path.
 public enum JSONValueEncoder {
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -14,15 +15,15 @@ public enum JSONValueEncoder {
     }
 
     public static func encodeValue<T: Encodable>(_ value: T) throws -> JSON {
-        guard let encoded = try Leaf.encode(value, []) else {
+        guard let encoded = try Leaf.encode(value, in: CodingPath(encoder: nil), at: nil) else {
             throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
         }
-        return encoded.json
+        return encoded
     }
 }
 
-/// What has been encoded so far. An object or an array stays open (a reference) until the whole value is done, as a
-/// model may go on writing into a container after it nested another one in it.
+/// What an encoder's value is so far. An object or an array stays open (a reference) until the model's
+/// `encode(to:)` returns, as a model may go on writing into a container after it nested another one in it.
 private enum Partial {
     case value(JSON)
     case object(ObjectBuilder)
@@ -37,19 +38,47 @@ private enum Partial {
     }
 }
 
+/// An object as it is written: its members in order, finished values in place; a container nested in it has its
+/// place held and is filled in at the end (usually there is none: a nested model's value comes finished).
 private final class ObjectBuilder {
-    var members: [(key: String, value: Partial)] = []
+    private var members = JSONObject()
+    private var nested: [(key: String, value: Partial)] = []
 
-    /// A key written twice keeps its last value, as Foundation's encoder does.
+    /// A key written twice keeps its first place and its last value, as with Foundation's encoder.
+    func set(_ key: String, _ value: JSON) {
+        members[key] = value
+        if !nested.isEmpty { nested.removeAll { $0.key == key } }
+    }
+
+    func nest(_ key: String, _ value: Partial) {
+        set(key, .null)
+        nested.append((key, value))
+    }
+
     var json: JSON {
-        .object(JSONObject(members.lazy.map { ($0.key, $0.value.json) }, uniquingKeysWith: { _, last in last }))
+        var object = members
+        for (key, value) in nested { object[key] = value.json }
+        return .object(object)
     }
 }
 
+/// An array as it is written; like `ObjectBuilder`, with the places of nested containers filled in at the end.
 private final class ArrayBuilder {
-    var elements: [Partial] = []
+    private(set) var elements: [JSON] = []
+    private var nested: [(index: Int, value: Partial)] = []
 
-    var json: JSON { .array(elements.map(\.json)) }
+    func append(_ value: JSON) { elements.append(value) }
+
+    func nest(_ value: Partial) {
+        nested.append((elements.count, value))
+        elements.append(.null)
+    }
+
+    var json: JSON {
+        var array = elements
+        for (index, value) in nested { array[index] = value.json }
+        return .array(array)
+    }
 }
 
 /// The scalar conversions every container shares, and the way into a nested value.
@@ -76,36 +105,56 @@ private enum Leaf {
         return .int(exact)
     }
 
-    /// nil: the value encoded nothing.
-    static func encode<T: Encodable>(_ value: T, _ path: @autoclosure () -> [any CodingKey]) throws -> Partial? {
+    /// nil: the value encoded nothing. `key`: where the value sits in the container at `parent`.
+    static func encode<T: Encodable>(_ value: T, in parent: CodingPath, at key: (any CodingKey)?) throws -> JSON? {
         // The common leaves without a nested encoder; JSON as it is.
-        if T.self == String.self { return .value(.string(value as! String)) }
-        if T.self == Int.self { return .value(.int(Int64(value as! Int))) }
-        if T.self == Int64.self { return .value(.int(value as! Int64)) }
-        if T.self == Bool.self { return .value(.bool(value as! Bool)) }
-        if T.self == Double.self { return .value(try double(value as! Double, path())) }
-        if T.self == JSON.self { return .value(value as! JSON) }
-        if T.self == Data.self { return .value(.string((value as! Data).base64EncodedString())) }
-        if T.self == URL.self { return .value(.string((value as! URL).absoluteString)) }
-        let encoder = ValueEncoder(codingPath: path())
+        if T.self == String.self { return .string(value as! String) }
+        if T.self == Int.self { return .int(Int64(value as! Int)) }
+        if T.self == Int64.self { return .int(value as! Int64) }
+        if T.self == Bool.self { return .bool(value as! Bool) }
+        if T.self == Double.self { return try double(value as! Double, parent.keys(adding: key)) }
+        if T.self == JSON.self { return value as! JSON }
+        if T.self == Data.self { return .string((value as! Data).base64EncodedString()) }
+        if T.self == URL.self { return .string((value as! URL).absoluteString) }
+        let encoder = ValueEncoder(in: parent, at: key)
         try value.encode(to: encoder)
-        return encoder.result
+        return encoder.result?.json
     }
 
-    static func nested<T: Encodable>(_ value: T, _ path: @autoclosure () -> [any CodingKey]) throws -> Partial {
-        try encode(value, path()) ?? .value(.object([:]))
+    static func nested<T: Encodable>(_ value: T, in parent: CodingPath, at key: any CodingKey) throws -> JSON {
+        try encode(value, in: parent, at: key) ?? .object([:])
     }
+}
+
+/// Where a container sits: below the value of `encoder`, by the keys of `trail` (none unless the container was
+/// nested in another without an encoder of its own). `codingPath` arrays are built from it only when asked for, for
+/// an error or a model that reads one, instead of a longer copy for every nested value as it is encoded.
+private struct CodingPath {
+    let encoder: ValueEncoder?
+    var trail: [any CodingKey] = []
+
+    var keys: [any CodingKey] { (encoder?.codingPath ?? []) + trail }
+
+    func keys(adding key: (any CodingKey)?) -> [any CodingKey] { key.map { keys + [$0] } ?? keys }
+
+    func appending(_ key: any CodingKey) -> CodingPath { CodingPath(encoder: encoder, trail: trail + [key]) }
 }
 
 /// A class: the containers it hands out write into what it holds.
 private final class ValueEncoder: Encoder {
-    let codingPath: [any CodingKey]
+    private let parent: CodingPath
+    private let key: (any CodingKey)?
+    var codingPath: [any CodingKey] { parent.keys(adding: key) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     var result: Partial?
 
-    init(codingPath: [any CodingKey]) {
-        self.codingPath = codingPath
+    init(in parent: CodingPath, at key: (any CodingKey)?) {
+        self.parent = parent
+        self.key = key
     }
+
+    /// Where the containers of this encoder's value sit.
+    var path: CodingPath { CodingPath(encoder: self) }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let object: ObjectBuilder
@@ -115,7 +164,7 @@ private final class ValueEncoder: Encoder {
             object = ObjectBuilder()
             result = .object(object)
         }
-        return KeyedEncodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedContainer<Key>(object: object, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -126,7 +175,7 @@ private final class ValueEncoder: Encoder {
             array = ArrayBuilder()
             result = .array(array)
         }
-        return UnkeyedContainer(array: array, codingPath: codingPath)
+        return UnkeyedContainer(array: array, path: path)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
@@ -136,11 +185,12 @@ private final class ValueEncoder: Encoder {
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let object: ObjectBuilder
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
-    private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
+    private func path(_ key: Key) -> [any CodingKey] { path.keys(adding: key) }
 
-    private func set(_ value: JSON, _ key: Key) { object.members.append((key.stringValue, .value(value))) }
+    private func set(_ value: JSON, _ key: Key) { object.set(key.stringValue, value) }
 
     mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
@@ -159,43 +209,45 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) throws { set(try Leaf.integer(value, path(key)), key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        object.members.append((key.stringValue, try Leaf.nested(value, path(key))))
+        object.set(key.stringValue, try Leaf.nested(value, in: path, at: key))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = ObjectBuilder()
-        object.members.append((key.stringValue, .object(nested)))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: path(key)))
+        object.nest(key.stringValue, .object(nested))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, path: path.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = ArrayBuilder()
-        object.members.append((key.stringValue, .array(nested)))
-        return UnkeyedContainer(array: nested, codingPath: path(key))
+        object.nest(key.stringValue, .array(nested))
+        return UnkeyedContainer(array: nested, path: path.appending(key))
     }
 
-    mutating func superEncoder() -> any Encoder { superEncoder(named: "super", path: codingPath + [IndexKey(stringValue: "super")]) }
+    mutating func superEncoder() -> any Encoder { superEncoder(named: "super", key: IndexKey(stringValue: "super")) }
 
-    mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue, path: path(key)) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key.stringValue, key: key) }
 
     /// An encoder whose value becomes the member `name` once the whole value is done.
-    private func superEncoder(named name: String, path: [any CodingKey]) -> any Encoder {
-        let encoder = ValueEncoder(codingPath: path)
+    private func superEncoder(named name: String, key: any CodingKey) -> any Encoder {
+        let encoder = ValueEncoder(in: path, at: key)
         let object = ObjectBuilder()
         encoder.result = .object(object)
-        self.object.members.append((name, .object(object)))
+        self.object.nest(name, .object(object))
         return encoder
     }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
     let array: ArrayBuilder
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
     var count: Int { array.elements.count }
 
-    private var nextPath: [any CodingKey] { codingPath + [IndexKey(intValue: count)] }
+    private var nextKey: IndexKey { IndexKey(intValue: count) }
+    private var nextPath: [any CodingKey] { path.keys(adding: nextKey) }
 
-    private func append(_ value: JSON) { array.elements.append(.value(value)) }
+    private func append(_ value: JSON) { array.append(value) }
 
     mutating func encodeNil() throws { append(.null) }
     mutating func encode(_ value: Bool) throws { append(.bool(value)) }
@@ -214,28 +266,28 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { append(try Leaf.integer(value, nextPath)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        array.elements.append(try Leaf.nested(value, nextPath))
+        array.append(try Leaf.nested(value, in: path, at: nextKey))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let path = nextPath
+        let nestedPath = path.appending(nextKey)
         let nested = ObjectBuilder()
-        array.elements.append(.object(nested))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: path))
+        array.nest(.object(nested))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, path: nestedPath))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let path = nextPath
+        let nestedPath = path.appending(nextKey)
         let nested = ArrayBuilder()
-        array.elements.append(.array(nested))
-        return UnkeyedContainer(array: nested, codingPath: path)
+        array.nest(.array(nested))
+        return UnkeyedContainer(array: nested, path: nestedPath)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let encoder = ValueEncoder(codingPath: nextPath)
+        let encoder = ValueEncoder(in: path, at: nextKey)
         let object = ObjectBuilder()
         encoder.result = .object(object)
-        array.elements.append(.object(object))
+        array.nest(.object(object))
         return encoder
     }
 }
@@ -263,6 +315,7 @@ private struct SingleContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt64) throws { set(try Leaf.integer(value, codingPath)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        encoder.result = try Leaf.nested(value, codingPath)
+        // The value takes this encoder's place: its containers sit where this encoder's would.
+        encoder.result = .value(try Leaf.encode(value, in: encoder.path, at: nil) ?? .object([:]))
     }
 }

@@ -101,6 +101,62 @@ import Testing
         }
     }
 
+    /// What a model that reads `codingPath` sees, at each kind of nesting.
+    final class PathLog {
+        var entries: [String] = []
+
+        func note(_ what: String, _ path: [any CodingKey]) {
+            entries.append(what + " " + path.map(\.stringValue).joined(separator: "/"))
+        }
+    }
+
+    struct PathReader: Encodable {
+        let log: PathLog
+        let depth: Int
+
+        enum Key: CodingKey { case child, list, wrapped, sup }
+
+        func encode(to encoder: any Encoder) throws {
+            log.note("encoder", encoder.codingPath)
+            var keyed = encoder.container(keyedBy: Key.self)
+            log.note("keyed", keyed.codingPath)
+            guard depth > 0 else { return }
+            try keyed.encode(PathReader(log: log, depth: depth - 1), forKey: .child)
+            var list = keyed.nestedUnkeyedContainer(forKey: .list)
+            log.note("list", list.codingPath)
+            try list.encode(PathReader(log: log, depth: depth - 1))
+            var inner = list.nestedContainer(keyedBy: Key.self)
+            log.note("inner", inner.codingPath)
+            try inner.encode(Wrapper(inner: PathReader(log: log, depth: depth - 1)), forKey: .wrapped)
+            log.note("super", keyed.superEncoder(forKey: .sup).codingPath)
+        }
+    }
+
+    /// A single value that is a whole model.
+    struct Wrapper: Encodable {
+        let inner: PathReader
+
+        func encode(to encoder: any Encoder) throws {
+            var single = encoder.singleValueContainer()
+            inner.log.note("single", single.codingPath)
+            try single.encode(inner)
+        }
+    }
+
+    @Test func modelsReadTheirCodingPathsAtEveryKindOfNesting() throws {
+        // Not judged against Foundation's encoder: below a nested container it leaves that container's key out
+        // ("Index 0" where "list/Index 0" is meant).
+        let log = PathLog()
+        _ = try JSONValueEncoder.encode(PathReader(log: log, depth: 1))
+        #expect(log.entries == [
+            "encoder ", "keyed ", "encoder child", "keyed child", "list list", "encoder list/Index 0", "keyed list/Index 0",
+            "inner list/Index 1", "single list/Index 1/wrapped", "encoder list/Index 1/wrapped", "keyed list/Index 1/wrapped", "super sup",
+        ])
+        let deeper = PathLog()
+        _ = try JSONValueEncoder.encode(PathReader(log: deeper, depth: 2))
+        #expect(deeper.entries.contains("keyed list/Index 1/wrapped/list/Index 0"))
+    }
+
     @Test func aNumberJSONCannotHoldIsAnErrorNamingItsPath() throws {
         #expect(Self.failurePath(Numbers(values: [1, .infinity], counts: [:])) == ["values", "Index 1"])
         #expect(Self.failurePath(Numbers(values: [.nan], counts: [:])) == ["values", "Index 0"])
