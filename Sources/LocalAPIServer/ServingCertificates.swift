@@ -75,9 +75,7 @@ public struct TokenFile: Sendable {
 
     public static func loadOrCreate(at path: String) throws -> TokenFile {
         if !FileManager.default.fileExists(atPath: path) {
-            var bytes = [UInt8](repeating: 0, count: 32)
-            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-            let token = bytes.lowercaseHex
+            let token = [UInt8].random(count: 32).lowercaseHex
             try ServingCertificates.write("\(token),admin,admin,\"system:masters\"\n", to: path, mode: 0o600)
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)

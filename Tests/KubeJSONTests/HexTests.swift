@@ -11,4 +11,14 @@ import Testing
         // Any sequence of bytes, not only arrays: a digest's prefix.
         #expect(all.prefix(3).lazy.map { $0 }.lowercaseHex == "000102")
     }
+
+    @Test func randomBytesComeInTheCountAskedAndDiffer() {
+        #expect([UInt8].random(count: 0).isEmpty)
+        let first = [UInt8].random(count: 32)
+        #expect(first.count == 32)
+        // 2^-256 of failing.
+        #expect(first != [UInt8].random(count: 32))
+        // Not a narrow source: 4,096 bytes show all 256 values but for a chance of about 2^-15; 200 is far below.
+        #expect(Set([UInt8].random(count: 4096)).count > 200)
+    }
 }

@@ -17,7 +17,7 @@ extension MCPHTTPEndpoint {
         } catch {
             return Self.json(JSONRPCMessage.error(id: id, error), status: error.statelessHTTPStatus)
         }
-        let nonce = Base64URL.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        let nonce = Base64URL.encode([UInt8].random(count: 16))
         let session = SessionClaims(nonce: nonce, protocolVersion: meta.protocolVersion, caller: caller.username,
                                     issuedAt: Int64(Date().timeIntervalSince1970))
         if method == "subscriptions/listen" {
@@ -26,7 +26,7 @@ extension MCPHTTPEndpoint {
         let methods = ModernMethods(server: server)
         if method == "tools/call", !ModernMethods.answersAtOnce(params: params, meta: meta) {
             let detaches = params?[path: ["_meta", CallOptions.metaPrefix + "idempotencyKey"]] != nil
-            let streamID = "r" + Base64URL.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+            let streamID = "r" + Base64URL.encode([UInt8].random(count: 4))
             return stream(streamID: streamID, session: session, caller: caller,
                           cancelOnDisconnect: detaches ? nil : InFlightCalls.key(session: nonce, request: id),
                           clientLeft: clientLeft) { context in

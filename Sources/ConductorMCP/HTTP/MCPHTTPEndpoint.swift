@@ -117,9 +117,7 @@ struct MCPHTTPEndpoint: Sendable {
     private func initialize(id: JSONRPCID, params: JSON?, caller: Caller) -> Response {
         do {
             let (result, version) = try server.initialize(params)
-            var nonce = [UInt8](repeating: 0, count: 16)
-            for index in nonce.indices { nonce[index] = UInt8.random(in: 0...255) }
-            let claims = SessionClaims(nonce: Base64URL.encode(nonce), protocolVersion: version, caller: caller.username,
+            let claims = SessionClaims(nonce: Base64URL.encode([UInt8].random(count: 16)), protocolVersion: version, caller: caller.username,
                                        issuedAt: Int64(Date().timeIntervalSince1970))
             var headers: HTTPFields = [.contentType: "application/json"]
             headers[Self.sessionHeader] = signer.issue(claims)
@@ -208,7 +206,7 @@ struct MCPHTTPEndpoint: Sendable {
             }
         }
         // Resuming the GET stream: nothing is kept to replay, so the client gets what happens from now on.
-        let streamID = "g" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let streamID = "g" + Base64URL.encode([UInt8].random(count: 6))
         let changes = server.catalog.changes()
         // The status of the tasks this session created, for revisions that have tasks.
         let taskVersions = ProtocolVersion.hasTasks(session.protocolVersion) ? server.waiter.hub.versions(ofSession: session.nonce) : nil

@@ -31,7 +31,7 @@ struct SubscriptionStream: Sendable {
         let acknowledged = JSONRPCMessage.notification("notifications/subscriptions/acknowledged",
                                                        ["notifications": .object(honored), "_meta": meta])
         let changes = wantsTools ? catalog.changes() : nil
-        let streamID = "s" + Base64URL.encode((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let streamID = "s" + Base64URL.encode([UInt8].random(count: 6))
         let stopping = self.stopping
         let keepAlive = self.keepAlive
         let body = ResponseBody { writer in

@@ -256,7 +256,7 @@ final class MCPServer: Sendable {
     /// The stream id of a request's SSE answer: a capability tool call's carries its `ResumeToken`, others are
     /// random (their streams cannot be resumed).
     func streamID(for id: JSONRPCID, method: String, params: JSON?, session: SessionClaims, caller: Caller) -> String {
-        let salt = Base64URL.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
+        let salt = Base64URL.encode([UInt8].random(count: 4))
         guard method == "tools/call", let name = params?["name"]?.string, !name.hasPrefix(ToolDefinition.reservedPrefix),
               catalog.tool(named: name) != nil else {
             return "r" + salt

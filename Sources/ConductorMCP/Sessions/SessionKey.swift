@@ -28,7 +28,7 @@ public enum SessionKey {
     /// `conductor dev` does in its data folder.
     public static func loadOrCreate(at path: String) throws(SessionKeyError) -> [UInt8] {
         if !FileManager.default.fileExists(atPath: path) {
-            let hex = randomBytes(32).lowercaseHex + "\n"
+            let hex = [UInt8].random(count: 32).lowercaseHex + "\n"
             guard FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw SessionKeyError(path: path, problem: "cannot be created")
             }
@@ -37,13 +37,7 @@ public enum SessionKey {
     }
 
     /// A key for this process alone: sessions then survive neither a restart nor a move to another replica.
-    public static func ephemeral() -> [UInt8] { randomBytes(32) }
-
-    /// From the system's CSPRNG (SystemRandomNumberGenerator reads getrandom(2) on Linux).
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
+    public static func ephemeral() -> [UInt8] { .random(count: 32) }
 
     private static func hexBytes(_ text: String) -> [UInt8]? {
         guard text.count % 2 == 0, !text.isEmpty else { return nil }

@@ -136,7 +136,7 @@ struct TaskSubmitter: Sendable {
 
     /// 16 bytes from the system's CSPRNG: a task id is a capability the specification wants unguessable.
     static func randomName() -> String {
-        "mcp-" + (0..<16).map { _ in UInt8.random(in: 0...255) }.lowercaseHex
+        "mcp-" + [UInt8].random(count: 16).lowercaseHex
     }
 
     private static func failure(_ operation: String, _ name: String, _ error: any Error) -> TaskOperationError {
