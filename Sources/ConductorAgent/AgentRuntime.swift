@@ -91,21 +91,23 @@ public actor AgentRuntime {
     private var seenAttempts: [String: Int] = [:]
     /// The spec registered: the configuration's, until `updateSpec` changes it.
     private var spec: AgentSpec
-    /// Cut off, for tests: no heartbeat, no task events, the work goes on (`simulatePartition`).
-    private var partitioned = false
+    /// Asked before each heartbeat and each task event (see `AgentLink`).
+    private let link: any AgentLink
     public private(set) var statistics = AgentStatistics()
 
     public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
-                logger: Logger = Logger(label: "conductor.agent"), handler: @escaping TaskHandler) {
+                logger: Logger = Logger(label: "conductor.agent"), link: any AgentLink = UncutLink(),
+                handler: @escaping TaskHandler) {
         self.init(client: client, configuration: configuration, clock: clock, logger: logger, progressInterval: .milliseconds(250),
-                  progressingHandler: { task, _ in try await handler(task) })
+                  link: link, progressingHandler: { task, _ in try await handler(task) })
     }
 
     /// An agent whose handler reports progress, written at most once per `progressInterval` per attempt.
     public init(client: KubeClient, configuration: AgentConfiguration, clock: any KubeClock = SystemClock(),
                 logger: Logger = Logger(label: "conductor.agent"), progressInterval: Duration = .milliseconds(250),
-                progressingHandler: @escaping ProgressingTaskHandler) {
+                link: any AgentLink = UncutLink(), progressingHandler: @escaping ProgressingTaskHandler) {
         self.progressInterval = progressInterval
+        self.link = link
         self.spec = configuration.spec
         self.client = client
         self.configuration = configuration
@@ -133,7 +135,7 @@ public actor AgentRuntime {
                 try? await informer.waitUntilSynced()
                 self.readiness.withLock { $0 = true }
             }
-            for await event in informer.events() where !partitioned {
+            for await event in informer.events() where !link.isCut {
                 if case .deleted(let task, _) = event {
                     running[task.key]?.work.cancel()
                     seenAttempts[task.key] = nil
@@ -149,11 +151,6 @@ public actor AgentRuntime {
 
     /// Registered, and watching its tasks (the watch has synced): what `/readyz` reports.
     public nonisolated var isReady: Bool { readiness.withLock { $0 } }
-
-    /// For tests of fencing: from now on the agent renews no heartbeat and hears nothing of its tasks, but goes
-    /// on with the attempts it runs and reports their results, as an agent cut off from the API server's
-    /// watch by a network partition would when the partition heals.
-    public func simulatePartition() { partitioned = true }
 
     /// Attempts running now.
     public var runningCount: Int { running.count }
@@ -209,7 +206,7 @@ public actor AgentRuntime {
         var current: Lease?
         var reportedTasks: Int?
         while !Task.isCancelled {
-            if !partitioned {
+            if !link.isCut {
                 do {
                     current = try await renew(current, leases)
                 } catch is CancellationError {

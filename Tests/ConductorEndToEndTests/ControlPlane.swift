@@ -66,6 +66,7 @@ struct ControlPlane {
     @discardableResult
     func startAgent(_ name: String, capabilities: [String] = ["echo"], slots: Int = 1, tags: [String] = [],
                     resources: ComputeResources? = nil, leaseSeconds: Int = 5, selectTasksByLabel: Bool = false,
+                    link: any AgentLink = UncutLink(),
                     handler: @escaping TaskHandler = SimulatedWork.echo) async throws -> AgentRuntime {
         let agentClient = try KubeClient(config: try server.clientConfig())
         let runtime = AgentRuntime(
@@ -74,7 +75,7 @@ struct ControlPlane {
                 name: name, spec: AgentSpec(capabilities: capabilities, resources: resources, tags: tags, maxConcurrentTasks: slots),
                 heartbeatInterval: .milliseconds(250 * leaseSeconds), leaseDurationSeconds: leaseSeconds,
                 selectTasksByLabel: selectTasksByLabel),
-            handler: handler)
+            link: link, handler: handler)
         await fleet.add(runtime, client: agentClient)
         try await waitUntil("agent \(name) is Ready") {
             (try? await agents.get(name))?.status.phase == .ready

@@ -39,11 +39,12 @@ import Testing
             let work = HeldWork()
             // A 2 s Lease renewed every 0.5 s: lost soon after the cut, but not before it on a machine so busy
             // that a renewal waits a second (a loss before the cut would rightly reassign the task once more).
-            let stale = try await plane.startAgent("stale", leaseSeconds: 2, handler: work.handler)
+            let link = PartitionSwitch()
+            let stale = try await plane.startAgent("stale", leaseSeconds: 2, link: link, handler: work.handler)
             try await plane.createTask("survivor")
             try await plane.waitForTask("survivor", "running on stale") { $0.status.phase == .running && $0.status.assignedAgent == "stale" }
 
-            await stale.simulatePartition()
+            link.cut()
             try await plane.waitUntilAgent("stale", isIn: .notReady)
             let requeued = try await plane.waitForTask("survivor", "back to Pending") { $0.status.effectivePhase == .pending }
             #expect(requeued.status.reason == .agentLost || requeued.status.conditions[.scheduled]?.status == .false)
@@ -204,4 +205,13 @@ extension ControlPlane {
             (try? await agents.get(name))?.status.phase == phase
         }
     }
+}
+
+/// An agent's link to the API server that the test cuts.
+private final class PartitionSwitch: AgentLink {
+    private let state = Atomic<Bool>(false)
+
+    var isCut: Bool { state.load(ordering: .acquiring) }
+
+    func cut() { state.store(true, ordering: .releasing) }
 }
